@@ -1,0 +1,182 @@
+"""Settings: a TOML file, overridden by the environment, validated before anything starts.
+
+Precedence (highest first): ``PLN_<SECTION>__<KEY>`` environment variables, ``DISCORD_TOKEN``
+(for the token only, the name most hosting guides use), the TOML file, the defaults below.
+Errors are reported as one line per problem so that a teacher editing ``config.toml`` sees
+exactly which key to fix.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from bot.discord_endpoints import DISCORD_API_BASE_URL
+
+DEFAULT_CONFIG_PATH = Path("config.toml")
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/pln-coach.sqlite3"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; ``problems`` holds one readable line per mistake."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _must_be_http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value.rstrip("/")
+
+
+class DiscordSettings(_Section):
+    token: SecretStr | None = Field(
+        default=None, description="Bot token; without one, `pln-coach run` starts the sandbox."
+    )
+    api_base_url: str = Field(
+        default=DISCORD_API_BASE_URL, description="REST base URL, with the API version."
+    )
+    gateway_url: str | None = Field(default=None, description="Gateway URL override.")
+    dev_guild_id: int | None = Field(
+        default=None,
+        gt=0,
+        description="Sync commands to this one server (instant) while developing.",
+    )
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _check_api_base_url(cls, value: str) -> str:
+        return _must_be_http_url(value)
+
+    @field_validator("gateway_url")
+    @classmethod
+    def _check_gateway_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("ws://", "wss://")):
+            raise ValueError("must start with ws:// or wss://")
+        return value
+
+    @field_validator("token")
+    @classmethod
+    def _blank_token_is_none(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            return None
+        return value
+
+
+class DatabaseSettings(_Section):
+    url: str = Field(default=DEFAULT_DATABASE_URL, description="SQLAlchemy async URL.")
+    echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
+
+    @field_validator("url")
+    @classmethod
+    def _check_driver(cls, value: str) -> str:
+        if value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            return value
+        if value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("use the asyncpg driver: postgresql+asyncpg://user@host:5432/dbname")
+        if value.startswith("sqlite://"):
+            raise ValueError("use the aiosqlite driver: sqlite+aiosqlite:///path/to/file.sqlite3")
+        raise ValueError("expected sqlite+aiosqlite:///... or postgresql+asyncpg://...")
+
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class LoggingSettings(_Section):
+    level: LogLevel = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL.")
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class _DiscordTokenEnvSource(PydanticBaseSettingsSource):
+    """Accept the conventional ``DISCORD_TOKEN`` variable for the token."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        token = os.environ.get("DISCORD_TOKEN")
+        return {"discord": {"token": token}} if token else {}
+
+
+class Settings(BaseSettings):
+    """Everything the bot reads from outside; nothing else reads the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PLN_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    discord: DiscordSettings = DiscordSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file arrives as init kwargs, so it ranks below the environment.
+        return (
+            EnvSettingsSource(settings_cls, env_prefix="PLN_", env_nested_delimiter="__"),
+            _DiscordTokenEnvSource(settings_cls),
+            init_settings,
+        )
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown setting (check its spelling against config.example.toml)"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    given = error.get("input")
+    shown = "" if isinstance(given, dict | SecretStr) or "token" in key else f" (got {given!r})"
+    return f"{key}: {message}{shown}"
+
+
+def load_settings(config_path: Path | None = None) -> Settings:
+    """Read ``config_path`` (or ``./config.toml`` when present) and the environment.
+
+    Raises ConfigError listing every problem; never includes the token in a message.
+    """
+    path = config_path
+    if path is None and DEFAULT_CONFIG_PATH.is_file():
+        path = DEFAULT_CONFIG_PATH
+    file_values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with path.open("rb") as handle:
+                file_values = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError([f"{path}: config file not found"]) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"{path}: not valid TOML ({exc})"]) from None
+    try:
+        return Settings(**file_values)
+    except ValidationError as exc:
+        raise ConfigError([_describe(dict(error)) for error in exc.errors()]) from None
