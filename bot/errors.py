@@ -1,0 +1,19 @@
+"""Errors that carry a message meant for the member, not a stack trace."""
+
+from __future__ import annotations
+
+
+class UserFacingError(Exception):
+    """Something the member can fix or should know; the message is shown to them as is."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(UserFacingError):
+    """What the member typed cannot be used; nothing was stored."""
+
+
+class NotFound(UserFacingError):
+    """The thing the member referred to does not exist (any more)."""

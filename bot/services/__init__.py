@@ -1,0 +1,1 @@
+"""Domain services: plain ids and values in, plain results out; nothing here knows discord.py."""

@@ -1,0 +1,48 @@
+"""Who is acting: the server and member behind every command, kept up to date as they act."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Member, Server
+from bot.db.upsert import dialect_insert
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """A member acting in a server, as plain values taken from the interaction."""
+
+    server_id: int
+    server_name: str
+    user_id: int
+    display_name: str
+
+
+async def touch_actor(session: AsyncSession, actor: Actor, now: datetime) -> None:
+    """Make sure the server and member rows exist and carry the current names."""
+    await touch_server(session, actor.server_id, actor.server_name)
+    insert = dialect_insert(session, Member).values(
+        server_id=actor.server_id,
+        user_id=actor.user_id,
+        display_name=actor.display_name[:100],
+        first_seen_at=now,
+        last_seen_at=now,
+    )
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[Member.server_id, Member.user_id],
+            set_={"display_name": insert.excluded.display_name, "last_seen_at": now},
+        )
+    )
+
+
+async def touch_server(session: AsyncSession, server_id: int, server_name: str) -> None:
+    insert = dialect_insert(session, Server).values(id=server_id, name=server_name[:100])
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[Server.id], set_={"name": insert.excluded.name}
+        )
+    )

@@ -1,0 +1,225 @@
+"""Contribute: storing what members share, once per link per server, and who found it useful."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import ActivityEvent, Database, Member, Resource, ResourceTag, Server, utcnow
+from bot.db.upsert import dialect_insert
+from bot.errors import NotFound
+from bot.habits import EventKind, Habit
+from bot.services.members import Actor, touch_actor
+from bot.services.share_input import ShareInput
+
+
+@dataclass(frozen=True, slots=True)
+class SharedResource:
+    id: int
+    url: str
+    title: str | None
+    note: str | None
+    tags: tuple[str, ...]
+    shared_by: int
+    shared_by_name: str
+    channel_id: int
+    card_channel_id: int | None
+    card_message_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ShareOutcome:
+    resource: SharedResource
+    # False when the link was already shared in this server: no second card is posted.
+    is_new: bool
+    # Where the card belongs: the server's shares channel, or the channel /share was used in.
+    card_channel_id: int
+
+
+class UsefulMark(enum.Enum):
+    RECORDED = "recorded"
+    ALREADY_MARKED = "already_marked"
+    OWN_RESOURCE = "own_resource"
+
+
+async def _record_event(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    kind: EventKind,
+    habit: Habit | None,
+    now: datetime,
+    dedupe_key: str,
+    resource_id: int | None = None,
+    other_member_id: int | None = None,
+    channel_id: int | None = None,
+) -> bool:
+    """Append one event; returns False when an event with the same dedupe key already exists."""
+    insert = dialect_insert(session, ActivityEvent).values(
+        server_id=actor.server_id,
+        member_id=actor.user_id,
+        kind=kind.value,
+        habit=habit.value if habit else None,
+        occurred_at=now,
+        resource_id=resource_id,
+        other_member_id=other_member_id,
+        channel_id=channel_id,
+        dedupe_key=dedupe_key,
+    )
+    result = await session.execute(
+        insert.on_conflict_do_nothing(
+            index_elements=[ActivityEvent.server_id, ActivityEvent.dedupe_key]
+        ).returning(ActivityEvent.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+class SharingService:
+    def __init__(self, database: Database, clock: Callable[[], datetime] = utcnow) -> None:
+        self._database = database
+        self._clock = clock
+
+    async def share(self, actor: Actor, channel_id: int, share: ShareInput) -> ShareOutcome:
+        """Store a share, or find the earlier share of the same link in this server.
+
+        The unique (server, url_hash) key decides between two members sharing the same link at
+        the same moment: exactly one of them creates the resource.
+        """
+        now = self._clock()
+        async with self._database.write() as session:
+            await touch_actor(session, actor, now)
+            created = await session.execute(
+                dialect_insert(session, Resource)
+                .values(
+                    server_id=actor.server_id,
+                    shared_by=actor.user_id,
+                    url=share.url,
+                    url_hash=share.url_hash,
+                    title=share.title,
+                    note=share.note,
+                    channel_id=channel_id,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=[Resource.server_id, Resource.url_hash])
+                .returning(Resource.id)
+            )
+            new_id = created.scalar_one_or_none()
+            if new_id is not None:
+                session.add_all(
+                    ResourceTag(resource_id=new_id, tag=tag, server_id=actor.server_id, position=i)
+                    for i, tag in enumerate(share.tags)
+                )
+                await _record_event(
+                    session,
+                    actor=actor,
+                    kind=EventKind.SHARE,
+                    habit=Habit.CONTRIBUTE,
+                    now=now,
+                    dedupe_key=f"share:{new_id}",
+                    resource_id=new_id,
+                    channel_id=channel_id,
+                )
+                await session.flush()
+            resource = await self._load(session, actor.server_id, url_hash=share.url_hash)
+            if new_id is None and resource.shared_by != actor.user_id:
+                await _record_event(
+                    session,
+                    actor=actor,
+                    kind=EventKind.RESHARE,
+                    habit=None,
+                    now=now,
+                    dedupe_key=f"reshare:{resource.id}:{actor.user_id}",
+                    resource_id=resource.id,
+                    other_member_id=resource.shared_by,
+                    channel_id=channel_id,
+                )
+            shares_channel = await session.scalar(
+                select(Server.shares_channel_id).where(Server.id == actor.server_id)
+            )
+        return ShareOutcome(
+            resource=resource,
+            is_new=new_id is not None,
+            card_channel_id=shares_channel or channel_id,
+        )
+
+    async def attach_card(self, resource_id: int, channel_id: int, message_id: int) -> None:
+        """Remember where the resource's card was posted, so duplicates can link to it."""
+        async with self._database.write() as session:
+            await session.execute(
+                update(Resource)
+                .where(Resource.id == resource_id)
+                .values(card_channel_id=channel_id, card_message_id=message_id)
+            )
+
+    async def mark_useful(
+        self, actor: Actor, resource_id: int
+    ) -> tuple[UsefulMark, SharedResource]:
+        """Record that ``actor`` found a resource useful: once per member, never for one's own."""
+        now = self._clock()
+        async with self._database.write() as session:
+            resource_row = await session.get(Resource, resource_id)
+            if resource_row is None or resource_row.server_id != actor.server_id:
+                raise NotFound("That resource is no longer here.")
+            resource = await self._load(session, actor.server_id, resource_id=resource_id)
+            if resource.shared_by == actor.user_id:
+                return UsefulMark.OWN_RESOURCE, resource
+            await touch_actor(session, actor, now)
+            recorded = await _record_event(
+                session,
+                actor=actor,
+                kind=EventKind.MARKED_USEFUL,
+                habit=None,
+                now=now,
+                dedupe_key=f"useful:{resource_id}:{actor.user_id}",
+                resource_id=resource_id,
+                other_member_id=resource.shared_by,
+            )
+        return (UsefulMark.RECORDED if recorded else UsefulMark.ALREADY_MARKED), resource
+
+    async def get(self, server_id: int, resource_id: int) -> SharedResource:
+        async with self._database.read() as session:
+            return await self._load(session, server_id, resource_id=resource_id)
+
+    @staticmethod
+    async def _load(
+        session: AsyncSession,
+        server_id: int,
+        *,
+        url_hash: str | None = None,
+        resource_id: int | None = None,
+    ) -> SharedResource:
+        query = (
+            select(Resource, Member.display_name)
+            .join(
+                Member,
+                (Member.server_id == Resource.server_id) & (Member.user_id == Resource.shared_by),
+            )
+            .where(Resource.server_id == server_id)
+        )
+        if url_hash is not None:
+            query = query.where(Resource.url_hash == url_hash)
+        if resource_id is not None:
+            query = query.where(Resource.id == resource_id)
+        row = (await session.execute(query)).one_or_none()
+        if row is None:
+            raise NotFound("That resource is no longer here.")
+        resource, name = row
+        return SharedResource(
+            id=resource.id,
+            url=resource.url,
+            title=resource.title,
+            note=resource.note,
+            tags=tuple(tag.tag for tag in resource.tags),
+            shared_by=resource.shared_by,
+            shared_by_name=name,
+            channel_id=resource.channel_id,
+            card_channel_id=resource.card_channel_id,
+            card_message_id=resource.card_message_id,
+            created_at=resource.created_at,
+        )
