@@ -1,1 +1,32 @@
 """Domain services: plain ids and values in, plain results out; nothing here knows discord.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.db import Database
+from bot.services.bot_state import BotStateStore
+from bot.services.progress import ProgressService
+from bot.services.server_settings import ServerSettingsService
+from bot.services.sharing import SharingService
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything the cogs may call, built once per bot at start-up."""
+
+    database: Database
+    sharing: SharingService
+    progress: ProgressService
+    server_settings: ServerSettingsService
+    state: BotStateStore
+
+
+def build_services(database: Database) -> Services:
+    return Services(
+        database=database,
+        sharing=SharingService(database),
+        progress=ProgressService(database),
+        server_settings=ServerSettingsService(database),
+        state=BotStateStore(database),
+    )

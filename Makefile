@@ -1,0 +1,44 @@
+# Two commands that work on a fresh machine: `make run` and `make test`.
+# Both create .venv and install the project on first use (and again when pyproject.toml changes).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test lint typecheck migrations-check pytest bench clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(INSTALLED)
+
+## Start the bot: on Discord with a token (config.toml or DISCORD_TOKEN), else the offline sandbox.
+run: $(INSTALLED)
+	$(BIN)/pln-coach run
+
+## Everything CI checks: lint, types, migration drift, and the test suite.
+test: lint typecheck migrations-check pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(INSTALLED)
+	$(BIN)/mypy
+
+migrations-check: $(INSTALLED)
+	@tmp=$$(mktemp -d) && url="sqlite+aiosqlite:///$$tmp/check.sqlite3" && \
+	PLN_DATABASE__URL=$$url $(BIN)/pln-coach db upgrade >/dev/null && \
+	PLN_DATABASE__URL=$$url $(BIN)/alembic check && rm -rf $$tmp
+
+pytest: $(INSTALLED)
+	$(BIN)/pytest
+
+## Throughput and latency of /share against a bare /ping, through the emulator.
+bench: $(INSTALLED)
+	$(BIN)/python -m bench.share_vs_ping
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

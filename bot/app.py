@@ -1,0 +1,96 @@
+"""The bot: a discord.py ``commands.Bot`` that wires settings, storage, services and cogs.
+
+Nothing happens at import time. The database engine and services are built in ``setup_hook``
+(after login, before the gateway connects) and disposed in ``close``, so tests can start and
+stop as many bots as they like against fresh databases.
+"""
+
+from __future__ import annotations
+
+import logging
+import pkgutil
+
+import discord
+from discord.ext import commands
+
+import cogs
+from bot.command_sync import sync_commands
+from bot.command_tree import CoachCommandTree
+from bot.config import Settings
+from bot.db import Database
+from bot.db.migrate import upgrade
+from bot.discord_endpoints import apply_discord_endpoints
+from bot.services import Services, build_services
+
+log = logging.getLogger(__name__)
+
+
+def discover_extensions() -> list[str]:
+    """Every module or package in ``cogs/`` whose name does not start with an underscore."""
+    return sorted(
+        f"{cogs.__name__}.{module.name}"
+        for module in pkgutil.iter_modules(cogs.__path__)
+        if not module.name.startswith("_")
+    )
+
+
+def bot_intents() -> discord.Intents:
+    """No privileged intent: the bot works from interactions and message metadata only."""
+    intents = discord.Intents.default()
+    intents.message_content = False
+    intents.members = False
+    intents.presences = False
+    intents.typing = False
+    intents.dm_typing = False
+    return intents
+
+
+class PLNCoachBot(commands.Bot):
+    def __init__(self, settings: Settings, *, force_command_sync: bool = False) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=bot_intents(),
+            tree_cls=CoachCommandTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+            chunk_guilds_at_startup=False,
+        )
+        self.settings = settings
+        self.force_command_sync = force_command_sync
+        self._services: Services | None = None
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            raise RuntimeError("services are built in setup_hook; the bot has not logged in yet")
+        return self._services
+
+    async def login(self, token: str) -> None:
+        apply_discord_endpoints(
+            self.settings.discord.api_base_url, self.settings.discord.gateway_url
+        )
+        await super().login(token)
+
+    async def setup_hook(self) -> None:
+        database = Database(self.settings.database.url, echo=self.settings.database.echo)
+        await upgrade(database)
+        self._services = build_services(database)
+        for extension in discover_extensions():
+            await self.load_extension(extension)
+        assert self.application_id is not None  # known after login
+        await sync_commands(
+            self.tree,
+            self.services.state,
+            application_id=self.application_id,
+            dev_guild_id=self.settings.discord.dev_guild_id,
+            force=self.force_command_sync,
+        )
+
+    async def on_ready(self) -> None:
+        log.info("Connected as %s to %d servers", self.user, len(self.guilds))
+
+    async def close(self) -> None:
+        await super().close()
+        if self._services is not None:
+            await self._services.database.dispose()
+            self._services = None

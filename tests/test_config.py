@@ -1,0 +1,96 @@
+"""Settings load from TOML and the environment, and mistakes are named plainly."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(__import__("os").environ):
+        if name.startswith("PLN_") or name == "DISCORD_TOKEN":
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no stray ./config.toml
+
+
+def test_the_example_config_loads_and_documents_every_setting() -> None:
+    settings = load_settings(ROOT / "config.example.toml")
+    assert settings == Settings()
+    text = (ROOT / "config.example.toml").read_text()
+    for section_name, section in Settings.model_fields.items():
+        assert f"[{section_name}]" in text
+        assert section.annotation is not None
+        for key in section.annotation.model_fields:  # type: ignore[union-attr]
+            assert re.search(rf"^#? ?{key} = ", text, re.MULTILINE), f"{section_name}.{key}"
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "custom.toml"
+    config.write_text(
+        '[database]\nurl = "sqlite+aiosqlite:///a.sqlite3"\n[logging]\nlevel="debug"\n'
+    )
+    monkeypatch.setenv("PLN_DATABASE__URL", "sqlite+aiosqlite:///b.sqlite3")
+    settings = load_settings(config)
+    assert settings.database.url == "sqlite+aiosqlite:///b.sqlite3"
+    assert settings.logging.level == "DEBUG"
+
+
+def test_discord_token_variable_is_accepted_and_kept_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "abc.def.ghi")
+    settings = load_settings()
+    assert settings.discord.token is not None
+    assert settings.discord.token.get_secret_value() == "abc.def.ghi"
+    assert "abc.def.ghi" not in repr(settings)
+    monkeypatch.setenv("PLN_DISCORD__TOKEN", "from-pln")
+    assert load_settings().discord.token.get_secret_value() == "from-pln"  # type: ignore[union-attr]
+
+
+def test_config_toml_in_the_working_folder_is_used(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text("[discord]\ndev_guild_id = 42\n")
+    assert load_settings().discord.dev_guild_id == 42
+
+
+def test_every_problem_is_reported_with_its_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLN_DISCORD__DEV_GUILD_ID", "not-a-number")
+    monkeypatch.setenv("PLN_DATABASE__URL", "postgresql://u@h/db")
+    monkeypatch.setenv("PLN_DISCORD__TOKEN", "secret-token-value")
+    monkeypatch.setenv("PLN_DISCORD__API_BASE_URL", "discord.com/api")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    problems = caught.value.problems
+    assert len(problems) == 3
+    assert any(p.startswith("discord.dev_guild_id:") for p in problems)
+    assert any(p.startswith("database.url:") and "postgresql+asyncpg://" in p for p in problems)
+    assert any(p.startswith("discord.api_base_url:") for p in problems)
+    assert not any("secret-token-value" in p for p in problems)
+
+
+def test_the_command_line_exits_2_with_one_line_per_problem(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[discord]\ntokn = "x"\n[logging]\nlevel = "loud"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        "pln-coach: config error: discord.tokn: unknown setting "
+        "(check its spelling against config.example.toml)",
+        "pln-coach: config error: logging.level: Input should be 'DEBUG', 'INFO', 'WARNING', "
+        "'ERROR' or 'CRITICAL' (got 'LOUD')",
+    ]
+    assert "Traceback" not in result.stderr
