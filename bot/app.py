@@ -46,8 +46,17 @@ def bot_intents() -> discord.Intents:
 
 
 class PLNCoachBot(commands.Bot):
-    def __init__(self, settings: Settings, *, force_command_sync: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        force_command_sync: bool = False,
+        guild_ready_timeout: float = 2.0,
+    ) -> None:
+        # guild_ready_timeout: how long discord.py waits after the last GUILD_CREATE before
+        # on_ready. Tests and the sandbox, whose guilds arrive at once, shorten it.
         super().__init__(
+            guild_ready_timeout=guild_ready_timeout,
             command_prefix=commands.when_mentioned,
             intents=bot_intents(),
             tree_cls=CoachCommandTree,

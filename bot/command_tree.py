@@ -88,7 +88,7 @@ class CoachCommandTree(app_commands.CommandTree["PLNCoachBot"]):
                 interaction.guild_id,
                 interaction.channel_id,
                 interaction.user.id,
-                dict(interaction.namespace),
+                dict(iter(interaction.namespace)),  # Namespace itself fakes a .keys()
                 exc_info=error,
             )
             message = UNEXPECTED

@@ -1,0 +1,68 @@
+"""The offline sandbox: the local Discord emulator, a demo server, the real bot, and a prompt.
+
+`make run` starts it when no Discord token is configured, so anyone can try PLN Coach in a
+terminal in a minute, without creating a Discord application first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from bot.app import PLNCoachBot
+from bot.config import DatabaseSettings, DiscordSettings, Settings
+from bot.sandbox.console import SandboxConsole
+from bot.sandbox.demo_world import build_demo_world
+from emulator import DiscordEmulator
+
+SANDBOX_DATABASE = Path("data/sandbox.sqlite3")
+
+BANNER = """\
+=====================================================================
+ PLN Coach: OFFLINE SANDBOX
+ No Discord token is configured, so this is a local copy of Discord
+ (the emulator) with a demo server, "Demo Educators", and the real
+ bot connected to it. Nothing leaves this machine; the sandbox starts
+ fresh each time (its database: {database}).
+
+ To run on Discord instead: put your bot token in config.toml
+ ([discord] token = "...") or in DISCORD_TOKEN, then `make run`.
+ README.md shows how to create the application and invite the bot.
+=====================================================================
+You are Ana, in #general. Type :help for what you can do."""
+
+
+def _fresh_database() -> str:
+    SANDBOX_DATABASE.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{SANDBOX_DATABASE}{suffix}").unlink(missing_ok=True)
+    return f"sqlite+aiosqlite:///{SANDBOX_DATABASE}"
+
+
+async def run_sandbox(settings: Settings) -> None:
+    if settings.logging.level == "INFO":
+        logging.getLogger().setLevel(logging.WARNING)  # keep the prompt readable
+    async with DiscordEmulator() as emulator:
+        world = build_demo_world(emulator)
+        sandbox_settings = Settings(
+            discord=DiscordSettings(
+                token=world.app.token,  # type: ignore[arg-type]
+                api_base_url=emulator.api_base_url,
+                gateway_url=emulator.gateway_url,
+            ),
+            database=DatabaseSettings(url=_fresh_database()),
+            logging=settings.logging,
+        )
+        bot = PLNCoachBot(sandbox_settings, guild_ready_timeout=0.1)
+        async with bot:
+            await bot.login(world.app.token)
+            connection = asyncio.create_task(bot.connect())
+            await asyncio.wait_for(bot.wait_until_ready(), timeout=30)
+            print(BANNER.format(database=SANDBOX_DATABASE))
+            console = SandboxConsole(emulator, world)
+            try:
+                await console.loop()
+            finally:
+                await bot.close()
+                await connection

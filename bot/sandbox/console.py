@@ -1,0 +1,179 @@
+"""The sandbox prompt: type slash commands as a demo member and watch what the bot does."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from bot.sandbox.command_line import CommandLineError, parse_slash
+from bot.sandbox.demo_world import DemoWorld
+from bot.sandbox.render import buttons_of, render_message
+from emulator import DiscordEmulator
+from emulator.state import Message
+
+HELP = """\
+Type a slash command as you would in Discord, for example:
+  /share url:https://example.org/fractions title:Fractions warm-up tags:math, 7th-grade
+  /progress            /progress member:@ben            /ping
+  /pln shares-channel channel:#resources   (as maya, the admin)
+Other commands:
+  :as NAME     act as another member ({members})
+  :in CHANNEL  move to another channel ({channels})
+  :press N     press button [N] as the current member
+  :help        this text            :quit   leave (Ctrl-D works too)
+Anything else is posted as an ordinary chat message in the current channel."""
+
+USER, CHANNEL, ROLE, MENTIONABLE, INTEGER, BOOLEAN, NUMBER = 6, 7, 8, 9, 4, 5, 10
+DEFERRED = 5
+
+
+class SandboxConsole:
+    def __init__(self, emulator: DiscordEmulator, world: DemoWorld) -> None:
+        self.emulator = emulator
+        self.world = world
+        self.member = world.members["ana"]
+        self.channel = world.channels["general"]
+        self.buttons: dict[int, tuple[int, str]] = {}
+
+    # Output ---------------------------------------------------------------------------------
+
+    def name_of(self, snowflake: int) -> str:
+        return self.world.names.get(snowflake, str(snowflake))
+
+    def show(self, message: Message | dict[str, Any], *, author: str | None = None) -> None:
+        payload = message.to_payload() if isinstance(message, Message) else message
+        numbers = []
+        for button in buttons_of(payload):
+            number = len(self.buttons) + 1
+            self.buttons[number] = (int(payload["id"]), button.get("custom_id", ""))
+            numbers.append(number)
+        print()
+        print(
+            render_message(
+                payload,
+                author=author or "PLN Coach",
+                where="#" + self.name_of(int(payload["channel_id"])),
+                names=self.name_of,
+                button_numbers=numbers,
+            )
+        )
+
+    def on_event(self, event: str, data: Any) -> None:
+        """Print what the bot posts in channels (answers to commands are printed by run)."""
+        if event != "MESSAGE_CREATE" or not isinstance(data, dict):
+            return
+        from_bot = int(data.get("author", {}).get("id", 0)) == self.world.app.bot_user.id
+        answers_a_command = data.get("interaction") or data.get("interaction_metadata")
+        if from_bot and not answers_a_command:
+            self.show(data)
+
+    # Input ----------------------------------------------------------------------------------
+
+    @property
+    def prompt(self) -> str:
+        return f"\n{self.name_of(self.member).split(' ')[0]} in #{self.name_of(self.channel)}> "
+
+    def help_text(self) -> str:
+        return HELP.format(
+            members=", ".join(self.world.members), channels=", ".join(self.world.channels)
+        )
+
+    def _value(self, value: str, option_type: int) -> Any:
+        clean = value.strip().lstrip("@#").casefold()
+        if option_type in (USER, MENTIONABLE) and clean in self.world.members:
+            return self.world.members[clean]
+        if option_type == CHANNEL and clean in self.world.channels:
+            return self.world.channels[clean]
+        if option_type in (ROLE, MENTIONABLE) and clean == self.world.teachers.name.casefold():
+            return self.world.teachers.id
+        if option_type in (USER, CHANNEL, ROLE, MENTIONABLE):
+            raise CommandLineError(f"I don't know {value!r} here. Try :help for names.")
+        if option_type == INTEGER:
+            return int(value)
+        if option_type == NUMBER:
+            return float(value)
+        if option_type == BOOLEAN:
+            return value.strip().casefold() in ("true", "yes", "1")
+        return value
+
+    async def run_slash(self, line: str) -> None:
+        commands = self.emulator.commands(self.world.app.id)
+        commands += self.emulator.commands(self.world.app.id, self.world.guild.id)
+        parsed = parse_slash(line, commands)
+        options = {
+            name: self._value(value, parsed.option_types[name])
+            for name, value in parsed.options.items()
+        }
+        ix = await self.emulator.run_slash_command(
+            self.world.guild.id, self.channel, self.member, parsed.name, options
+        )
+        await self._show_answer(ix)
+
+    async def _show_answer(self, ix: Any) -> None:
+        response = await ix.wait_response(timeout=10)
+        if response.type == DEFERRED:
+            self.show(await ix.wait_original_edit(timeout=10))
+        elif ix.original_message is not None:
+            self.show(ix.original_message)
+        elif response.data:
+            self.show({"channel_id": self.channel, "id": 0, **response.data})
+        for followup in ix.followups:
+            self.show(followup)
+
+    async def press(self, argument: str) -> None:
+        if not argument.strip().isdigit() or int(argument) not in self.buttons:
+            raise CommandLineError("Give the number shown in [brackets], e.g. :press 1")
+        message_id, custom_id = self.buttons[int(argument)]
+        ix = await self.emulator.press_button(message_id, custom_id, self.member)
+        await self._show_answer(ix)
+
+    async def handle(self, line: str) -> bool:
+        """Act on one line; returns False when the user wants to leave."""
+        line = line.strip()
+        if not line:
+            return True
+        command, _, argument = line.partition(" ")
+        if line.startswith("/"):
+            await self.run_slash(line)
+        elif command in (":quit", ":exit", ":q"):
+            return False
+        elif command == ":help":
+            print(self.help_text())
+        elif command == ":as":
+            name = argument.strip().lstrip("@").casefold()
+            if name not in self.world.members:
+                raise CommandLineError(f"Members here: {', '.join(self.world.members)}")
+            self.member = self.world.members[name]
+        elif command == ":in":
+            name = argument.strip().lstrip("#").casefold()
+            if name not in self.world.channels:
+                raise CommandLineError(f"Channels here: {', '.join(self.world.channels)}")
+            self.channel = self.world.channels[name]
+        elif command == ":press":
+            await self.press(argument)
+        elif line.startswith(":"):
+            raise CommandLineError("Unknown command. Type :help to see what you can do.")
+        else:
+            await self.emulator.send_message(self.channel, self.member, line)
+            print(f"(posted in #{self.name_of(self.channel)})")
+        return True
+
+    async def loop(self) -> None:
+        read = asyncio.get_running_loop()
+        self.emulator.add_listener(self.on_event)
+        try:
+            while True:
+                try:
+                    line = await read.run_in_executor(None, input, self.prompt)
+                except EOFError:
+                    print()
+                    return
+                try:
+                    if not await self.handle(line):
+                        return
+                except CommandLineError as error:
+                    print(f"  ! {error}")
+                except TimeoutError:
+                    print("  ! The bot did not answer in time (see the log above).")
+        finally:
+            self.emulator.remove_listener(self.on_event)

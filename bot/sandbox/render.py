@@ -1,0 +1,79 @@
+"""Showing Discord messages in a terminal: content, embeds as boxes, buttons as [n] labels."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+EPHEMERAL = 1 << 6
+WIDTH = 72
+
+_USER_MENTION = re.compile(r"<@!?(\d+)>")
+_CHANNEL_MENTION = re.compile(r"<#(\d+)>")
+_TIMESTAMP = re.compile(r"<t:(\d+)(?::[tTdDfFR])?>")
+
+
+def _readable(text: str, names: Callable[[int], str]) -> str:
+    text = _USER_MENTION.sub(lambda m: "@" + names(int(m.group(1))), text)
+    text = _CHANNEL_MENTION.sub(lambda m: "#" + names(int(m.group(1))), text)
+    return _TIMESTAMP.sub(
+        lambda m: datetime.fromtimestamp(int(m.group(1)), UTC).strftime("%Y-%m-%d"), text
+    )
+
+
+def _wrap(text: str, indent: str) -> list[str]:
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        lines.extend(textwrap.wrap(paragraph, WIDTH - len(indent)) or [""])
+    return [indent + line for line in lines]
+
+
+def buttons_of(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        component
+        for row in message.get("components", [])
+        for component in row.get("components", [])
+        if component.get("type") == 2
+    ]
+
+
+def render_message(
+    message: dict[str, Any],
+    *,
+    author: str,
+    where: str,
+    names: Callable[[int], str],
+    button_numbers: list[int] | None = None,
+) -> str:
+    """A message as terminal lines; ``names`` turns ids into names for mentions."""
+    private = bool(int(message.get("flags", 0)) & EPHEMERAL)
+    header = f"{author} in {where}" + ("  (only you can see this)" if private else "")
+    lines = [header]
+    if message.get("content"):
+        lines.extend(_wrap(_readable(message["content"], names), "  "))
+    for embed in message.get("embeds", []):
+        lines.append("  ┌" + "─" * (WIDTH - 4))
+        if embed.get("author", {}).get("name"):
+            lines.extend(_wrap(embed["author"]["name"], "  │ "))
+        if embed.get("title"):
+            lines.extend(_wrap(f"** {embed['title']} **", "  │ "))
+        if embed.get("url"):
+            lines.extend(_wrap(embed["url"], "  │ "))
+        if embed.get("description"):
+            lines.extend(_wrap(_readable(embed["description"], names), "  │ "))
+        for embed_field in embed.get("fields", []):
+            lines.extend(_wrap(embed_field["name"], "  │ "))
+            lines.extend(_wrap(_readable(embed_field["value"], names), "  │   "))
+        if embed.get("footer", {}).get("text"):
+            lines.extend(_wrap(embed["footer"]["text"], "  │ "))
+        lines.append("  └" + "─" * (WIDTH - 4))
+    buttons = buttons_of(message)
+    numbers = button_numbers or list(range(1, len(buttons) + 1))
+    for number, button in zip(numbers, buttons, strict=False):
+        emoji = button.get("emoji") or {}
+        label = " ".join(part for part in (emoji.get("name"), button.get("label")) if part)
+        lines.append(f"  [{number}] {label}")
+    return "\n".join(lines)

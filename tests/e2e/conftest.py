@@ -1,0 +1,124 @@
+"""End-to-end fixtures: the local Discord emulator, a demo community, and the real bot.
+
+The bot is the production ``PLNCoachBot``, talking to the emulator over real HTTP and
+websockets and storing into the real database of the test's backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import discord
+import pytest
+
+from bot.app import PLNCoachBot
+from bot.config import DatabaseSettings, DiscordSettings, Settings
+from emulator import DiscordEmulator
+from emulator.state import Application, Channel, Guild, Role, User
+
+# What the README's invite link grants the bot.
+BOT_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    send_messages_in_threads=True,
+    embed_links=True,
+    read_message_history=True,
+    add_reactions=True,
+).value
+
+
+@dataclass
+class Community:
+    emulator: DiscordEmulator
+    app: Application
+    guild: Guild
+    general: Channel
+    resources: Channel
+    admin: User
+    ana: User
+    ben: User
+    teachers: Role
+    bot_role: Role
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[DiscordEmulator]:
+    async with DiscordEmulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def community(emulator: DiscordEmulator) -> Community:
+    app = emulator.create_application(name="PLN Coach")
+    admin = emulator.create_user("maya", global_name="Maya")
+    ana = emulator.create_user("ana", global_name="Ana")
+    ben = emulator.create_user("ben", global_name="Ben")
+    guild = emulator.create_guild("Demo Educators", owner_id=admin.id)
+    teachers = emulator.create_role(guild.id, "Teachers", permissions=0, mentionable=True)
+    bot_role = emulator.create_role(guild.id, "PLN Coach", permissions=BOT_PERMISSIONS)
+    general = emulator.create_text_channel(guild.id, "general")
+    resources = emulator.create_text_channel(guild.id, "resources")
+    for user in (ana, ben):
+        emulator.add_member(guild.id, user.id, roles=(teachers.id,))
+    emulator.add_member(guild.id, app.bot_user.id, roles=(bot_role.id,))
+    return Community(emulator, app, guild, general, resources, admin, ana, ben, teachers, bot_role)
+
+
+@pytest.fixture
+def bot_settings(community: Community, database_url: str) -> Settings:
+    emu = community.emulator
+    return Settings(
+        discord=DiscordSettings(
+            token=community.app.token,  # type: ignore[arg-type]
+            api_base_url=emu.api_base_url,
+            gateway_url=emu.gateway_url,
+        ),
+        database=DatabaseSettings(url=database_url),
+    )
+
+
+class BotProcess:
+    """Starts and stops the real bot like `pln-coach run` does, inside the test's event loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.bot: PLNCoachBot | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> PLNCoachBot:
+        token = self.settings.discord.token
+        assert token is not None
+        bot = PLNCoachBot(self.settings, guild_ready_timeout=0.05)
+        await bot.login(token.get_secret_value())
+        self._task = asyncio.create_task(bot.connect(reconnect=True))
+        await asyncio.wait_for(bot.wait_until_ready(), timeout=10)
+        self.bot = bot
+        return bot
+
+    async def stop(self) -> None:
+        if self.bot is not None:
+            await self.bot.close()
+        if self._task is not None:
+            await asyncio.wait_for(self._task, timeout=10)
+        self.bot, self._task = None, None
+
+    async def restart(self) -> PLNCoachBot:
+        await self.stop()
+        return await self.start()
+
+
+@pytest.fixture
+async def bot_process(bot_settings: Settings) -> AsyncIterator[BotProcess]:
+    process = BotProcess(bot_settings)
+    try:
+        yield process
+    finally:
+        await process.stop()
+
+
+@pytest.fixture
+async def coach(bot_process: BotProcess) -> PLNCoachBot:
+    """The bot, connected and ready."""
+    return await bot_process.start()

@@ -1,0 +1,210 @@
+"""/share end to end: the real bot, the emulator, a real database."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import PLNCoachBot
+from bot.db import ActivityEvent, Resource
+from tests.e2e.conftest import BotProcess, Community
+from tests.e2e.helpers import EPHEMERAL, bot_posts, count_rows, run_command, text_of
+
+
+async def test_share_posts_a_card_and_answers_privately(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    reply = await run_command(
+        community,
+        community.ana.id,
+        "share",
+        {
+            "url": "https://example.org/fractions",
+            "title": "Fractions warm-up",
+            "note": "Ten minutes, works with any grade",
+            "tags": "Math, #7th grade",
+        },
+    )
+    assert reply.flags & EPHEMERAL
+    assert "Shared!" in reply.content
+    assert "Fractions warm-up" in reply.content
+    assert "`#math` `#7th-grade`" in reply.content
+    assert "Next step" in reply.content
+
+    [card] = bot_posts(community, community.general.id)
+    [embed] = card.embeds
+    assert embed["title"] == "Fractions warm-up"
+    assert embed["url"] == "https://example.org/fractions"
+    assert embed["description"] == "Ten minutes, works with any grade"
+    assert embed["author"]["name"] == "Shared by Ana"
+    assert "`#math` `#7th-grade`" in text_of(card)
+    [row] = card.components
+    [button] = row["components"]
+    assert button["label"] == "Useful"
+    assert button["custom_id"].startswith("pln:resource:useful:")
+    assert str(card.id) in reply.content  # the receipt links to the card
+    assert await count_rows(coach, Resource) == 1
+
+
+async def test_a_bad_link_gets_a_friendly_private_error_and_stores_nothing(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    reply = await run_command(
+        community, community.ana.id, "share", {"url": "www.example.org/no-scheme"}
+    )
+    assert reply.flags & EPHEMERAL
+    assert "https://" in reply.content
+    assert bot_posts(community, community.general.id) == []
+    assert await count_rows(coach, Resource) == 0
+    assert await count_rows(coach, ActivityEvent) == 0
+
+
+async def test_the_same_link_again_points_to_the_first_card(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    await run_command(community, community.ana.id, "share", {"url": "https://example.org/f"})
+    [card] = bot_posts(community, community.general.id)
+    reply = await run_command(
+        community,
+        community.ben.id,
+        "share",
+        {"url": "https://EXAMPLE.org/f/?utm_source=newsletter"},
+        channel_id=community.resources.id,
+    )
+    assert "Ana** already shared this link" in reply.content
+    assert f"/{community.general.id}/{card.id}" in reply.content
+    assert bot_posts(community, community.general.id) == [card]
+    assert bot_posts(community, community.resources.id) == []
+    assert await count_rows(coach, Resource) == 1
+
+    mine = await run_command(community, community.ana.id, "share", {"url": "https://example.org/f"})
+    assert "You already shared this link" in mine.content
+
+
+async def test_over_long_tags_are_refused_and_nothing_is_stored(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    reply = await run_command(
+        community,
+        community.ana.id,
+        "share",
+        {"url": "https://example.org/a", "tags": "a, b, c, d, e, f"},
+    )
+    assert reply.flags & EPHEMERAL
+    assert "at most 5" in reply.content
+    reply = await run_command(
+        community, community.ana.id, "share", {"url": "https://example.org/a", "tags": "x" * 40}
+    )
+    assert "too long" in reply.content
+    assert await count_rows(coach, Resource) == 0
+    assert bot_posts(community, community.general.id) == []
+
+
+async def test_over_long_title_is_stopped_by_the_command_definition(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    """Discord's client enforces the option's max_length, so members see the limit as they type."""
+    [share] = [c for c in community.emulator.commands(community.app.id) if c["name"] == "share"]
+    limits = {option["name"]: option.get("max_length") for option in share["options"]}
+    assert limits == {"url": 2048, "title": 200, "note": 1000, "tags": 200}
+    with pytest.raises(ValueError, match="title"):
+        await community.emulator.run_slash_command(
+            community.guild.id,
+            community.general.id,
+            community.ana.id,
+            "share",
+            {"url": "https://example.org/a", "title": "t" * 201},
+        )
+    assert await count_rows(coach, Resource) == 0
+
+
+async def test_mentions_in_shared_text_ping_nobody(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    sneaky = f"@everyone @here <@{community.ben.id}> <@&{community.teachers.id}>"
+    reply = await run_command(
+        community,
+        community.ana.id,
+        "share",
+        {"url": "https://example.org/m", "title": sneaky, "note": sneaky},
+    )
+    [card] = bot_posts(community, community.general.id)
+    assert sneaky in text_of(card)  # shown as written...
+    assert "@everyone" in reply.content
+    for message in community.emulator.messages_in(community.general.id):
+        assert not message.pings.any, message  # ...but nobody is pinged
+
+
+async def test_cards_go_to_the_shares_channel_an_admin_chose(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    denied = await run_command(
+        community,
+        community.ana.id,
+        "pln shares-channel",
+        {"channel": community.resources.id},
+    )
+    assert "Manage Server" in denied.content
+    done = await run_command(
+        community, community.admin.id, "pln shares-channel", {"channel": community.resources.id}
+    )
+    assert "Done" in done.content
+    await run_command(community, community.ana.id, "share", {"url": "https://example.org/x"})
+    assert bot_posts(community, community.general.id) == []
+    assert len(bot_posts(community, community.resources.id)) == 1
+
+
+async def test_without_permission_to_post_the_share_is_kept_and_the_member_told(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    send_messages = 1 << 11
+    community.emulator.set_permission_overwrite(
+        community.general.id, community.bot_role.id, deny=send_messages, type=0
+    )
+    requests_before = len(community.emulator.requests)
+    reply = await run_command(community, community.ana.id, "share", {"url": "https://a.org/p"})
+    assert "couldn't post the card" in reply.content
+    assert "Send Messages" in reply.content
+    assert await count_rows(coach, Resource) == 1
+    # The bot checked first instead of collecting a 403 (which counts toward a Cloudflare ban).
+    assert all(r.status != 403 for r in community.emulator.requests[requests_before:])
+
+
+async def test_useful_button_counts_toward_practicing_and_survives_a_restart(
+    bot_process: BotProcess, community: Community
+) -> None:
+    await bot_process.start()
+    for n in range(3):
+        await run_command(community, community.ana.id, "share", {"url": f"https://a.org/{n}"})
+    first_card = bot_posts(community, community.general.id)[0]
+    custom_id = first_card.components[0]["components"][0]["custom_id"]
+
+    bot = await bot_process.restart()
+    own = await community.emulator.press_button(first_card.id, custom_id, community.ana.id)
+    assert "your own share" in (await own.wait_response()).data["content"]  # type: ignore[index]
+    press = await community.emulator.press_button(first_card.id, custom_id, community.ben.id)
+    answer = await press.wait_response()
+    assert answer.data is not None
+    assert answer.data["flags"] & EPHEMERAL
+    assert "Ana will see" in answer.data["content"]
+
+    progress = await run_command(community, community.ana.id, "progress")
+    assert "Contribute — ◑ Practicing" in text_of(progress)
+    assert await count_rows(bot, Resource) == 3
+
+
+async def test_data_and_command_registration_are_kept_across_a_restart(
+    bot_process: BotProcess, community: Community
+) -> None:
+    await bot_process.start()
+    await run_command(community, community.ana.id, "share", {"url": "https://example.org/k"})
+    writes = community.emulator.command_writes
+    assert writes >= 1
+
+    await bot_process.restart()
+    assert community.emulator.command_writes == writes  # unchanged commands are not re-synced
+    progress = await run_command(community, community.ana.id, "progress")
+    assert "Contribute — ◔ Started" in text_of(progress)
+    again = await run_command(
+        community, community.ana.id, "share", {"url": "https://example.org/k"}
+    )
+    assert "You already shared this link" in again.content
