@@ -53,6 +53,9 @@ class PLNCoachBot(commands.Bot):
         force_command_sync: bool = False,
         guild_ready_timeout: float = 2.0,
     ) -> None:
+        # The bot has no voice features; don't warn at every start that voice libraries are absent.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         # guild_ready_timeout: how long discord.py waits after the last GUILD_CREATE before
         # on_ready. Tests and the sandbox, whose guilds arrive at once, shorten it.
         super().__init__(

@@ -3,13 +3,17 @@
 Services open ``database.read()`` to look and ``database.write()`` to change things. On SQLite a
 write starts with ``BEGIN IMMEDIATE``: a deferred transaction that reads first and writes later
 can fail with "database is locked" under WAL even with a busy timeout, while an immediate one
-waits its turn. On PostgreSQL both are ordinary transactions.
+waits its turn. Writers in this process also queue on an asyncio lock first: SQLite's own busy
+handler waits by sleeping in steps of up to 100 ms, which made the slowest /share answers take
+seconds under load; the busy timeout still covers other processes. On PostgreSQL both are
+ordinary transactions and nothing is queued.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +74,9 @@ class Database:
         if self.is_sqlite:
             _tune_sqlite(self.engine)
             writer_engine = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        self._write_queue: AbstractAsyncContextManager[object] = (
+            asyncio.Lock() if self.is_sqlite else nullcontext()
+        )
         self._readers = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writers = async_sessionmaker(writer_engine, expire_on_commit=False)
 
@@ -82,7 +89,7 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session whose changes are committed together, or not at all if the block raises."""
-        async with self._writers() as session, session.begin():
+        async with self._write_queue, self._writers() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:

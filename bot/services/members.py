@@ -12,6 +12,13 @@ from bot.db.upsert import dialect_insert
 
 
 @dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """A server's admin-chosen settings, as read while touching its row."""
+
+    shares_channel_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Actor:
     """A member acting in a server, as plain values taken from the interaction."""
 
@@ -21,9 +28,9 @@ class Actor:
     display_name: str
 
 
-async def touch_actor(session: AsyncSession, actor: Actor, now: datetime) -> None:
+async def touch_actor(session: AsyncSession, actor: Actor, now: datetime) -> ServerSettings:
     """Make sure the server and member rows exist and carry the current names."""
-    await touch_server(session, actor.server_id, actor.server_name)
+    settings = await touch_server(session, actor.server_id, actor.server_name)
     insert = dialect_insert(session, Member).values(
         server_id=actor.server_id,
         user_id=actor.user_id,
@@ -37,12 +44,15 @@ async def touch_actor(session: AsyncSession, actor: Actor, now: datetime) -> Non
             set_={"display_name": insert.excluded.display_name, "last_seen_at": now},
         )
     )
+    return settings
 
 
-async def touch_server(session: AsyncSession, server_id: int, server_name: str) -> None:
+async def touch_server(session: AsyncSession, server_id: int, server_name: str) -> ServerSettings:
+    """Create or rename the server's row; returns its settings in the same round trip."""
     insert = dialect_insert(session, Server).values(id=server_id, name=server_name[:100])
-    await session.execute(
+    result = await session.execute(
         insert.on_conflict_do_update(
             index_elements=[Server.id], set_={"name": insert.excluded.name}
-        )
+        ).returning(Server.shares_channel_id)
     )
+    return ServerSettings(shares_channel_id=result.scalar_one())

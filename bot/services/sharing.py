@@ -7,10 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import ActivityEvent, Database, Member, Resource, ResourceTag, Server, utcnow
+from bot.db import ActivityEvent, Database, Member, Resource, ResourceTag, utcnow
 from bot.db.upsert import dialect_insert
 from bot.errors import NotFound
 from bot.habits import EventKind, Habit
@@ -93,7 +93,7 @@ class SharingService:
         """
         now = self._clock()
         async with self._database.write() as session:
-            await touch_actor(session, actor, now)
+            settings = await touch_actor(session, actor, now)
             created = await session.execute(
                 dialect_insert(session, Resource)
                 .values(
@@ -111,41 +111,71 @@ class SharingService:
             )
             new_id = created.scalar_one_or_none()
             if new_id is not None:
-                session.add_all(
-                    ResourceTag(resource_id=new_id, tag=tag, server_id=actor.server_id, position=i)
-                    for i, tag in enumerate(share.tags)
-                )
-                await _record_event(
-                    session,
-                    actor=actor,
-                    kind=EventKind.SHARE,
-                    habit=Habit.CONTRIBUTE,
-                    now=now,
-                    dedupe_key=f"share:{new_id}",
-                    resource_id=new_id,
+                await self._store_new(session, actor, channel_id, share, new_id, now)
+                resource = SharedResource(
+                    id=new_id,
+                    url=share.url,
+                    title=share.title,
+                    note=share.note,
+                    tags=share.tags,
+                    shared_by=actor.user_id,
+                    shared_by_name=actor.display_name,
                     channel_id=channel_id,
+                    card_channel_id=None,
+                    card_message_id=None,
+                    created_at=now,
                 )
-                await session.flush()
-            resource = await self._load(session, actor.server_id, url_hash=share.url_hash)
-            if new_id is None and resource.shared_by != actor.user_id:
-                await _record_event(
-                    session,
-                    actor=actor,
-                    kind=EventKind.RESHARE,
-                    habit=None,
-                    now=now,
-                    dedupe_key=f"reshare:{resource.id}:{actor.user_id}",
-                    resource_id=resource.id,
-                    other_member_id=resource.shared_by,
-                    channel_id=channel_id,
-                )
-            shares_channel = await session.scalar(
-                select(Server.shares_channel_id).where(Server.id == actor.server_id)
-            )
+            else:
+                resource = await self._load(session, actor.server_id, url_hash=share.url_hash)
+                if resource.shared_by != actor.user_id:
+                    await _record_event(
+                        session,
+                        actor=actor,
+                        kind=EventKind.RESHARE,
+                        habit=None,
+                        now=now,
+                        dedupe_key=f"reshare:{resource.id}:{actor.user_id}",
+                        resource_id=resource.id,
+                        other_member_id=resource.shared_by,
+                        channel_id=channel_id,
+                    )
         return ShareOutcome(
             resource=resource,
             is_new=new_id is not None,
-            card_channel_id=shares_channel or channel_id,
+            card_channel_id=settings.shares_channel_id or channel_id,
+        )
+
+    @staticmethod
+    async def _store_new(
+        session: AsyncSession,
+        actor: Actor,
+        channel_id: int,
+        share: ShareInput,
+        resource_id: int,
+        now: datetime,
+    ) -> None:
+        if share.tags:
+            await session.execute(
+                insert(ResourceTag),
+                [
+                    {
+                        "resource_id": resource_id,
+                        "tag": tag,
+                        "server_id": actor.server_id,
+                        "position": position,
+                    }
+                    for position, tag in enumerate(share.tags)
+                ],
+            )
+        await _record_event(
+            session,
+            actor=actor,
+            kind=EventKind.SHARE,
+            habit=Habit.CONTRIBUTE,
+            now=now,
+            dedupe_key=f"share:{resource_id}",
+            resource_id=resource_id,
+            channel_id=channel_id,
         )
 
     async def attach_card(self, resource_id: int, channel_id: int, message_id: int) -> None:

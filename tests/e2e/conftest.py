@@ -47,6 +47,7 @@ class Community:
 async def emulator() -> AsyncIterator[DiscordEmulator]:
     async with DiscordEmulator() as emu:
         yield emu
+    assert emu.internal_errors == []  # the emulator itself must never be what failed
 
 
 @pytest.fixture

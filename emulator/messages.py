@@ -1,0 +1,267 @@
+"""Creating, editing and deleting messages, shared by channel routes and interaction responses.
+
+One place turns a validated request body into a ``Message`` (normalised embeds, numbered
+components, attachments, resolved pings) and announces it on the gateway, so bot messages,
+interaction responses and follow-ups all look alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .components import number_components
+from .errors import form_error
+from .gateway import GatewayHub
+from .mentions import PARSE_ALL, MentionContext, resolve_pings
+from .permissions import P
+from .snowflakes import utcnow
+from .state import EPHEMERAL, LOADING, Channel, Message, Payload, User
+from .validation import normalize_embeds
+from .world import World
+
+REPLY = 19
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    field: str
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def attachments_from(
+    body: Payload, files: Sequence[UploadedFile], ids: Any, channel_id: int
+) -> list[Payload]:
+    described = {str(a.get("id")): a for a in body.get("attachments") or [] if isinstance(a, dict)}
+    attachments = []
+    for index, upload in enumerate(files):
+        meta = described.get(str(index), {})
+        attachment_id = ids.next()
+        filename = meta.get("filename") or upload.filename
+        url = f"https://cdn.discordapp.com/attachments/{channel_id}/{attachment_id}/{filename}"
+        attachment: Payload = {
+            "id": str(attachment_id),
+            "filename": filename,
+            "size": len(upload.data),
+            "url": url,
+            "proxy_url": url.replace("cdn.discordapp.com", "media.discordapp.net"),
+            "content_type": upload.content_type,
+        }
+        if meta.get("description"):
+            attachment["description"] = meta["description"]
+        attachments.append(attachment)
+    return attachments
+
+
+class MessageService:
+    def __init__(self, world: World, hub: GatewayHub) -> None:
+        self.world = world
+        self.hub = hub
+
+    def reference_target(self, channel: Channel, body: Payload) -> Message | None:
+        reference = body.get("message_reference")
+        if not isinstance(reference, dict):
+            return None
+        if reference.get("type", 0) != 0:
+            raise form_error(
+                ("message_reference", "type"), "BASE_TYPE_CHOICES", "Only replies are supported."
+            )
+        try:
+            target = self.world.messages.get(int(reference.get("message_id", 0)))
+        except (TypeError, ValueError):
+            target = None
+        channel_id = reference.get("channel_id")
+        wrong_channel = channel_id is not None and str(channel_id) != str(channel.id)
+        if (
+            target is None
+            or target.deleted
+            or target.ephemeral
+            or wrong_channel
+            or target.channel_id != channel.id
+        ):
+            if reference.get("fail_if_not_exists", True) is False:
+                return None
+            raise form_error(
+                ("message_reference",), "MESSAGE_REFERENCE_UNKNOWN_MESSAGE", "Unknown message"
+            )
+        return target
+
+    def pings_for(
+        self,
+        channel: Channel,
+        author_permissions: int,
+        content: str,
+        allowed_mentions: Payload | None,
+        *,
+        default_parse: tuple[str, ...],
+        replied: Message | None,
+        author_id: int,
+    ) -> Any:
+        guild = self.world.guilds.get(channel.guild_id) if channel.guild_id is not None else None
+
+        def guild_role(role_id: int) -> tuple[bool, bool] | None:
+            if guild is None or role_id not in guild.roles or role_id == guild.id:
+                return None
+            return True, guild.roles[role_id].mentionable
+
+        replied_user = None
+        if replied is not None and replied.author_id != author_id:
+            replied_user = replied.author_id
+        context = MentionContext(
+            user_exists=lambda user_id: user_id in self.world.users,
+            guild_role=guild_role,
+            can_mention_everyone=guild is None or bool(author_permissions & P.MENTION_EVERYONE),
+            replied_user_id=replied_user,
+        )
+        return resolve_pings(content, allowed_mentions, context, default_parse=default_parse)
+
+    def create(
+        self,
+        *,
+        channel: Channel,
+        author: User,
+        body: Payload,
+        files: Sequence[UploadedFile] = (),
+        author_permissions: int,
+        default_parse: tuple[str, ...] = PARSE_ALL,
+        message_type: int = 0,
+        webhook_id: int | None = None,
+        application_id: int | None = None,
+        interaction_id: int | None = None,
+        interaction_metadata: Payload | None = None,
+        interaction_legacy: Payload | None = None,
+        extra_flags: int = 0,
+        dispatch: bool = True,
+    ) -> Message:
+        replied = self.reference_target(channel, body)
+        content = body.get("content") or ""
+        flags = (body.get("flags") or 0) | extra_flags
+        message = Message(
+            id=self.world.ids.next(),
+            channel_id=channel.id,
+            guild_id=channel.guild_id,
+            author_id=author.id,
+            content=content,
+            embeds=normalize_embeds(body.get("embeds") or []),
+            components=number_components(body.get("components") or []),
+            flags=flags,
+            nonce=body.get("nonce"),
+            interaction_id=interaction_id,
+            created_at=utcnow(),
+            type=REPLY if replied is not None and message_type == 0 else message_type,
+            tts=bool(body.get("tts", False)),
+            webhook_id=webhook_id,
+            application_id=application_id,
+            interaction_metadata=interaction_metadata,
+            interaction_legacy=interaction_legacy,
+        )
+        message.attachments = attachments_from(body, files, self.world.ids, channel.id)
+        message.attachment_data = [f.data for f in files]
+        if replied is not None:
+            message.message_reference = {
+                "type": 0,
+                "message_id": str(replied.id),
+                "channel_id": str(channel.id),
+            }
+            if channel.guild_id is not None:
+                message.message_reference["guild_id"] = str(channel.guild_id)
+        if not flags & LOADING:
+            message.pings = self.pings_for(
+                channel,
+                author_permissions,
+                content,
+                body.get("allowed_mentions"),
+                default_parse=default_parse,
+                replied=replied,
+                author_id=author.id,
+            )
+            message.mention_user_ids = sorted(message.pings.users)
+            message.mention_role_ids = sorted(message.pings.roles)
+            message.mention_everyone = message.pings.everyone
+        self.world.add_message(message)
+        if dispatch and not message.ephemeral:
+            self.hub.emit(
+                "MESSAGE_CREATE",
+                message.to_payload(gateway=True),
+                guild_id=channel.guild_id,
+                recipients=_dm(channel),
+            )
+        return message
+
+    def edit(
+        self,
+        message: Message,
+        body: Payload,
+        files: Sequence[UploadedFile] = (),
+        *,
+        author_permissions: int,
+        default_parse: tuple[str, ...] = PARSE_ALL,
+    ) -> Message:
+        """Apply an edit; a deferred (loading) message gets its pings when it is first filled."""
+        channel = self.world.channels[message.channel_id]
+        was_loading = message.loading
+        if "content" in body:
+            message.content = body.get("content") or ""
+        if "embeds" in body:
+            message.embeds = normalize_embeds(body.get("embeds") or [])
+        if "components" in body:
+            message.components = number_components(body.get("components") or [])
+        if isinstance(body.get("flags"), int):
+            # Ephemerality and the loading state cannot be changed by an edit.
+            keep = message.flags & (EPHEMERAL | LOADING)
+            message.flags = keep | (body["flags"] & ~(EPHEMERAL | LOADING))
+        if "attachments" in body or files:
+            kept_ids = {
+                str(a.get("id")) for a in body.get("attachments") or [] if isinstance(a, dict)
+            }
+            kept = [a for a in message.attachments if a["id"] in kept_ids]
+            message.attachments = kept + attachments_from(body, files, self.world.ids, channel.id)
+        replied = None
+        if message.message_reference:
+            replied = self.world.messages.get(int(message.message_reference["message_id"]))
+        fresh = self.pings_for(
+            channel,
+            author_permissions,
+            message.content,
+            body.get("allowed_mentions"),
+            default_parse=default_parse,
+            replied=replied,
+            author_id=message.author_id,
+        )
+        if was_loading:
+            # The deferred response appears now, so this is when it notifies people.
+            message.flags &= ~LOADING
+            message.pings = fresh
+        else:
+            message.edited_at = utcnow()
+        if was_loading or "content" in body or "allowed_mentions" in body:
+            message.mention_user_ids = sorted(fresh.users)
+            message.mention_role_ids = sorted(fresh.roles)
+            message.mention_everyone = fresh.everyone
+        if not message.ephemeral:
+            self.hub.emit(
+                "MESSAGE_UPDATE",
+                message.to_payload(gateway=True),
+                guild_id=message.guild_id,
+                recipients=_dm(channel),
+            )
+        return message
+
+    def delete(self, message: Message) -> None:
+        message.deleted = True
+        if message.ephemeral:
+            return
+        data: Payload = {"id": str(message.id), "channel_id": str(message.channel_id)}
+        if message.guild_id is not None:
+            data["guild_id"] = str(message.guild_id)
+        channel = self.world.channels.get(message.channel_id)
+        recipients = _dm(channel) if channel is not None else None
+        self.hub.emit("MESSAGE_DELETE", data, guild_id=message.guild_id, recipients=recipients)
+
+
+def _dm(channel: Channel) -> list[int] | None:
+    """DM events only go to the bots in the conversation."""
+    return channel.recipient_ids if channel.guild_id is None else None

@@ -1,0 +1,413 @@
+"""REST routes for the bot's identity, the gateway URL, guilds, channels and channel messages.
+
+Each handler checks what Discord checks, in Discord's order: the resource exists (10003 /
+10004 / 10008), the bot can see it (50001 Missing Access), then has the permission the action
+needs (50013 Missing Permissions), then the body is valid (50035 / 50006).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiohttp import web
+
+from . import errors
+from .permissions import P
+from .rest import body, bot_app, emulator, files, json_response, no_content, snowflake
+from .state import (
+    IS_COMPONENTS_V2,
+    SUPPRESS_EMBEDS,
+    SUPPRESS_NOTIFICATIONS,
+    Channel,
+    Guild,
+    Message,
+)
+from .validation import message_has_content, validate_message_body
+
+IS_VOICE_MESSAGE = 1 << 13
+CHANNEL_MESSAGE_FLAGS = (
+    SUPPRESS_EMBEDS | SUPPRESS_NOTIFICATIONS | IS_COMPONENTS_V2 | IS_VOICE_MESSAGE
+)
+NONCE_WINDOW = 300.0
+
+routes = web.RouteTableDef()
+
+
+# -- identity and gateway ----------------------------------------------------------------------
+
+
+@routes.get("/users/@me")
+async def get_current_user(request: web.Request) -> web.Response:
+    app = bot_app(request)
+    payload = app.bot_user.to_payload()
+    payload.update({"verified": True, "mfa_enabled": False, "email": None, "locale": "en-US"})
+    return json_response(200, payload)
+
+
+@routes.post("/users/@me/channels")
+async def create_dm(request: web.Request) -> web.Response:
+    app = bot_app(request)
+    world = emulator(request).world
+    data = body(request)
+    try:
+        recipient_id = int(data["recipient_id"])
+    except (TypeError, KeyError, ValueError):
+        raise errors.form_error(
+            ("recipient_id",), "BASE_TYPE_REQUIRED", "This field is required"
+        ) from None
+    if recipient_id not in world.users or recipient_id == app.bot_user.id:
+        raise errors.APIError(400, 50033, "Invalid Recipient(s)")
+    channel = world.dm_channel(app.bot_user.id, recipient_id)
+    return json_response(200, _channel_payload(request, channel))
+
+
+def _channel_payload(request: web.Request, channel: Channel) -> dict[str, Any]:
+    payload = channel.to_payload()
+    if channel.guild_id is None:
+        world = emulator(request).world
+        me = bot_app(request).bot_user.id
+        payload["recipients"] = [
+            world.users[u].to_payload() for u in channel.recipient_ids if u != me
+        ]
+    return payload
+
+
+@routes.get("/users/{user_id}")
+async def get_user(request: web.Request) -> web.Response:
+    bot_app(request)
+    user_id = snowflake(request, "user_id", errors.unknown_user())
+    user = emulator(request).world.users.get(user_id)
+    if user is None:
+        raise errors.unknown_user()
+    return json_response(200, user.to_payload())
+
+
+@routes.get("/oauth2/applications/@me")
+@routes.get("/applications/@me")
+async def get_current_application(request: web.Request) -> web.Response:
+    app = bot_app(request)
+    world = emulator(request).world
+    owner = world.users.get(app.owner_id) if app.owner_id is not None else None
+    return json_response(200, app.to_payload(owner))
+
+
+@routes.get("/gateway")
+async def get_gateway(request: web.Request) -> web.Response:
+    return json_response(200, {"url": emulator(request).gateway_base_url})
+
+
+@routes.get("/gateway/bot")
+async def get_gateway_bot(request: web.Request) -> web.Response:
+    bot_app(request)
+    return json_response(
+        200,
+        {
+            "url": emulator(request).gateway_base_url,
+            "shards": 1,
+            "session_start_limit": {
+                "total": 1000,
+                "remaining": 999,
+                "reset_after": 14_400_000,
+                "max_concurrency": 1,
+            },
+        },
+    )
+
+
+# -- guilds ------------------------------------------------------------------------------------
+
+
+def _guild_for_bot(request: web.Request) -> Guild:
+    app = bot_app(request)
+    world = emulator(request).world
+    guild_id = snowflake(request, "guild_id", errors.unknown_guild())
+    guild = world.guilds.get(guild_id)
+    if guild is None:
+        raise errors.unknown_guild()
+    if app.bot_user.id not in guild.members:
+        raise errors.missing_access()
+    return guild
+
+
+@routes.get("/guilds/{guild_id}")
+async def get_guild(request: web.Request) -> web.Response:
+    guild = _guild_for_bot(request)
+    payload = guild.to_payload()
+    if request.query.get("with_counts", "").lower() in ("1", "true"):
+        payload["approximate_member_count"] = len(guild.members)
+        payload["approximate_presence_count"] = 0
+    return json_response(200, payload)
+
+
+@routes.get("/guilds/{guild_id}/channels")
+async def get_guild_channels(request: web.Request) -> web.Response:
+    guild = _guild_for_bot(request)
+    return json_response(200, [c.to_payload() for c in guild.channels.values()])
+
+
+@routes.get("/guilds/{guild_id}/roles")
+async def get_guild_roles(request: web.Request) -> web.Response:
+    guild = _guild_for_bot(request)
+    return json_response(200, [r.to_payload() for r in guild.roles.values()])
+
+
+@routes.get("/guilds/{guild_id}/members/{user_id}")
+async def get_guild_member(request: web.Request) -> web.Response:
+    guild = _guild_for_bot(request)
+    user_id = snowflake(request, "user_id", errors.unknown_user())
+    if user_id not in emulator(request).world.users:
+        raise errors.unknown_user()
+    member = guild.members.get(user_id)
+    if member is None:
+        raise errors.unknown_member()
+    return json_response(200, member.to_payload())
+
+
+@routes.get("/guilds/{guild_id}/members")
+async def list_guild_members(request: web.Request) -> web.Response:
+    guild = _guild_for_bot(request)
+    app = bot_app(request)
+    if not app.privileged_intents & (1 << 1):
+        raise errors.missing_access()
+    try:
+        limit = int(request.query.get("limit", "1"))
+        after = int(request.query.get("after", "0"))
+    except ValueError:
+        raise errors.form_error(("limit",), "NUMBER_TYPE_COERCE", "Value is not int.") from None
+    if not 1 <= limit <= 1000:
+        raise errors.form_error(
+            ("limit",), "NUMBER_TYPE_MAX", "int value should be between 1 and 1000."
+        )
+    members = sorted(
+        (m for m in guild.members.values() if m.user.id > after), key=lambda m: m.user.id
+    )
+    return json_response(200, [m.to_payload() for m in members[:limit]])
+
+
+# -- channels and messages ---------------------------------------------------------------------
+
+
+def _channel(request: web.Request) -> Channel:
+    channel_id = snowflake(request, "channel_id", errors.unknown_channel())
+    channel = emulator(request).world.channels.get(channel_id)
+    if channel is None:
+        raise errors.unknown_channel()
+    return channel
+
+
+def _bot_channel_permissions(request: web.Request, channel: Channel) -> int:
+    """The bot's permissions in the channel; 50001 when it cannot see the channel at all."""
+    app = bot_app(request)
+    world = emulator(request).world
+    if channel.guild_id is None:
+        if app.bot_user.id not in channel.recipient_ids:
+            raise errors.missing_access()
+        return int(
+            P.VIEW_CHANNEL
+            | P.SEND_MESSAGES
+            | P.EMBED_LINKS
+            | P.ATTACH_FILES
+            | P.READ_MESSAGE_HISTORY
+            | P.MENTION_EVERYONE
+        )
+    if world.member(channel.guild_id, app.bot_user.id) is None:
+        raise errors.missing_access()
+    permissions = world.channel_permissions(channel.id, app.bot_user.id)
+    if not permissions & P.VIEW_CHANNEL:
+        raise errors.missing_access()
+    return permissions
+
+
+@routes.get("/channels/{channel_id}")
+async def get_channel(request: web.Request) -> web.Response:
+    channel = _channel(request)
+    _bot_channel_permissions(request, channel)
+    return json_response(200, _channel_payload(request, channel))
+
+
+@routes.post("/channels/{channel_id}/typing")
+async def trigger_typing(request: web.Request) -> web.Response:
+    channel = _channel(request)
+    permissions = _bot_channel_permissions(request, channel)
+    if not permissions & P.SEND_MESSAGES:
+        raise errors.missing_permissions()
+    return no_content()
+
+
+def _message_body(request: web.Request) -> dict[str, Any]:
+    data = body(request)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise errors.invalid_form_body(
+            {
+                "_errors": [
+                    {
+                        "code": "MODEL_TYPE_CONVERT",
+                        "message": "Only dictionaries may be used in a ModelType",
+                    }
+                ]
+            }
+        )
+    return data
+
+
+def _apply_embed_permission(
+    data: dict[str, Any], permissions: int, uploaded: int
+) -> dict[str, Any]:
+    """Without EMBED_LINKS embeds are dropped; a message that would then be empty is refused."""
+    if not data.get("embeds") or permissions & P.EMBED_LINKS:
+        return data
+    without = {k: v for k, v in data.items() if k != "embeds"}
+    if not message_has_content(without, files=uploaded):
+        raise errors.missing_permissions()
+    return without
+
+
+@routes.post("/channels/{channel_id}/messages")
+async def create_message(request: web.Request) -> web.Response:
+    emu = emulator(request)
+    app = bot_app(request)
+    channel = _channel(request)
+    permissions = _bot_channel_permissions(request, channel)
+    if not permissions & P.SEND_MESSAGES:
+        raise errors.missing_permissions()
+    if channel.guild_id is None:
+        other = [u for u in channel.recipient_ids if u != app.bot_user.id]
+        if not other or not emu.world.share_a_guild(app.bot_user.id, other[0]):
+            raise errors.APIError(403, 50007, "Cannot send messages to this user")
+    data = _message_body(request)
+    uploaded = files(request)
+    validate_message_body(data, allowed_flags=CHANNEL_MESSAGE_FLAGS, files=len(uploaded))
+    if uploaded and not permissions & P.ATTACH_FILES:
+        raise errors.missing_permissions()
+    if data.get("message_reference") and not permissions & P.READ_MESSAGE_HISTORY:
+        raise errors.missing_permissions()
+    data = _apply_embed_permission(data, permissions, len(uploaded))
+    if data.get("tts") and not permissions & P.SEND_TTS_MESSAGES:
+        data = {**data, "tts": False}
+    nonce = data.get("nonce")
+    if nonce is not None and data.get("enforce_nonce"):
+        previous = _recent_with_nonce(
+            emu.world.visible_messages(channel.id), app.bot_user.id, nonce
+        )
+        if previous is not None:
+            return json_response(200, previous.to_payload())
+    message = emu.message_service.create(
+        channel=channel,
+        author=app.bot_user,
+        body=data,
+        files=uploaded,
+        author_permissions=permissions,
+    )
+    return json_response(200, message.to_payload())
+
+
+def _recent_with_nonce(messages: list[Message], author_id: int, nonce: Any) -> Message | None:
+    now = time.time()
+    for message in reversed(messages):
+        if now - message.created_at.timestamp() > NONCE_WINDOW:
+            break
+        if message.author_id == author_id and message.nonce == nonce:
+            return message
+    return None
+
+
+@routes.get("/channels/{channel_id}/messages")
+async def list_messages(request: web.Request) -> web.Response:
+    emu = emulator(request)
+    channel = _channel(request)
+    permissions = _bot_channel_permissions(request, channel)
+    if not permissions & P.READ_MESSAGE_HISTORY:
+        return json_response(200, [])
+    try:
+        limit = int(request.query.get("limit", "50"))
+        anchors = {
+            k: int(request.query[k]) for k in ("before", "after", "around") if k in request.query
+        }
+    except ValueError:
+        raise errors.form_error(("limit",), "NUMBER_TYPE_COERCE", "Value is not int.") from None
+    if not 1 <= limit <= 100:
+        raise errors.form_error(
+            ("limit",), "NUMBER_TYPE_MAX", "int value should be between 1 and 100."
+        )
+    messages = [m for m in emu.world.visible_messages(channel.id) if not m.ephemeral]
+    if "around" in anchors:
+        pivot = anchors["around"]
+        older = [m for m in messages if m.id <= pivot][-((limit + 1) // 2) :]
+        newer = [m for m in messages if m.id > pivot][: limit // 2]
+        selected = older + newer
+    elif "after" in anchors:
+        selected = [m for m in messages if m.id > anchors["after"]][:limit]
+    else:
+        before = anchors.get("before")
+        selected = [m for m in messages if before is None or m.id < before][-limit:]
+    selected.sort(key=lambda m: m.id, reverse=True)
+    return json_response(200, [m.to_payload() for m in selected])
+
+
+def _message(request: web.Request, channel: Channel) -> Message:
+    message_id = snowflake(request, "message_id", errors.unknown_message())
+    message = emulator(request).world.messages.get(message_id)
+    if message is None or message.deleted or message.ephemeral or message.channel_id != channel.id:
+        raise errors.unknown_message()
+    return message
+
+
+@routes.get("/channels/{channel_id}/messages/{message_id}")
+async def get_message(request: web.Request) -> web.Response:
+    channel = _channel(request)
+    permissions = _bot_channel_permissions(request, channel)
+    if not permissions & P.READ_MESSAGE_HISTORY:
+        raise errors.missing_access()
+    return json_response(200, _message(request, channel).to_payload())
+
+
+@routes.patch("/channels/{channel_id}/messages/{message_id}")
+async def edit_message(request: web.Request) -> web.Response:
+    emu = emulator(request)
+    app = bot_app(request)
+    channel = _channel(request)
+    permissions = _bot_channel_permissions(request, channel)
+    message = _message(request, channel)
+    data = _message_body(request)
+    if message.author_id != app.bot_user.id or message.webhook_id is not None:
+        if set(data) - {"flags"}:
+            raise errors.cannot_edit_others()
+        if not permissions & P.MANAGE_MESSAGES:
+            raise errors.missing_permissions()
+    uploaded = files(request)
+    validate_message_body(data, allowed_flags=CHANNEL_MESSAGE_FLAGS, files=len(uploaded), edit=True)
+    if "embeds" in data and data.get("embeds") and not permissions & P.EMBED_LINKS:
+        merged_content = data.get("content", message.content)
+        if not merged_content and not data.get("components", message.components):
+            raise errors.missing_permissions()
+        data = {k: v for k, v in data.items() if k != "embeds"}
+    merged = {
+        "content": data.get("content", message.content),
+        "embeds": data.get("embeds", message.embeds),
+        "components": data.get("components", message.components),
+    }
+    kept = (
+        len(message.attachments)
+        if "attachments" not in data
+        else len(data.get("attachments") or [])
+    )
+    if not message_has_content(merged, files=len(uploaded) + kept):
+        raise errors.empty_message()
+    emu.message_service.edit(message, data, uploaded, author_permissions=permissions)
+    return json_response(200, message.to_payload())
+
+
+@routes.delete("/channels/{channel_id}/messages/{message_id}")
+async def delete_message(request: web.Request) -> web.Response:
+    emu = emulator(request)
+    app = bot_app(request)
+    channel = _channel(request)
+    permissions = _bot_channel_permissions(request, channel)
+    message = _message(request, channel)
+    if message.author_id != app.bot_user.id and not permissions & P.MANAGE_MESSAGES:
+        raise errors.missing_permissions()
+    emu.message_service.delete(message)
+    return no_content()
