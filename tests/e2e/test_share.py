@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from discord import app_commands
 
 from bot.app import PLNCoachBot
+from bot.command_sync import sync_commands
 from bot.db import ActivityEvent, Resource
 from tests.e2e.conftest import BotProcess, Community
 from tests.e2e.helpers import EPHEMERAL, bot_posts, count_rows, run_command, text_of
@@ -208,3 +210,33 @@ async def test_data_and_command_registration_are_kept_across_a_restart(
         community, community.ana.id, "share", {"url": "https://example.org/k"}
     )
     assert "You already shared this link" in again.content
+
+
+async def test_commands_are_synced_again_only_when_they_change_or_on_request(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    emu = community.emulator
+    assert coach.application_id is not None
+    writes = emu.command_writes
+
+    async def sync(force: bool = False) -> bool:
+        return await sync_commands(
+            coach.tree,
+            coach.services.state,
+            application_id=coach.application_id or 0,
+            dev_guild_id=None,
+            force=force,
+        )
+
+    assert not await sync()
+    assert emu.command_writes == writes
+
+    @app_commands.command(name="extra", description="A command added in a later release.")
+    async def extra(interaction: object) -> None:
+        raise NotImplementedError
+
+    coach.tree.add_command(extra)
+    assert await sync()
+    assert "extra" in {command["name"] for command in emu.commands(community.app.id)}
+    assert await sync(force=True)
+    assert emu.command_writes == writes + 2
