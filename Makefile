@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint typecheck migrations-check pytest bench clean
+.PHONY: run test lint typecheck migrations-check pytest bench bench-scale clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ pytest: $(INSTALLED)
 ## Throughput and latency of /share against a bare /ping, through the emulator.
 bench: $(INSTALLED)
 	$(BIN)/python -m bench.share_vs_ping
+
+## /progress latency on a database with 1,000,000 ledger events (about a minute).
+bench-scale: $(INSTALLED)
+	$(BIN)/python -m bench.progress_at_scale
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
