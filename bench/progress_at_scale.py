@@ -24,7 +24,7 @@ from sqlalchemy import delete, event, insert
 
 from bench.share_vs_ping import Result, _drive
 from bot.app import PLNCoachBot
-from bot.config import DatabaseSettings, DiscordSettings, Settings
+from bot.config import local_settings
 from bot.db import ActivityEvent, Database, Member, Resource, Server
 from bot.db.migrate import upgrade
 from bot.services.progress import ProgressService
@@ -131,13 +131,11 @@ async def run(members_count: int, events: int, n: int, database_url: str | None)
             plans = await explain(database, guild.id, askers[0])
             await database.dispose()
 
-            settings = Settings(
-                discord=DiscordSettings(
-                    token=app.token,  # type: ignore[arg-type]
-                    api_base_url=emulator.api_base_url,
-                    gateway_url=emulator.gateway_url,
-                ),
-                database=DatabaseSettings(url=url),
+            settings = local_settings(
+                token=app.token,
+                api_base_url=emulator.api_base_url,
+                gateway_url=emulator.gateway_url,
+                database_url=url,
             )
             bot = PLNCoachBot(settings, guild_ready_timeout=0.05)
             async with bot:

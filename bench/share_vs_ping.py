@@ -26,7 +26,7 @@ from pathlib import Path
 import discord
 
 from bot.app import PLNCoachBot
-from bot.config import DatabaseSettings, DiscordSettings, Settings
+from bot.config import local_settings
 from emulator import DiscordEmulator
 from emulator.ratelimits import RouteLimit
 
@@ -108,13 +108,11 @@ async def run(n: int, concurrency: int, database_url: str | None, discord_limits
 
         with tempfile.TemporaryDirectory() as folder:
             url = database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
-            settings = Settings(
-                discord=DiscordSettings(
-                    token=app.token,  # type: ignore[arg-type]
-                    api_base_url=emulator.api_base_url,
-                    gateway_url=emulator.gateway_url,
-                ),
-                database=DatabaseSettings(url=url),
+            settings = local_settings(
+                token=app.token,
+                api_base_url=emulator.api_base_url,
+                gateway_url=emulator.gateway_url,
+                database_url=url,
             )
             bot = PLNCoachBot(settings, guild_ready_timeout=0.05)
             async with bot:

@@ -149,6 +149,43 @@ class Settings(BaseSettings):
         )
 
 
+class _ExplicitSettings(Settings):
+    """Settings taken from the constructor's arguments alone."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def local_settings(
+    *,
+    token: str,
+    api_base_url: str,
+    gateway_url: str,
+    database_url: str,
+    logging: LoggingSettings | None = None,
+) -> Settings:
+    """Settings for a bot talking to a local Discord (the emulator): the sandbox, tests, benchmarks.
+
+    Built from these values only: ``PLN_*`` or ``DISCORD_TOKEN`` variables meant for the real
+    bot must not send the sandbox to discord.com or its demo data into the real database.
+    """
+    return _ExplicitSettings(
+        discord=DiscordSettings(
+            token=SecretStr(token), api_base_url=api_base_url, gateway_url=gateway_url
+        ),
+        database=DatabaseSettings(url=database_url),
+        logging=logging or LoggingSettings(),
+    )
+
+
 def _describe(error: dict[str, Any]) -> str:
     key = ".".join(str(part) for part in error["loc"]) or "(top level)"
     if error["type"] == "extra_forbidden":

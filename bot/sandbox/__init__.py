@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 from bot.app import PLNCoachBot
-from bot.config import DatabaseSettings, DiscordSettings, Settings
+from bot.config import Settings, local_settings
 from bot.sandbox.console import SandboxConsole
 from bot.sandbox.demo_world import build_demo_world
 from emulator import DiscordEmulator
@@ -45,13 +45,11 @@ async def run_sandbox(settings: Settings) -> None:
         logging.getLogger().setLevel(logging.WARNING)  # keep the prompt readable
     async with DiscordEmulator() as emulator:
         world = build_demo_world(emulator)
-        sandbox_settings = Settings(
-            discord=DiscordSettings(
-                token=world.app.token,  # type: ignore[arg-type]
-                api_base_url=emulator.api_base_url,
-                gateway_url=emulator.gateway_url,
-            ),
-            database=DatabaseSettings(url=_fresh_database()),
+        sandbox_settings = local_settings(
+            token=world.app.token,
+            api_base_url=emulator.api_base_url,
+            gateway_url=emulator.gateway_url,
+            database_url=_fresh_database(),
             logging=settings.logging,
         )
         bot = PLNCoachBot(sandbox_settings, guild_ready_timeout=0.1)

@@ -14,7 +14,7 @@ import discord
 import pytest
 
 from bot.app import PLNCoachBot
-from bot.config import DatabaseSettings, DiscordSettings, Settings
+from bot.config import Settings, local_settings
 from emulator import DiscordEmulator
 from emulator.state import Application, Channel, Guild, Role, User
 
@@ -70,13 +70,11 @@ def community(emulator: DiscordEmulator) -> Community:
 @pytest.fixture
 def bot_settings(community: Community, database_url: str) -> Settings:
     emu = community.emulator
-    return Settings(
-        discord=DiscordSettings(
-            token=community.app.token,  # type: ignore[arg-type]
-            api_base_url=emu.api_base_url,
-            gateway_url=emu.gateway_url,
-        ),
-        database=DatabaseSettings(url=database_url),
+    return local_settings(
+        token=community.app.token,
+        api_base_url=emu.api_base_url,
+        gateway_url=emu.gateway_url,
+        database_url=database_url,
     )
 
 
