@@ -85,7 +85,11 @@ class PLNCoachBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         database = Database(self.settings.database.url, echo=self.settings.database.echo)
-        await upgrade(database)
+        try:
+            await upgrade(database)
+        except BaseException:
+            await database.dispose()
+            raise
         self._services = build_services(database)
         for extension in discover_extensions():
             await self.load_extension(extension)

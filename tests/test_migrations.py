@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from alembic.operations import Operations
+from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Connection
 
-from bot.db import Base, Database
-from bot.db.migrate import downgrade, upgrade
+from bot.db import ActivityEvent, Base, Database, Member, Resource, ResourceTag
+from bot.db.migrate import MigrationError, downgrade, schema_change, upgrade
+from bot.services.members import Actor
+from bot.services.share_input import parse_share
+from bot.services.sharing import SharingService
 
 
 def _tables(connection: Connection) -> set[str]:
@@ -30,5 +38,45 @@ async def test_empty_database_upgrades_to_head_and_back_to_base(database_url: st
         await downgrade(database, "base")
         async with database.engine.connect() as connection:
             assert await connection.run_sync(_tables) == set()
+    finally:
+        await database.dispose()
+
+
+def _rebuild_members_table(connection: Connection) -> None:
+    """What alembic does on SQLite for most ALTERs: copy the table, drop the old one."""
+    operations = Operations(MigrationContext.configure(connection))
+    recreate = "always" if connection.dialect.name == "sqlite" else "auto"
+    with operations.batch_alter_table("members", recreate=recreate) as batch:
+        batch.add_column(sa.Column("probe", sa.Integer(), nullable=True))
+
+
+async def test_changing_a_table_keeps_the_rows_that_depend_on_it(database_url: str) -> None:
+    database = Database(database_url)
+    try:
+        await upgrade(database)
+        actor = Actor(1, "Server", 11, "Ana")
+        await SharingService(database).share(actor, 5, parse_share("https://a.org/x", tags="m"))
+        async with schema_change(database) as connection:
+            await connection.run_sync(_rebuild_members_table)
+        async with database.read() as session:
+            for model in (Member, Resource, ResourceTag, ActivityEvent):
+                count = await session.scalar(select(func.count()).select_from(model))
+                assert count == 1, model.__name__
+    finally:
+        await database.dispose()
+
+
+async def test_a_migration_that_breaks_references_is_not_committed(tmp_path: Path) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'broken.sqlite3'}")
+    try:
+        await upgrade(database)
+        await SharingService(database).share(
+            Actor(1, "Server", 11, "Ana"), 5, parse_share("https://a.org/x")
+        )
+        with pytest.raises(MigrationError):
+            async with schema_change(database) as connection:
+                await connection.execute(sa.text("DELETE FROM members"))
+        async with database.read() as session:
+            assert await session.scalar(select(func.count()).select_from(Member)) == 1
     finally:
         await database.dispose()

@@ -1,15 +1,35 @@
-"""Run alembic from inside the bot, on the bot's own engine."""
+"""Run alembic from inside the bot, on the bot's own engine.
+
+Two things make migrations at start-up safe:
+- On SQLite, foreign keys are switched off while migrating. Alembic changes SQLite tables by
+  copying them and dropping the old one, and with foreign keys on, that drop would cascade and
+  silently delete every dependent row (members' shares, the whole ledger). Integrity is checked
+  with ``PRAGMA foreign_key_check`` before committing instead.
+- On PostgreSQL, a transaction-level advisory lock makes several processes starting at once
+  (shard clusters) migrate one after another rather than racing.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 import migrations
 from bot.db.database import Database
+
+# Any fixed 64-bit number shared by every PLN Coach process ("PLN" in ASCII).
+MIGRATION_LOCK_KEY = 0x504C4E
+
+
+class MigrationError(RuntimeError):
+    """A migration would have left the database inconsistent; nothing was committed."""
 
 
 def alembic_config() -> Config:
@@ -18,23 +38,52 @@ def alembic_config() -> Config:
     return config
 
 
-async def upgrade(database: Database, revision: str = "head") -> None:
-    """Bring the schema to ``revision``; a no-op when it is already there."""
+async def _set_sqlite_foreign_keys(connection: AsyncConnection, enabled: bool) -> None:
+    # Must run outside a transaction: inside one, SQLite ignores this pragma.
+    raw = await connection.get_raw_connection()
+    assert raw.driver_connection is not None
+    await raw.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if enabled else 'OFF'}")
 
-    def _run(connection: Connection) -> None:
+
+@asynccontextmanager
+async def schema_change(database: Database) -> AsyncIterator[AsyncConnection]:
+    """A connection in one transaction, safe for changing the schema (see module docstring)."""
+    async with database.engine.connect() as connection:
+        if database.is_sqlite:
+            await _set_sqlite_foreign_keys(connection, enabled=False)
+        try:
+            async with connection.begin():
+                if not database.is_sqlite:
+                    await connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                    )
+                yield connection
+                if database.is_sqlite:
+                    broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise MigrationError(
+                            f"the migration would leave {len(broken)} rows pointing at missing "
+                            f"rows (first: {tuple(broken[0])}); nothing was changed"
+                        )
+        finally:
+            if database.is_sqlite:
+                await _set_sqlite_foreign_keys(connection, enabled=True)
+
+
+async def _run(database: Database, action: str, revision: str) -> None:
+    def run(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        (command.upgrade if action == "upgrade" else command.downgrade)(config, revision)
 
-    async with database.engine.begin() as connection:
-        await connection.run_sync(_run)
+    async with schema_change(database) as connection:
+        await connection.run_sync(run)
+
+
+async def upgrade(database: Database, revision: str = "head") -> None:
+    """Bring the schema to ``revision``; a no-op when it is already there."""
+    await _run(database, "upgrade", revision)
 
 
 async def downgrade(database: Database, revision: str) -> None:
-    def _run(connection: Connection) -> None:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-
-    async with database.engine.begin() as connection:
-        await connection.run_sync(_run)
+    await _run(database, "downgrade", revision)
