@@ -37,17 +37,19 @@ def message_link(guild_id: int, channel_id: int, message_id: int) -> str:
     return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
 
 
-def missing_send_permissions(
-    channel: discord.abc.GuildChannel | discord.Thread, *, embeds: bool = True
-) -> list[str]:
-    """What the bot lacks to post in ``channel``, checked before trying (403s get bots banned)."""
-    me = channel.guild.me
-    permissions = channel.permissions_for(me)
-    needed = {"View Channel": permissions.view_channel, "Embed Links": permissions.embed_links}
-    if isinstance(channel, discord.Thread):
-        needed["Send Messages in Threads"] = permissions.send_messages_in_threads
-    else:
-        needed["Send Messages"] = permissions.send_messages
-    if not embeds:
-        needed.pop("Embed Links")
-    return [name for name, granted in needed.items() if not granted]
+def missing_card_permissions(permissions: discord.Permissions, *, in_thread: bool) -> list[str]:
+    """What the bot lacks to post an embed there; checked before trying (403s get bots banned).
+
+    Discord reports Embed Links as missing whenever Send Messages is, so it is named only when
+    it is the one thing to fix.
+    """
+    send = "Send Messages in Threads" if in_thread else "Send Messages"
+    can_send = permissions.send_messages_in_threads if in_thread else permissions.send_messages
+    missing = [
+        name
+        for name, granted in (("View Channel", permissions.view_channel), (send, can_send))
+        if not granted
+    ]
+    if not missing and not permissions.embed_links:
+        missing.append("Embed Links")
+    return missing

@@ -8,7 +8,7 @@ from discord.ext import commands
 
 from bot.app import PLNCoachBot
 from bot.errors import UserFacingError
-from cogs._shared import missing_send_permissions
+from cogs._shared import missing_card_permissions
 
 
 class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN Coach."):
@@ -37,7 +37,7 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
             resolved = guild.get_channel(channel.id)
             if not isinstance(resolved, discord.TextChannel):
                 raise UserFacingError("I can't see that channel. Pick a text channel I can read.")
-            missing = missing_send_permissions(resolved)
+            missing = missing_card_permissions(resolved.permissions_for(guild.me), in_thread=False)
             if missing:
                 raise UserFacingError(
                     f"I can't post in {resolved.mention} yet: I'm missing {', '.join(missing)} "

@@ -73,6 +73,9 @@ class Resource(Base):
     channel_id: Mapped[int] = mapped_column(Snowflake)
     card_channel_id: Mapped[int | None] = mapped_column(Snowflake)
     card_message_id: Mapped[int | None] = mapped_column(Snowflake)
+    # Set while one command is posting the card, so a concurrent or later /share of the same
+    # link neither posts a second card nor waits forever for one that failed.
+    card_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     tags: Mapped[list[ResourceTag]] = relationship(

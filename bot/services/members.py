@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Member, Server
@@ -48,11 +49,25 @@ async def touch_actor(session: AsyncSession, actor: Actor, now: datetime) -> Ser
 
 
 async def touch_server(session: AsyncSession, server_id: int, server_name: str) -> ServerSettings:
-    """Create or rename the server's row; returns its settings in the same round trip."""
-    insert = dialect_insert(session, Server).values(id=server_id, name=server_name[:100])
-    result = await session.execute(
-        insert.on_conflict_do_update(
-            index_elements=[Server.id], set_={"name": insert.excluded.name}
-        ).returning(Server.shares_channel_id)
-    )
-    return ServerSettings(shares_channel_id=result.scalar_one())
+    """Create or rename the server's row, and return its settings.
+
+    Read first and write only when something changed: every command touches its server, and an
+    unconditional upsert would make all writers of a busy server queue on that one row's lock.
+    """
+    name = server_name[:100]
+    row = (
+        await session.execute(
+            select(Server.name, Server.shares_channel_id).where(Server.id == server_id)
+        )
+    ).one_or_none()
+    if row is None:
+        insert = dialect_insert(session, Server).values(id=server_id, name=name)
+        result = await session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[Server.id], set_={"name": insert.excluded.name}
+            ).returning(Server.shares_channel_id)
+        )
+        return ServerSettings(shares_channel_id=result.scalar_one())
+    if row.name != name:
+        await session.execute(update(Server).where(Server.id == server_id).values(name=name))
+    return ServerSettings(shares_channel_id=row.shares_channel_id)

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from bot.db import Database, Server
 from bot.services.members import touch_server
 
 
 class ServerSettingsService:
+    """Changes to a server's settings; reading them happens where they are used."""
+
     def __init__(self, database: Database) -> None:
         self._database = database
-
-    async def shares_channel(self, server_id: int) -> int | None:
-        async with self._database.read() as session:
-            return await session.scalar(
-                select(Server.shares_channel_id).where(Server.id == server_id)
-            )
 
     async def set_shares_channel(
         self, server_id: int, server_name: str, channel_id: int | None

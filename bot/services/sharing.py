@@ -5,9 +5,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import ActivityEvent, Database, Member, Resource, ResourceTag, utcnow
@@ -40,6 +41,10 @@ class ShareOutcome:
     is_new: bool
     # Where the card belongs: the server's shares channel, or the channel /share was used in.
     card_channel_id: int
+    # True when this command holds the claim to post the resource's card: always for a new
+    # share, and for a repeat when the first card was never posted (posting failed earlier).
+    # The caller must then call attach_card() or release_card().
+    post_card: bool
 
 
 class UsefulMark(enum.Enum):
@@ -80,7 +85,13 @@ async def _record_event(
     return result.scalar_one_or_none() is not None
 
 
+# A claim older than this is assumed abandoned (the bot stopped mid-post) and can be taken over.
+CARD_CLAIM_LEASE = timedelta(seconds=60)
+
+
 class SharingService:
+    """Contribute: shares, their cards, and members marking them useful."""
+
     def __init__(self, database: Database, clock: Callable[[], datetime] = utcnow) -> None:
         self._database = database
         self._clock = clock
@@ -105,11 +116,13 @@ class SharingService:
                     note=share.note,
                     channel_id=channel_id,
                     created_at=now,
+                    card_claimed_at=now,
                 )
                 .on_conflict_do_nothing(index_elements=[Resource.server_id, Resource.url_hash])
                 .returning(Resource.id)
             )
             new_id = created.scalar_one_or_none()
+            post_card = new_id is not None
             if new_id is not None:
                 await self._store_new(session, actor, channel_id, share, new_id, now)
                 resource = SharedResource(
@@ -127,6 +140,8 @@ class SharingService:
                 )
             else:
                 resource = await self._load(session, actor.server_id, url_hash=share.url_hash)
+                if resource.card_message_id is None:
+                    post_card = await self._claim_card(session, resource.id, now)
                 if resource.shared_by != actor.user_id:
                     await _record_event(
                         session,
@@ -143,7 +158,24 @@ class SharingService:
             resource=resource,
             is_new=new_id is not None,
             card_channel_id=settings.shares_channel_id or channel_id,
+            post_card=post_card,
         )
+
+    @staticmethod
+    async def _claim_card(session: AsyncSession, resource_id: int, now: datetime) -> bool:
+        """Take the right to post a card that was never posted, unless someone holds it."""
+        claimed = await session.execute(
+            update(Resource)
+            .execution_options(synchronize_session=False)
+            .where(
+                Resource.id == resource_id,
+                Resource.card_message_id.is_(None),
+                Resource.card_claimed_at.is_(None)
+                | (Resource.card_claimed_at < now - CARD_CLAIM_LEASE),
+            )
+            .values(card_claimed_at=now)
+        )
+        return cast("CursorResult[Any]", claimed).rowcount == 1
 
     @staticmethod
     async def _store_new(
@@ -187,6 +219,15 @@ class SharingService:
                 .values(card_channel_id=channel_id, card_message_id=message_id)
             )
 
+    async def release_card(self, resource_id: int) -> None:
+        """Give up a card claim after failing to post, so the next /share of the link retries."""
+        async with self._database.write() as session:
+            await session.execute(
+                update(Resource)
+                .where(Resource.id == resource_id, Resource.card_message_id.is_(None))
+                .values(card_claimed_at=None)
+            )
+
     async def mark_useful(
         self, actor: Actor, resource_id: int
     ) -> tuple[UsefulMark, SharedResource]:
@@ -211,10 +252,6 @@ class SharingService:
                 other_member_id=resource.shared_by,
             )
         return (UsefulMark.RECORDED if recorded else UsefulMark.ALREADY_MARKED), resource
-
-    async def get(self, server_id: int, resource_id: int) -> SharedResource:
-        async with self._database.read() as session:
-            return await self._load(session, server_id, resource_id=resource_id)
 
     @staticmethod
     async def _load(

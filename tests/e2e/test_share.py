@@ -165,7 +165,8 @@ async def test_without_permission_to_post_the_share_is_kept_and_the_member_told(
     requests_before = len(community.emulator.requests)
     reply = await run_command(community, community.ana.id, "share", {"url": "https://a.org/p"})
     assert "couldn't post the card" in reply.content
-    assert "Send Messages" in reply.content
+    assert "missing Send Messages there" in reply.content
+    assert "Embed Links" not in reply.content  # only what the admin actually has to change
     assert await count_rows(coach, Resource) == 1
     # The bot checked first instead of collecting a 403 (which counts toward a Cloudflare ban).
     assert all(r.status != 403 for r in community.emulator.requests[requests_before:])
@@ -240,3 +241,34 @@ async def test_commands_are_synced_again_only_when_they_change_or_on_request(
     assert "extra" in {command["name"] for command in emu.commands(community.app.id)}
     assert await sync(force=True)
     assert emu.command_writes == writes + 2
+
+
+async def test_a_card_that_could_not_be_posted_is_posted_when_the_link_is_shared_again(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    emu = community.emulator
+    send_messages = 1 << 11
+    emu.set_permission_overwrite(community.general.id, community.bot_role.id, deny=send_messages)
+    await run_command(community, community.ana.id, "share", {"url": "https://a.org/retry"})
+    assert bot_posts(community, community.general.id) == []
+
+    emu.set_permission_overwrite(community.general.id, community.bot_role.id, deny=0)
+    reply = await run_command(community, community.ben.id, "share", {"url": "https://a.org/retry"})
+    [card] = bot_posts(community, community.general.id)
+    assert card.embeds[0]["author"]["name"] == "Shared by Ana"  # still Ana's contribution
+    assert f"Their card: https://discord.com/channels/{community.guild.id}/" in reply.content
+    again = await run_command(community, community.ana.id, "share", {"url": "https://a.org/retry"})
+    assert str(card.id) in again.content
+    assert len(bot_posts(community, community.general.id)) == 1
+
+
+async def test_if_the_shares_channel_was_deleted_the_card_goes_where_share_was_used(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    await run_command(
+        community, community.admin.id, "pln shares-channel", {"channel": community.resources.id}
+    )
+    community.emulator.remove_channel(community.resources.id)
+    reply = await run_command(community, community.ana.id, "share", {"url": "https://a.org/gone"})
+    assert len(bot_posts(community, community.general.id)) == 1
+    assert "shares channel no longer exists" in reply.content

@@ -11,18 +11,11 @@ from bot.services.members import Actor
 from bot.services.progress import ProgressService, active_weeks
 from bot.services.share_input import parse_share
 from bot.services.sharing import SharingService
+from tests.services.clock import Clock
 
 ANA = Actor(1001, "Demo Educators", 11, "Ana")
 BEN = Actor(1001, "Demo Educators", 12, "Ben")
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 async def _share(database: Database, actor: Actor, url: str, at: datetime) -> int:

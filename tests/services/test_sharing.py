@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -12,7 +13,8 @@ from bot.errors import NotFound
 from bot.services.members import Actor
 from bot.services.server_settings import ServerSettingsService
 from bot.services.share_input import parse_share
-from bot.services.sharing import SharingService, UsefulMark
+from bot.services.sharing import CARD_CLAIM_LEASE, SharingService, UsefulMark
+from tests.services.clock import Clock
 
 ANA = Actor(server_id=1001, server_name="Demo Educators", user_id=11, display_name="Ana")
 BEN = Actor(server_id=1001, server_name="Demo Educators", user_id=12, display_name="Ben")
@@ -101,3 +103,21 @@ async def test_marking_a_resource_of_another_server_is_not_found(database: Datab
     shared = await service.share(ANA, GENERAL, parse_share("https://example.org/f"))
     with pytest.raises(NotFound):
         await service.mark_useful(ANA_ELSEWHERE, shared.resource.id)
+
+
+async def test_only_one_command_at_a_time_may_post_a_missing_card(database: Database) -> None:
+    clock = Clock(datetime(2026, 11, 29, 12, tzinfo=UTC))
+    service = SharingService(database, clock=clock)
+    first = await service.share(ANA, GENERAL, parse_share("https://example.org/c"))
+    assert first.post_card  # a new share claims its card
+    assert not (await service.share(BEN, GENERAL, parse_share("https://example.org/c"))).post_card
+    await service.release_card(first.resource.id)  # posting failed
+    retry = await service.share(BEN, GENERAL, parse_share("https://example.org/c"))
+    assert retry.post_card
+    clock.now += CARD_CLAIM_LEASE + timedelta(seconds=1)  # the claimant died mid-post
+    taken_over = await service.share(ANA, GENERAL, parse_share("https://example.org/c"))
+    assert taken_over.post_card
+    await service.attach_card(first.resource.id, GENERAL, 4242)
+    done = await service.share(BEN, GENERAL, parse_share("https://example.org/c"))
+    assert not done.post_card
+    assert done.resource.card_message_id == 4242
