@@ -46,6 +46,8 @@ def bot_intents() -> discord.Intents:
 
 
 class PLNCoachBot(commands.Bot):
+    """PLN Coach on one connection to Discord (or to the emulator, or through a REST proxy)."""
+
     def __init__(
         self,
         settings: Settings,
@@ -101,6 +103,12 @@ class PLNCoachBot(commands.Bot):
             dev_guild_id=self.settings.discord.dev_guild_id,
             force=self.force_command_sync,
         )
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """Ignore messages: PLN Coach has slash commands only, no text commands.
+
+        (commands.Bot would otherwise log a CommandNotFound error for every "@PLN Coach hi".)
+        """
 
     async def on_ready(self) -> None:
         log.info("Connected as %s to %d servers", self.user, len(self.guilds))

@@ -1,4 +1,4 @@
-"""The command tree, with the one error handler every slash command shares.
+"""The command tree, with the one error handler every slash command and button shares.
 
 Whatever goes wrong, the member gets an answer they can act on (only they can see it), and
 anything unexpected is logged with the command, server, user and options for whoever is on call.
@@ -10,7 +10,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import discord
-from discord import app_commands
+from discord import AppCommandOptionType, app_commands
 
 from bot.errors import UserFacingError
 
@@ -31,7 +31,7 @@ def _permission_names(permissions: list[str]) -> str:
     )
 
 
-def friendly_message(error: app_commands.AppCommandError) -> str | None:
+def friendly_message(error: BaseException) -> str | None:
     """The member-facing text for errors we expect; None for the unexpected ones."""
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
     if isinstance(original, UserFacingError):
@@ -48,6 +48,8 @@ def friendly_message(error: app_commands.AppCommandError) -> str | None:
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"One moment: you can use this again in {error.retry_after:.0f} s."
     if isinstance(error, app_commands.TransformerError):
+        if error.type in (AppCommandOptionType.user, AppCommandOptionType.mentionable):
+            return "I can't find that member in this server; they may have left."
         return f"I couldn't understand `{error.value}`. Please check that option and try again."
     if isinstance(error, app_commands.CheckFailure):
         return "You can't use this command here."
@@ -75,23 +77,30 @@ async def answer_privately(interaction: discord.Interaction[Any], message: str) 
         log.warning("Could not deliver an error message for interaction %s", interaction.id)
 
 
+async def report_error(
+    interaction: discord.Interaction[Any], error: BaseException, *, action: str
+) -> None:
+    """Tell the member what went wrong; log what nobody expected, with its context."""
+    message = friendly_message(error)
+    if message is None:
+        log.error(
+            "%s failed (guild=%s channel=%s user=%s options=%s)",
+            action,
+            interaction.guild_id,
+            interaction.channel_id,
+            interaction.user.id,
+            dict(iter(interaction.namespace)),  # Namespace itself fakes a .keys()
+            exc_info=error,
+        )
+        message = UNEXPECTED
+    else:
+        log.debug("%s refused: %s", action, message)
+    await answer_privately(interaction, message)
+
+
 class CoachCommandTree(app_commands.CommandTree["PLNCoachBot"]):
     async def on_error(
         self, interaction: discord.Interaction[PLNCoachBot], error: app_commands.AppCommandError
     ) -> None:
-        message = friendly_message(error)
         command = interaction.command.qualified_name if interaction.command else "?"
-        if message is None:
-            log.error(
-                "Command /%s failed (guild=%s channel=%s user=%s options=%s)",
-                command,
-                interaction.guild_id,
-                interaction.channel_id,
-                interaction.user.id,
-                dict(iter(interaction.namespace)),  # Namespace itself fakes a .keys()
-                exc_info=error,
-            )
-            message = UNEXPECTED
-        else:
-            log.debug("Command /%s refused: %s", command, message)
-        await answer_privately(interaction, message)
+        await report_error(interaction, error, action=f"Command /{command}")

@@ -19,7 +19,10 @@ from pydantic_settings import (
     EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.discord_endpoints import DISCORD_API_BASE_URL
 
@@ -192,8 +195,18 @@ def _describe(error: dict[str, Any]) -> str:
         return f"{key}: unknown setting (check its spelling against config.example.toml)"
     message = str(error["msg"]).removeprefix("Value error, ")
     given = error.get("input")
-    shown = "" if isinstance(given, dict | SecretStr) or "token" in key else f" (got {given!r})"
-    return f"{key}: {message}{shown}"
+    if isinstance(given, dict | SecretStr) or "token" in key:
+        return f"{key}: {message}"
+    if key == "database.url" and isinstance(given, str):
+        given = _without_password(given)
+    return f"{key}: {message} (got {given!r})"
+
+
+def _without_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a URL)"
 
 
 def load_settings(config_path: Path | None = None) -> Settings:
@@ -217,3 +230,5 @@ def load_settings(config_path: Path | None = None) -> Settings:
         return Settings(**file_values)
     except ValidationError as exc:
         raise ConfigError([_describe(dict(error)) for error in exc.errors()]) from None
+    except SettingsError as exc:  # e.g. PLN_DATABASE=x, where a whole section was expected
+        raise ConfigError([f"environment: {exc} (use PLN_<SECTION>__<KEY>=value)"]) from None

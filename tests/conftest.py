@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from bot.db import Database
 from bot.db.migrate import upgrade
@@ -29,6 +30,12 @@ def asyncpg_url(url: str) -> str:
 
 
 async def reset_postgres(url: str) -> None:
+    """Empty the test database; refuses any database whose name does not say it is for tests."""
+    name = make_url(url).database or ""
+    if "test" not in name:
+        raise RuntimeError(
+            f"refusing to wipe {name!r}: PLN_TEST_DATABASE_URL must name a test database"
+        )
     database = Database(url)
     try:
         async with database.engine.begin() as connection:

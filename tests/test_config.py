@@ -63,7 +63,7 @@ def test_config_toml_in_the_working_folder_is_used(tmp_path: Path) -> None:
 
 def test_every_problem_is_reported_with_its_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PLN_DISCORD__DEV_GUILD_ID", "not-a-number")
-    monkeypatch.setenv("PLN_DATABASE__URL", "postgresql://u@h/db")
+    monkeypatch.setenv("PLN_DATABASE__URL", "postgresql://u:pa55word@h/db")
     monkeypatch.setenv("PLN_DISCORD__TOKEN", "secret-token-value")
     monkeypatch.setenv("PLN_DISCORD__API_BASE_URL", "discord.com/api")
     with pytest.raises(ConfigError) as caught:
@@ -74,6 +74,16 @@ def test_every_problem_is_reported_with_its_key(monkeypatch: pytest.MonkeyPatch)
     assert any(p.startswith("database.url:") and "postgresql+asyncpg://" in p for p in problems)
     assert any(p.startswith("discord.api_base_url:") for p in problems)
     assert not any("secret-token-value" in p for p in problems)
+    assert not any("pa55word" in p for p in problems)
+
+
+def test_a_whole_section_in_one_variable_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PLN_DATABASE", "sqlite")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert caught.value.problems[0].startswith("environment:")
 
 
 def test_the_command_line_exits_2_with_one_line_per_problem(tmp_path: Path) -> None:

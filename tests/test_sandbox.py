@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -75,9 +76,34 @@ def test_the_sandbox_runs_commands_typed_at_its_prompt(tmp_path: Path) -> None:
     assert "** Fractions warm-up **" in out  # the card posted in #general
     assert "[1] 👍 Useful" in out
     assert "**Shared!**" in out
-    assert "Ana (7th-grade science) will see that their share helped" in out  # Ben pressed it
+    assert "counts toward Ana (7th-grade science)'s Contribute habit" in out  # Ben pressed it
     assert "2. Contribute — ◔ Started" in out
     assert "Only web links can be shared" in out  # the bad link, refused privately
     assert "Unknown command /nope" in out
     assert "Traceback" not in result.stderr
     assert (tmp_path / "data" / "sandbox.sqlite3").exists()
+
+
+def test_ctrl_c_ends_the_sandbox_cleanly(tmp_path: Path) -> None:
+    reader, writer = os.pipe()  # a prompt that stays open, like a terminal nobody types in
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "sandbox"],
+        stdin=reader,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+        env=_clean_environment(),
+    )
+    try:
+        assert process.stdout is not None
+        seen = ""
+        while "Type :help" not in seen:
+            seen += process.stdout.readline().decode()
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=20)
+    finally:
+        os.close(writer)
+        os.close(reader)
+        process.kill()
+    assert process.returncode == 0, output.decode()
+    assert b"Fatal Python error" not in output

@@ -63,7 +63,9 @@ def parse_slash(line: str, commands: list[dict[str, Any]]) -> SlashInput:
             )
         for index, match in enumerate(matches):
             end = matches[index + 1].start() if index + 1 < len(matches) else len(rest)
-            options[match.group(1)] = rest[match.end() : end].strip()
+            value = rest[match.end() : end].strip()
+            if value:  # like Discord's client: an option left empty is not sent
+                options[match.group(1)] = value
     elif rest.strip():
         raise CommandLineError(f"/{' '.join(path)} takes no options.")
     missing = [name for name, opt in known.items() if opt.get("required") and name not in options]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
+import threading
 from typing import Any
 
 from bot.sandbox.command_line import CommandLineError, parse_slash
 from bot.sandbox.demo_world import DemoWorld
 from bot.sandbox.render import buttons_of, render_message
-from emulator import DiscordEmulator
+from emulator import DiscordEmulator, OptionError
 from emulator.state import Message
 
 HELP = """\
@@ -25,6 +28,57 @@ Anything else is posted as an ordinary chat message in the current channel."""
 
 USER, CHANNEL, ROLE, MENTIONABLE, INTEGER, BOOLEAN, NUMBER = 6, 7, 8, 9, 4, 5, 10
 DEFERRED = 5
+
+
+class TerminalInput:
+    """Lines typed at the prompt, read by the event loop itself.
+
+    A thread blocked in ``input()`` keeps Ctrl-C from ending the sandbox promptly (an executor
+    thread is waited for at exit; a daemon thread holding stdin aborts the interpreter), so the
+    loop watches stdin and splits lines itself. Where stdin cannot be watched (Windows, a
+    regular file), lines are read on a daemon thread instead.
+    """
+
+    def __init__(self) -> None:
+        self._lines: asyncio.Queue[str | None] = asyncio.Queue()
+        self._buffer = b""
+        self._fd = sys.stdin.fileno()
+        self._loop = asyncio.get_running_loop()
+        try:
+            self._loop.add_reader(self._fd, self._on_readable)
+            self._watching = True
+        except (NotImplementedError, OSError):
+            self._watching = False
+            threading.Thread(target=self._read_blocking, name="sandbox-input", daemon=True).start()
+
+    def _on_readable(self) -> None:
+        data = os.read(self._fd, 65536)
+        if not data:
+            self.close()
+            if self._buffer:
+                self._lines.put_nowait(self._buffer.decode(errors="replace"))
+            self._lines.put_nowait(None)
+            return
+        *lines, self._buffer = (self._buffer + data).split(b"\n")
+        for line in lines:
+            self._lines.put_nowait(line.decode(errors="replace").rstrip("\r"))
+
+    def _read_blocking(self) -> None:
+        for line in sys.stdin:
+            self._loop.call_soon_threadsafe(self._lines.put_nowait, line.rstrip("\r\n"))
+        self._loop.call_soon_threadsafe(self._lines.put_nowait, None)
+
+    async def read_line(self, prompt: str) -> str:
+        print(prompt, end="", flush=True)
+        line = await self._lines.get()
+        if line is None:
+            raise EOFError
+        return line
+
+    def close(self) -> None:
+        if self._watching:
+            self._loop.remove_reader(self._fd)
+            self._watching = False
 
 
 class SandboxConsole:
@@ -159,21 +213,23 @@ class SandboxConsole:
         return True
 
     async def loop(self) -> None:
-        read = asyncio.get_running_loop()
         self.emulator.add_listener(self.on_event)
+        terminal = TerminalInput()
         try:
             while True:
                 try:
-                    line = await read.run_in_executor(None, input, self.prompt)
+                    line = await terminal.read_line(self.prompt)
                 except EOFError:
                     print()
                     return
                 try:
                     if not await self.handle(line):
                         return
-                except CommandLineError as error:
+                except (CommandLineError, OptionError) as error:
+                    # OptionError: what Discord's own client would refuse to send.
                     print(f"  ! {error}")
                 except TimeoutError:
                     print("  ! The bot did not answer in time (see the log above).")
         finally:
+            terminal.close()
             self.emulator.remove_listener(self.on_event)

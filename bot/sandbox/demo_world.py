@@ -14,7 +14,6 @@ BOT_PERMISSIONS = discord.Permissions(
     view_channel=True,
     send_messages=True,
     send_messages_in_threads=True,
-    create_public_threads=True,
     embed_links=True,
     read_message_history=True,
     add_reactions=True,

@@ -9,6 +9,8 @@ from bot.db.upsert import dialect_insert
 
 
 class BotStateStore:
+    """Read and write small string facts by key (one row each)."""
+
     def __init__(self, database: Database) -> None:
         self._database = database
 

@@ -88,8 +88,8 @@ def contribute_progress(shares: int, used: int, weeks_active: int) -> HabitProgr
     elif level is Level.PRACTICING:
         missing = HABIT_ACTIVE_WEEKS - weeks_active
         milestone = (
-            f"Share in {HABIT_ACTIVE_WEEKS} of any {HABIT_WINDOW_WEEKS} weeks to make it a habit "
-            f"({_plural(missing, 'more week')} to go)."
+            f"Share in {HABIT_ACTIVE_WEEKS} of the last {HABIT_WINDOW_WEEKS} weeks to make it "
+            f"a habit ({_plural(missing, 'more week')} to go)."
         )
     else:
         milestone = None
@@ -104,6 +104,8 @@ _NOT_TRACKED_YET = {
 
 
 class ProgressService:
+    """Each member's level in the four habits, computed from the ledger on request."""
+
     def __init__(self, database: Database, clock: Callable[[], datetime] = utcnow) -> None:
         self._database = database
         self._clock = clock

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -21,6 +22,7 @@ _WHITESPACE = re.compile(r"\s+")
 # Query parameters that only say where a click came from; two links differing in them are one.
 _TRACKING_PARAMETERS = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_PRIVATE_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,15 @@ class ShareInput:
     title: str | None
     note: str | None
     tags: tuple[str, ...]
+
+
+def _is_private_host(host: str) -> bool:
+    if host == "localhost" or host.endswith(_PRIVATE_SUFFIXES):
+        return True
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return False  # a name, not an address
 
 
 def _clean_url(raw: str) -> str:
@@ -51,7 +62,12 @@ def _clean_url(raw: str) -> str:
             "Only web links can be shared: the address should start with https:// or http://"
         )
     host = parts.hostname or ""
-    if "." not in host.strip(".") and host != "localhost":
+    if _is_private_host(host):
+        raise InvalidInput(
+            "That link points to a private address (like localhost or a home network) that "
+            "colleagues can't open. Share a public link instead."
+        )
+    if "." not in host.strip("."):
         raise InvalidInput("That link has no website name in it (like https://example.org/page).")
     if parts.username or parts.password:
         raise InvalidInput(

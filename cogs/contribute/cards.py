@@ -8,11 +8,18 @@ from urllib.parse import urlsplit
 
 import discord
 
-from bot.errors import UserFacingError
+from bot.command_tree import report_error
 from bot.services.sharing import SharedResource, UsefulMark
 from cogs._shared import COACH_COLOUR, NO_PINGS, actor_from, coach_bot
 
 EMBED_TITLE_LIMIT = 256
+# [text](https://...) renders as a link in embeds, so its text could hide where it leads.
+_MASKED_LINK = re.compile(r"\[([^\]\n]*)\]\(\s*<?(https?://[^\s)>]+)>?\s*\)")
+
+
+def show_link_targets(text: str) -> str:
+    """``[lesson](https://x.org)`` -> ``lesson (https://x.org)``: every address stays visible."""
+    return _MASKED_LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
 
 
 def card_title(resource: SharedResource) -> str:
@@ -25,7 +32,7 @@ def resource_card(resource: SharedResource) -> discord.Embed:
     embed = discord.Embed(
         title=card_title(resource),
         url=resource.url,
-        description=resource.note,
+        description=show_link_targets(resource.note) if resource.note else None,
         colour=COACH_COLOUR,
         timestamp=resource.created_at,
     )
@@ -67,12 +74,12 @@ class UsefulButton(
             mark, resource = await coach_bot(interaction).services.sharing.mark_useful(
                 actor_from(interaction), self.resource_id
             )
-        except UserFacingError as error:
-            await interaction.response.send_message(error.message, ephemeral=True)
+        except Exception as error:  # buttons have no tree-level handler: answer here
+            await report_error(interaction, error, action="Useful button")
             return
         replies = {
             UsefulMark.RECORDED: (
-                f"Thanks! {resource.shared_by_name} will see that their share helped someone."
+                f"Thanks! That counts toward {resource.shared_by_name}'s Contribute habit."
             ),
             UsefulMark.ALREADY_MARKED: "You already marked this one as useful. Thanks again!",
             UsefulMark.OWN_RESOURCE: (

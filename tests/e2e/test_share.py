@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from discord import app_commands
+from sqlalchemy import text
 
 from bot.app import PLNCoachBot
 from bot.command_sync import sync_commands
@@ -188,7 +189,7 @@ async def test_useful_button_counts_toward_practicing_and_survives_a_restart(
     answer = await press.wait_response()
     assert answer.data is not None
     assert answer.data["flags"] & EPHEMERAL
-    assert "Ana will see" in answer.data["content"]
+    assert "counts toward Ana's Contribute habit" in answer.data["content"]
 
     progress = await run_command(community, community.ana.id, "progress")
     assert "Contribute — ◑ Practicing" in text_of(progress)
@@ -272,3 +273,44 @@ async def test_if_the_shares_channel_was_deleted_the_card_goes_where_share_was_u
     reply = await run_command(community, community.ana.id, "share", {"url": "https://a.org/gone"})
     assert len(bot_posts(community, community.general.id)) == 1
     assert "shares channel no longer exists" in reply.content
+
+
+async def test_a_masked_link_in_the_note_shows_where_it_really_goes(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    await run_command(
+        community,
+        community.ana.id,
+        "share",
+        {"url": "https://a.org/m", "note": "Start with [the answer key](https://evil.example/k)"},
+    )
+    [card] = bot_posts(community, community.general.id)
+    assert card.embeds[0]["description"] == "Start with the answer key (https://evil.example/k)"
+
+
+async def test_a_failing_button_still_answers_the_member(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    await run_command(community, community.ana.id, "share", {"url": "https://a.org/b"})
+    [card] = bot_posts(community, community.general.id)
+    async with coach.services.database.write() as session:
+        await session.execute(text("DROP TABLE activity_events"))
+    press = await community.emulator.press_button(
+        card.id, card.components[0]["components"][0]["custom_id"], community.ben.id
+    )
+    answer = await press.wait_response()
+    assert answer.data is not None
+    assert answer.data["flags"] & EPHEMERAL
+    assert "something went wrong on my side" in answer.data["content"]
+
+
+async def test_mentioning_the_bot_in_chat_is_quietly_ignored(
+    coach: PLNCoachBot, community: Community, caplog: pytest.LogCaptureFixture
+) -> None:
+    await community.emulator.send_message(
+        community.general.id, community.ana.id, f"<@{community.app.bot_user.id}> hi!"
+    )
+    reply = await run_command(community, community.ana.id, "ping")  # the bot is still fine
+    assert "Pong" in reply.content
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert bot_posts(community, community.general.id) == []
