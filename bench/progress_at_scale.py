@@ -138,10 +138,7 @@ async def run(members_count: int, events: int, n: int, database_url: str | None)
                 database_url=url,
             )
             bot = PLNCoachBot(settings, guild_ready_timeout=0.05)
-            async with bot:
-                await bot.login(app.token)
-                connection = asyncio.create_task(bot.connect())
-                await asyncio.wait_for(bot.wait_until_ready(), timeout=30)
+            async with bot, bot.connected(app.token):
 
                 async def progress(index: int) -> None:
                     ix = await emulator.run_slash_command(
@@ -152,8 +149,6 @@ async def run(members_count: int, events: int, n: int, database_url: str | None)
 
                 await _drive("warm-up", 20, 5, progress)
                 result: Result = await _drive("/progress", n, 10, progress)
-                await bot.close()
-                await connection
 
     backend = (database_url or "sqlite").split(":")[0]
     print(

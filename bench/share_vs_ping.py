@@ -115,10 +115,7 @@ async def run(n: int, concurrency: int, database_url: str | None, discord_limits
                 database_url=url,
             )
             bot = PLNCoachBot(settings, guild_ready_timeout=0.05)
-            async with bot:
-                await bot.login(app.token)
-                connection = asyncio.create_task(bot.connect())
-                await asyncio.wait_for(bot.wait_until_ready(), timeout=30)
+            async with bot, bot.connected(app.token):
 
                 async def ping(index: int) -> None:
                     ix = await emulator.run_slash_command(
@@ -152,8 +149,6 @@ async def run(n: int, concurrency: int, database_url: str | None, discord_limits
                 share_acks.clear()
                 ping_result = await _drive("/ping", n, concurrency, ping)
                 share_result = await _drive("/share", n, concurrency, share)
-                await bot.close()
-                await connection
 
     backend = (database_url or "sqlite").split(":")[0]
     limits = "Discord's" if discord_limits else "relaxed"

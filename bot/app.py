@@ -7,8 +7,11 @@ stop as many bots as they like against fresh databases.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pkgutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import discord
 from discord.ext import commands
@@ -84,6 +87,33 @@ class PLNCoachBot(commands.Bot):
             self.settings.discord.api_base_url, self.settings.discord.gateway_url
         )
         await super().login(token)
+
+    @asynccontextmanager
+    async def connected(
+        self, token: str, *, ready_within: float = 30
+    ) -> AsyncIterator[PLNCoachBot]:
+        """Log in, run the gateway connection in the background, and wait until ready.
+
+        For embedding the bot in another program (the sandbox, tests, benchmarks); `pln-coach
+        run` uses ``start()``. On leaving the block the bot is closed and its task awaited.
+        """
+        await self.login(token)
+        connection = asyncio.create_task(self.connect(), name="pln-coach-gateway")
+        ready = asyncio.create_task(self.wait_until_ready())
+        try:
+            done, _ = await asyncio.wait(
+                {connection, ready}, timeout=ready_within, return_when=asyncio.FIRST_COMPLETED
+            )
+            if connection in done:
+                connection.result()  # raises why the connection ended
+                raise ConnectionError("the gateway connection ended before the bot was ready")
+            if ready not in done:
+                raise TimeoutError(f"the bot was not ready after {ready_within} s")
+            yield self
+        finally:
+            ready.cancel()
+            await self.close()
+            await connection
 
     async def setup_hook(self) -> None:
         database = Database(self.settings.database.url, echo=self.settings.database.echo)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -51,87 +52,65 @@ def _command_id(request: web.Request) -> int:
     return snowflake(request, "command_id", errors.unknown_command())
 
 
-@routes.get("/applications/{application_id}/commands")
-async def list_global(request: web.Request) -> web.Response:
-    app_id, guild_id = _scope(request, guild=False)
+# Global and guild commands behave the same; a guild_id in the path selects the guild scope.
+GLOBAL_COMMANDS = "/applications/{application_id}/commands"
+GUILD_COMMANDS = "/applications/{application_id}/guilds/{guild_id}/commands"
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _both_scopes(method: str, suffix: str = "") -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        for base in (GLOBAL_COMMANDS, GUILD_COMMANDS):
+            routes.route(method, base + suffix)(handler)
+        return handler
+
+    return register
+
+
+def _scope_of(request: web.Request) -> tuple[int, int | None]:
+    return _scope(request, guild="guild_id" in request.match_info)
+
+
+@_both_scopes("GET")
+async def list_commands(request: web.Request) -> web.Response:
+    app_id, guild_id = _scope_of(request)
     return _listing(request, emulator(request).command_registry.list_commands(app_id, guild_id))
 
 
-@routes.put("/applications/{application_id}/commands")
-async def overwrite_global(request: web.Request) -> web.Response:
-    app_id, guild_id = _scope(request, guild=False)
+@_both_scopes("PUT")
+async def overwrite_commands(request: web.Request) -> web.Response:
+    app_id, guild_id = _scope_of(request)
     return json_response(
         200, emulator(request).command_registry.overwrite(app_id, guild_id, body(request))
     )
 
 
-@routes.post("/applications/{application_id}/commands")
-async def create_global(request: web.Request) -> web.Response:
-    app_id, guild_id = _scope(request, guild=False)
+@_both_scopes("POST")
+async def create_command(request: web.Request) -> web.Response:
+    app_id, guild_id = _scope_of(request)
     command, created = emulator(request).command_registry.create(app_id, guild_id, body(request))
     return json_response(201 if created else 200, command)
 
 
-@routes.get("/applications/{application_id}/commands/{command_id}")
-async def get_global(request: web.Request) -> web.Response:
-    app_id, guild_id = _scope(request, guild=False)
+@_both_scopes("GET", "/{command_id}")
+async def get_command(request: web.Request) -> web.Response:
+    app_id, guild_id = _scope_of(request)
     return json_response(
         200, emulator(request).command_registry.get(app_id, guild_id, _command_id(request))
     )
 
 
-@routes.patch("/applications/{application_id}/commands/{command_id}")
-async def edit_global(request: web.Request) -> web.Response:
-    app_id, guild_id = _scope(request, guild=False)
+@_both_scopes("PATCH", "/{command_id}")
+async def edit_command(request: web.Request) -> web.Response:
+    app_id, guild_id = _scope_of(request)
     registry = emulator(request).command_registry
     return json_response(200, registry.edit(app_id, guild_id, _command_id(request), body(request)))
 
 
-@routes.delete("/applications/{application_id}/commands/{command_id}")
-async def delete_global(request: web.Request) -> web.Response:
-    app_id, guild_id = _scope(request, guild=False)
-    emulator(request).command_registry.delete(app_id, guild_id, _command_id(request))
-    return no_content()
-
-
-@routes.get("/applications/{application_id}/guilds/{guild_id}/commands")
-async def list_guild(request: web.Request) -> web.Response:
-    app_id, guild_id = _scope(request, guild=True)
-    return _listing(request, emulator(request).command_registry.list_commands(app_id, guild_id))
-
-
-@routes.put("/applications/{application_id}/guilds/{guild_id}/commands")
-async def overwrite_guild(request: web.Request) -> web.Response:
-    app_id, guild_id = _scope(request, guild=True)
-    return json_response(
-        200, emulator(request).command_registry.overwrite(app_id, guild_id, body(request))
-    )
-
-
-@routes.post("/applications/{application_id}/guilds/{guild_id}/commands")
-async def create_guild(request: web.Request) -> web.Response:
-    app_id, guild_id = _scope(request, guild=True)
-    command, created = emulator(request).command_registry.create(app_id, guild_id, body(request))
-    return json_response(201 if created else 200, command)
-
-
-@routes.get("/applications/{application_id}/guilds/{guild_id}/commands/{command_id}")
-async def get_guild(request: web.Request) -> web.Response:
-    app_id, guild_id = _scope(request, guild=True)
-    return json_response(
-        200, emulator(request).command_registry.get(app_id, guild_id, _command_id(request))
-    )
-
-
-@routes.patch("/applications/{application_id}/guilds/{guild_id}/commands/{command_id}")
-async def edit_guild(request: web.Request) -> web.Response:
-    app_id, guild_id = _scope(request, guild=True)
-    registry = emulator(request).command_registry
-    return json_response(200, registry.edit(app_id, guild_id, _command_id(request), body(request)))
-
-
-@routes.delete("/applications/{application_id}/guilds/{guild_id}/commands/{command_id}")
-async def delete_guild(request: web.Request) -> web.Response:
-    app_id, guild_id = _scope(request, guild=True)
+@_both_scopes("DELETE", "/{command_id}")
+async def delete_command(request: web.Request) -> web.Response:
+    app_id, guild_id = _scope_of(request)
     emulator(request).command_registry.delete(app_id, guild_id, _command_id(request))
     return no_content()

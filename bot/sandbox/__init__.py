@@ -6,7 +6,6 @@ terminal in a minute, without creating a Discord application first.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 
@@ -53,14 +52,6 @@ async def run_sandbox(settings: Settings) -> None:
             logging=settings.logging,
         )
         bot = PLNCoachBot(sandbox_settings, guild_ready_timeout=0.1)
-        async with bot:
-            await bot.login(world.app.token)
-            connection = asyncio.create_task(bot.connect())
-            await asyncio.wait_for(bot.wait_until_ready(), timeout=30)
+        async with bot, bot.connected(world.app.token):
             print(BANNER.format(database=SANDBOX_DATABASE))
-            console = SandboxConsole(emulator, world)
-            try:
-                await console.loop()
-            finally:
-                await bot.close()
-                await connection
+            await SandboxConsole(emulator, world).loop()

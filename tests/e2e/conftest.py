@@ -6,8 +6,8 @@ websockets and storing into the real database of the test's backend.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import discord
@@ -79,29 +79,20 @@ def bot_settings(community: Community, database_url: str) -> Settings:
 
 
 class BotProcess:
-    """Starts and stops the real bot like `pln-coach run` does, inside the test's event loop."""
+    """Starts and stops the real bot, inside the test's event loop, as often as a test needs."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.bot: PLNCoachBot | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._running = AsyncExitStack()
 
     async def start(self) -> PLNCoachBot:
         token = self.settings.discord.token
         assert token is not None
         bot = PLNCoachBot(self.settings, guild_ready_timeout=0.05)
-        await bot.login(token.get_secret_value())
-        self._task = asyncio.create_task(bot.connect(reconnect=True))
-        await asyncio.wait_for(bot.wait_until_ready(), timeout=10)
-        self.bot = bot
-        return bot
+        return await self._running.enter_async_context(bot.connected(token.get_secret_value()))
 
     async def stop(self) -> None:
-        if self.bot is not None:
-            await self.bot.close()
-        if self._task is not None:
-            await asyncio.wait_for(self._task, timeout=10)
-        self.bot, self._task = None, None
+        await self._running.aclose()
 
     async def restart(self) -> PLNCoachBot:
         await self.stop()
