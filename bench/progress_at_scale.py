@@ -22,10 +22,8 @@ from typing import Any
 import discord
 from sqlalchemy import delete, event, insert
 
-from bench.share_vs_ping import Result, _drive
-from bot.app import PLNCoachBot
-from bot.config import local_settings
-from bot.db import ActivityEvent, Database, Member, Resource, Server
+from bench._harness import Result, coach_on, drive
+from bot.db import ActivityEvent, Base, Database, Member, Resource, Server
 from bot.db.migrate import upgrade
 from bot.services.progress import ProgressService
 from emulator import DiscordEmulator
@@ -81,8 +79,8 @@ async def fill(database: Database, server_id: int, members: list[int], events: i
             rows.append(row)
         async with database.write() as session:
             if resources:
-                await session.execute(insert(Resource.__table__), resources)
-            await session.execute(insert(ActivityEvent.__table__), rows)
+                await session.execute(insert(Base.metadata.tables["resources"]), resources)
+            await session.execute(insert(Base.metadata.tables["activity_events"]), rows)
 
 
 async def explain(database: Database, server_id: int, member: int) -> list[str]:
@@ -131,14 +129,7 @@ async def run(members_count: int, events: int, n: int, database_url: str | None)
             plans = await explain(database, guild.id, askers[0])
             await database.dispose()
 
-            settings = local_settings(
-                token=app.token,
-                api_base_url=emulator.api_base_url,
-                gateway_url=emulator.gateway_url,
-                database_url=url,
-            )
-            bot = PLNCoachBot(settings, guild_ready_timeout=0.05)
-            async with bot, bot.connected(app.token):
+            async with coach_on(emulator, app, url):
 
                 async def progress(index: int) -> None:
                     ix = await emulator.run_slash_command(
@@ -147,8 +138,8 @@ async def run(members_count: int, events: int, n: int, database_url: str | None)
                     response = await ix.wait_response(timeout=10)
                     assert response.type == 4, response
 
-                await _drive("warm-up", 20, 5, progress)
-                result: Result = await _drive("/progress", n, 10, progress)
+                await drive("warm-up", 20, 5, progress)
+                result: Result = await drive("/progress", n, 10, progress)
 
     backend = (database_url or "sqlite").split(":")[0]
     print(

@@ -16,17 +16,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import discord
 
-from bot.app import PLNCoachBot
-from bot.config import local_settings
+from bench._harness import Result, coach_on, drive
 from emulator import DiscordEmulator
 from emulator.ratelimits import RouteLimit
 
@@ -36,52 +32,6 @@ RELAXED_LIMITS = {
     "POST /interactions/{interaction_id}/{interaction_token}/callback": RouteLimit(100, 1.0),
     "PATCH /webhooks/{webhook_id}/{webhook_token}/messages/{message_id}": RouteLimit(100, 1.0),
 }
-
-
-@dataclass
-class Result:
-    name: str
-    latencies: list[float]
-    wall: float
-    failures: int
-
-    @property
-    def throughput(self) -> float:
-        return len(self.latencies) / self.wall
-
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-    def line(self) -> str:
-        return (
-            f"{self.name:<7} n={len(self.latencies):<5} {self.throughput:8.1f}/s   "
-            f"p50 {self.percentile(0.50):7.1f} ms   p99 {self.percentile(0.99):7.1f} ms   "
-            f"mean {statistics.fmean(self.latencies) * 1000:7.1f} ms   failures {self.failures}"
-        )
-
-
-async def _drive(
-    name: str, n: int, concurrency: int, one: Callable[[int], Awaitable[None]]
-) -> Result:
-    latencies: list[float] = []
-    failures = 0
-    queue = iter(range(n))
-
-    async def worker() -> None:
-        nonlocal failures
-        for index in queue:
-            started = time.perf_counter()
-            try:
-                await one(index)
-            except Exception:
-                failures += 1
-                continue
-            latencies.append(time.perf_counter() - started)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return Result(name, latencies, time.perf_counter() - started, failures)
 
 
 async def run(n: int, concurrency: int, database_url: str | None, discord_limits: bool) -> None:
@@ -108,14 +58,7 @@ async def run(n: int, concurrency: int, database_url: str | None, discord_limits
 
         with tempfile.TemporaryDirectory() as folder:
             url = database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
-            settings = local_settings(
-                token=app.token,
-                api_base_url=emulator.api_base_url,
-                gateway_url=emulator.gateway_url,
-                database_url=url,
-            )
-            bot = PLNCoachBot(settings, guild_ready_timeout=0.05)
-            async with bot, bot.connected(app.token):
+            async with coach_on(emulator, app, url):
 
                 async def ping(index: int) -> None:
                     ix = await emulator.run_slash_command(
@@ -144,11 +87,11 @@ async def run(n: int, concurrency: int, database_url: str | None, discord_limits
                     if response.type == DEFERRED:
                         await ix.wait_original_edit(timeout=10)
 
-                await _drive("warm-up", 20, 5, ping)
-                await _drive("warm-up", 20, 5, share)
+                await drive("warm-up", 20, 5, ping)
+                await drive("warm-up", 20, 5, share)
                 share_acks.clear()
-                ping_result = await _drive("/ping", n, concurrency, ping)
-                share_result = await _drive("/share", n, concurrency, share)
+                ping_result = await drive("/ping", n, concurrency, ping)
+                share_result = await drive("/share", n, concurrency, share)
 
     backend = (database_url or "sqlite").split(":")[0]
     limits = "Discord's" if discord_limits else "relaxed"

@@ -29,7 +29,7 @@ def test_the_example_config_loads_and_documents_every_setting() -> None:
     for section_name, section in Settings.model_fields.items():
         assert f"[{section_name}]" in text
         assert section.annotation is not None
-        for key in section.annotation.model_fields:  # type: ignore[union-attr]
+        for key in section.annotation.model_fields:
             assert re.search(rf"^#? ?{key} = ", text, re.MULTILINE), f"{section_name}.{key}"
 
 

@@ -45,8 +45,8 @@ async def test_empty_database_upgrades_to_head_and_back_to_base(database_url: st
 def _rebuild_members_table(connection: Connection) -> None:
     """What alembic does on SQLite for most ALTERs: copy the table, drop the old one."""
     operations = Operations(MigrationContext.configure(connection))
-    recreate = "always" if connection.dialect.name == "sqlite" else "auto"
-    with operations.batch_alter_table("members", recreate=recreate) as batch:
+    sqlite = connection.dialect.name == "sqlite"
+    with operations.batch_alter_table("members", recreate="always" if sqlite else "auto") as batch:
         batch.add_column(sa.Column("probe", sa.Integer(), nullable=True))
 
 
