@@ -332,14 +332,16 @@ class UserActions:
             raise ValueError(f"message {message_id} was not sent by an application")
         return message, app, channel
 
-    async def press_button(self, message_id: int, custom_id: str, user_id: int) -> Interaction:
-        message, app, channel = self._component_source(message_id, user_id)
-        component = find_component(message.components, custom_id)
-        if component is None or component.get("type") != 2:
-            raise ValueError(f"message {message_id} has no button with custom_id {custom_id!r}")
-        if component.get("disabled"):
-            raise ValueError(f"button {custom_id!r} is disabled")
-        data: Payload = {"custom_id": custom_id, "component_type": 2}
+    def _dispatch_component(
+        self,
+        app: Application,
+        channel: Channel,
+        user_id: int,
+        message: Message,
+        component: Payload,
+        data: Payload,
+    ) -> Interaction:
+        """A MESSAGE_COMPONENT interaction; Discord echoes the component's numeric id in data."""
         if isinstance(component.get("id"), int):
             data["id"] = component["id"]
         return self._dispatch_interaction(
@@ -350,6 +352,16 @@ class UserActions:
             data=data,
             message=message,
         )
+
+    async def press_button(self, message_id: int, custom_id: str, user_id: int) -> Interaction:
+        message, app, channel = self._component_source(message_id, user_id)
+        component = find_component(message.components, custom_id)
+        if component is None or component.get("type") != 2:
+            raise ValueError(f"message {message_id} has no button with custom_id {custom_id!r}")
+        if component.get("disabled"):
+            raise ValueError(f"button {custom_id!r} is disabled")
+        data: Payload = {"custom_id": custom_id, "component_type": 2}
+        return self._dispatch_component(app, channel, user_id, message, component, data)
 
     async def choose_select(
         self, message_id: int, custom_id: str, values: Sequence[Any], user_id: int
@@ -378,16 +390,7 @@ class UserActions:
             data["values"], data["resolved"] = self._resolve_select(
                 component["type"], values, channel, user_id
             )
-        if isinstance(component.get("id"), int):
-            data["id"] = component["id"]
-        return self._dispatch_interaction(
-            app=app,
-            interaction_type=MESSAGE_COMPONENT,
-            channel=channel,
-            user_id=user_id,
-            data=data,
-            message=message,
-        )
+        return self._dispatch_component(app, channel, user_id, message, component, data)
 
     def _resolve_select(
         self, component_type: int, values: Sequence[Any], channel: Channel, user_id: int

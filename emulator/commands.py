@@ -12,7 +12,13 @@ import copy
 import unicodedata
 from typing import Any
 
-from .errors import FormErrors, invalid_form_body, too_many_commands, unknown_command
+from .errors import (
+    FormErrors,
+    invalid_form_body,
+    not_an_object,
+    too_many_commands,
+    unknown_command,
+)
 from .snowflakes import SnowflakeGenerator
 
 CHAT_INPUT, USER_COMMAND, MESSAGE_COMMAND, PRIMARY_ENTRY_POINT = 1, 2, 3, 4
@@ -52,10 +58,10 @@ def valid_chat_input_name(name: str) -> bool:
 
 def _check_name(errors: FormErrors, path: Path, name: Any, *, chat_input: bool) -> None:
     if not isinstance(name, str):
-        errors.add((*path, "name"), "BASE_TYPE_REQUIRED", "This field is required")
+        errors.add_required((*path, "name"))
         return
     if not 1 <= len(name) <= 32:
-        errors.add((*path, "name"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
+        errors.add_bad_length((*path, "name"), 1, 32)
         return
     if chat_input and not valid_chat_input_name(name):
         errors.add((*path, "name"), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
@@ -63,11 +69,9 @@ def _check_name(errors: FormErrors, path: Path, name: Any, *, chat_input: bool) 
 
 def _check_description(errors: FormErrors, path: Path, description: Any) -> None:
     if not isinstance(description, str):
-        errors.add((*path, "description"), "BASE_TYPE_REQUIRED", "This field is required")
+        errors.add_required((*path, "description"))
     elif not 1 <= len(description) <= 100:
-        errors.add(
-            (*path, "description"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
-        )
+        errors.add_bad_length((*path, "description"), 1, 100)
 
 
 def _budget(command: dict[str, Any]) -> int:
@@ -86,10 +90,10 @@ def _validate_options(errors: FormErrors, path: Path, options: Any, *, depth: in
     if options is None:
         return
     if not isinstance(options, list):
-        errors.add((*path, "options"), "BASE_TYPE_ARRAY", "Must be an array.")
+        errors.add_not_an_array((*path, "options"))
         return
     if len(options) > 25:
-        errors.add((*path, "options"), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+        errors.add_max_length((*path, "options"), 25)
         return
     seen: set[str] = set()
     seen_optional = False
@@ -97,7 +101,7 @@ def _validate_options(errors: FormErrors, path: Path, options: Any, *, depth: in
     for index, option in enumerate(options):
         opath = (*path, "options", index)
         if not isinstance(option, dict):
-            errors.add(opath, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType")
+            errors.add_not_an_object(opath)
             continue
         otype = option.get("type")
         if not isinstance(otype, int) or otype not in range(1, 12):
@@ -197,32 +201,22 @@ def _validate_value_option(
                 "Choices are only allowed for string, integer and number options",
             )
         elif not isinstance(choices, list):
-            errors.add((*path, "choices"), "BASE_TYPE_ARRAY", "Must be an array.")
+            errors.add_not_an_array((*path, "choices"))
         elif len(choices) > 25:
-            errors.add((*path, "choices"), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+            errors.add_max_length((*path, "choices"), 25)
         else:
             for ci, choice in enumerate(choices):
                 cpath = (*path, "choices", ci)
                 if not isinstance(choice, dict):
-                    errors.add(
-                        cpath, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType"
-                    )
+                    errors.add_not_an_object(cpath)
                     continue
                 cname = choice.get("name")
                 if not isinstance(cname, str) or not 1 <= len(cname) <= 100:
-                    errors.add(
-                        (*cpath, "name"),
-                        "BASE_TYPE_BAD_LENGTH",
-                        "Must be between 1 and 100 in length.",
-                    )
+                    errors.add_bad_length((*cpath, "name"), 1, 100)
                 value = choice.get("value")
                 if otype == STRING:
                     if not isinstance(value, str) or not 1 <= len(value) <= 100:
-                        errors.add(
-                            (*cpath, "value"),
-                            "BASE_TYPE_BAD_LENGTH",
-                            "Must be between 1 and 100 in length.",
-                        )
+                        errors.add_bad_length((*cpath, "value"), 1, 100)
                 elif otype == INTEGER:
                     if (
                         not isinstance(value, int)
@@ -294,7 +288,7 @@ def validate_command(
     errors: FormErrors, path: Path, payload: Any, *, partial: bool = False
 ) -> None:
     if not isinstance(payload, dict):
-        errors.add(path, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType")
+        errors.add_not_an_object(path)
         return
     ctype = payload.get("type", CHAT_INPUT)
     if ctype not in TYPE_LIMITS:
@@ -441,7 +435,7 @@ class CommandRegistry:
     ) -> list[dict[str, Any]]:
         errors = FormErrors()
         if not isinstance(payloads, list):
-            errors.add((), "BASE_TYPE_ARRAY", "Must be an array.")
+            errors.add_not_an_array(())
             raise invalid_form_body(errors.tree)
         for index, payload in enumerate(payloads):
             validate_command(errors, (index,), payload)
@@ -450,11 +444,7 @@ class CommandRegistry:
             for index, payload in enumerate(payloads):
                 key = (payload.get("type", CHAT_INPUT), payload["name"])
                 if key in names:
-                    errors.add(
-                        (index, "name"),
-                        "APPLICATION_COMMANDS_DUPLICATE_NAME",
-                        "Application command names must be unique",
-                    )
+                    _add_duplicate_name(errors, (index, "name"))
                 names.add(key)
         errors.raise_if_any()
         current = self._scopes.get((application_id, guild_id), {})
@@ -495,34 +485,15 @@ class CommandRegistry:
         if existing is None:
             raise unknown_command()
         if not isinstance(payload, dict):
-            raise invalid_form_body(
-                {
-                    "_errors": [
-                        {
-                            "code": "MODEL_TYPE_CONVERT",
-                            "message": "Only dictionaries may be used in a ModelType",
-                        }
-                    ]
-                }
-            )
+            raise not_an_object()
         merged = {**_as_input(existing), **payload, "type": existing["type"]}
         errors = FormErrors()
         validate_command(errors, (), merged)
         errors.raise_if_any()
         clash = self.find(application_id, guild_id, merged["name"], existing["type"])
         if clash is not None and clash is not existing:
-            raise invalid_form_body(
-                {
-                    "name": {
-                        "_errors": [
-                            {
-                                "code": "APPLICATION_COMMANDS_DUPLICATE_NAME",
-                                "message": "Application command names must be unique",
-                            }
-                        ]
-                    }
-                }
-            )
+            _add_duplicate_name(errors, ("name",))
+            errors.raise_if_any()
         command = self._build(application_id, guild_id, merged, existing)
         scope[command_id] = command
         self.writes += 1
@@ -533,6 +504,13 @@ class CommandRegistry:
         if command_id not in scope:
             raise unknown_command()
         del scope[command_id]
+
+
+def _add_duplicate_name(errors: FormErrors, path: Path) -> None:
+    """Two commands of one type and scope may not share a name (bulk overwrite and edit)."""
+    errors.add(
+        path, "APPLICATION_COMMANDS_DUPLICATE_NAME", "Application command names must be unique"
+    )
 
 
 def _as_input(command: dict[str, Any]) -> dict[str, Any]:

@@ -155,11 +155,7 @@ class DiscordEmulator(UserActions):
             color=color,
             hoist=hoist,
         )
-        self.hub.emit(
-            "GUILD_ROLE_CREATE",
-            {"guild_id": str(guild_id), "role": role.to_payload()},
-            guild_id=guild_id,
-        )
+        self._emit_role_event("GUILD_ROLE_CREATE", role)
         return role
 
     def edit_role(
@@ -180,12 +176,19 @@ class DiscordEmulator(UserActions):
             role.permissions = permissions
         if mentionable is not None:
             role.mentionable = mentionable
+        self._emit_role_event("GUILD_ROLE_UPDATE", role)
+        return role
+
+    def _emit_role_event(
+        self, event: str, role: Role, *, exclude_application_id: int | None = None
+    ) -> None:
+        """GUILD_ROLE_CREATE/UPDATE: the role with its guild id, to that guild's sessions."""
         self.hub.emit(
-            "GUILD_ROLE_UPDATE",
+            event,
             {"guild_id": str(role.guild_id), "role": role.to_payload()},
             guild_id=role.guild_id,
+            exclude_application_id=exclude_application_id,
         )
-        return role
 
     def create_text_channel(self, guild_id: int, name: str, topic: str | None = None) -> Channel:
         channel = self.world.create_text_channel(guild_id, name, topic=topic)
@@ -224,12 +227,7 @@ class DiscordEmulator(UserActions):
                 member.roles.append(role.id)
             self.hub.send_guild_create(guild, app)
             if role is not None:
-                self.hub.emit(
-                    "GUILD_ROLE_CREATE",
-                    {"guild_id": str(guild_id), "role": role.to_payload()},
-                    guild_id=guild_id,
-                    exclude_application_id=app.id,
-                )
+                self._emit_role_event("GUILD_ROLE_CREATE", role, exclude_application_id=app.id)
         self.hub.emit(
             "GUILD_MEMBER_ADD",
             {**member.to_payload(), "guild_id": str(guild_id)},

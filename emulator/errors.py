@@ -43,6 +43,23 @@ class FormErrors:
             node = node.setdefault(str(part), {})
         node.setdefault("_errors", []).append({"code": code, "message": message})
 
+    # Discord's common field errors, spelled once so every validator reports them identically.
+
+    def add_required(self, path: tuple[str | int, ...]) -> None:
+        self.add(path, "BASE_TYPE_REQUIRED", "This field is required")
+
+    def add_max_length(self, path: tuple[str | int, ...], limit: int) -> None:
+        self.add(path, "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length.")
+
+    def add_bad_length(self, path: tuple[str | int, ...], low: int, high: int) -> None:
+        self.add(path, "BASE_TYPE_BAD_LENGTH", f"Must be between {low} and {high} in length.")
+
+    def add_not_an_array(self, path: tuple[str | int, ...]) -> None:
+        self.add(path, "BASE_TYPE_ARRAY", "Must be an array.")
+
+    def add_not_an_object(self, path: tuple[str | int, ...]) -> None:
+        self.add(path, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType")
+
     def __bool__(self) -> bool:
         return bool(self.tree)
 
@@ -58,6 +75,13 @@ def invalid_form_body(errors: ErrorTree) -> APIError:
 def form_error(path: tuple[str | int, ...], code: str, message: str) -> APIError:
     errors = FormErrors()
     errors.add(path, code, message)
+    return invalid_form_body(errors.tree)
+
+
+def not_an_object(path: tuple[str | int, ...] = ()) -> APIError:
+    """50035 for a body (or the field at ``path``) that should be a JSON object but is not."""
+    errors = FormErrors()
+    errors.add_not_an_object(path)
     return invalid_form_body(errors.tree)
 
 

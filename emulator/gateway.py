@@ -327,6 +327,13 @@ class GatewayHub:
         else:
             connection.close(4001)
 
+    def _authenticate(self, connection: Connection, token: str) -> Application | None:
+        """The application an IDENTIFY/RESUME token belongs to; closes with 4004 if none."""
+        app = self.world.application_by_token(token.removeprefix("Bot "))
+        if app is None:
+            connection.close(4004)
+        return app
+
     def _identify(self, connection: Connection, data: Any) -> None:
         if connection.session is not None:
             connection.close(4005)
@@ -334,10 +341,8 @@ class GatewayHub:
         if not isinstance(data, dict) or not isinstance(data.get("token"), str):
             connection.close(4002)
             return
-        token = data["token"].removeprefix("Bot ")
-        app = self.world.application_by_token(token)
+        app = self._authenticate(connection, data["token"])
         if app is None:
-            connection.close(4004)
             return
         intents = data.get("intents")
         if (
@@ -390,10 +395,8 @@ class GatewayHub:
             connection.close(4002)
             return
         session = next((s for s in self.sessions if s.session_id == data.get("session_id")), None)
-        token = str(data.get("token", "")).removeprefix("Bot ")
-        app = self.world.application_by_token(token)
+        app = self._authenticate(connection, str(data.get("token", "")))
         if app is None:
-            connection.close(4004)
             return
         seq = data.get("seq")
         if (

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .components import number_components
-from .errors import form_error
+from .errors import empty_message, form_error
 from .gateway import GatewayHub
 from .mentions import PARSE_ALL, MentionContext, resolve_pings
 from .permissions import P
 from .snowflakes import utcnow
 from .state import EPHEMERAL, LOADING, Channel, Message, Payload, User
-from .validation import normalize_embeds
+from .validation import message_has_content, normalize_embeds
 from .world import World
 
 REPLY = 19
@@ -54,6 +54,24 @@ def attachments_from(
             attachment["description"] = meta["description"]
         attachments.append(attachment)
     return attachments
+
+
+def check_edit_keeps_content(
+    message: Message, body: Payload, files: Sequence[UploadedFile]
+) -> None:
+    """50006 when an edit would leave nothing: no content, embeds, components or attachments."""
+    merged: Payload = {
+        "content": body.get("content", message.content),
+        "embeds": body.get("embeds", message.embeds),
+        "components": body.get("components", message.components),
+    }
+    kept = (
+        len(message.attachments)
+        if "attachments" not in body
+        else len(body.get("attachments") or [])
+    )
+    if not message_has_content(merged, files=len(files) + kept):
+        raise empty_message()
 
 
 class MessageService:
@@ -182,13 +200,8 @@ class MessageService:
             message.mention_role_ids = sorted(message.pings.roles)
             message.mention_everyone = message.pings.everyone
         self.world.add_message(message)
-        if dispatch and not message.ephemeral:
-            self.hub.emit(
-                "MESSAGE_CREATE",
-                message.to_payload(gateway=True),
-                guild_id=channel.guild_id,
-                recipients=_dm(channel),
-            )
+        if dispatch:
+            self._announce("MESSAGE_CREATE", message, channel)
         return message
 
     def edit(
@@ -241,14 +254,19 @@ class MessageService:
             message.mention_user_ids = sorted(fresh.users)
             message.mention_role_ids = sorted(fresh.roles)
             message.mention_everyone = fresh.everyone
+        self._announce("MESSAGE_UPDATE", message, channel)
+        return message
+
+    def _announce(self, event: str, message: Message, channel: Channel) -> None:
+        """Send MESSAGE_CREATE/UPDATE to the bots that may see it; ephemeral messages stay
+        between the interaction and its user."""
         if not message.ephemeral:
             self.hub.emit(
-                "MESSAGE_UPDATE",
+                event,
                 message.to_payload(gateway=True),
                 guild_id=message.guild_id,
                 recipients=_dm(channel),
             )
-        return message
 
     def delete(self, message: Message) -> None:
         message.deleted = True

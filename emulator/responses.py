@@ -24,7 +24,7 @@ from .interactions import (
     app_permissions,
 )
 from .mentions import PARSE_USERS
-from .messages import MessageService, UploadedFile
+from .messages import MessageService, UploadedFile, check_edit_keeps_content
 from .state import (
     EPHEMERAL,
     IS_COMPONENTS_V2,
@@ -35,7 +35,7 @@ from .state import (
     Message,
     Payload,
 )
-from .validation import message_has_content, validate_message_body
+from .validation import validate_message_body
 from .world import World
 
 PONG, CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE = 1, 4, 5, 6, 7
@@ -130,9 +130,7 @@ class InteractionResponder:
             )
         data = body.get("data")
         if data is not None and not isinstance(data, dict):
-            raise errors.form_error(
-                ("data",), "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType"
-            )
+            raise errors.not_an_object(("data",))
         data = data or {}
         handler = {
             CHANNEL_MESSAGE: self._reply,
@@ -264,16 +262,7 @@ class InteractionResponder:
         message = self.world.messages.get(interaction.source_message_id)
         if message is None or message.deleted:
             raise errors.unknown_message()
-        app = self._app(interaction)
-        channel = self.world.channels[message.channel_id]
-        self._check_not_emptied(message, data, files)
-        self.messages.edit(
-            message,
-            data,
-            files,
-            author_permissions=app_permissions(self.world, channel, app.bot_user.id),
-            default_parse=PARSE_USERS,
-        )
+        self._apply_edit(interaction, message, data, files)
         interaction.original_message_id = message.id
         return message
 
@@ -283,31 +272,23 @@ class InteractionResponder:
         form = FormErrors()
         choices = data.get("choices")
         if not isinstance(choices, list):
-            form.add(("data", "choices"), "BASE_TYPE_REQUIRED", "This field is required")
+            form.add_required(("data", "choices"))
         elif len(choices) > 25:
-            form.add(("data", "choices"), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+            form.add_max_length(("data", "choices"), 25)
         else:
             for index, choice in enumerate(choices):
                 path: tuple[str | int, ...] = ("data", "choices", index)
                 if not isinstance(choice, dict):
-                    form.add(
-                        path, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType"
-                    )
+                    form.add_not_an_object(path)
                     continue
                 name = choice.get("name")
                 if not isinstance(name, str) or not 1 <= len(name) <= 100:
-                    form.add(
-                        (*path, "name"),
-                        "BASE_TYPE_BAD_LENGTH",
-                        "Must be between 1 and 100 in length.",
-                    )
+                    form.add_bad_length((*path, "name"), 1, 100)
                 value = choice.get("value")
                 if isinstance(value, str) and len(value) > 100:
-                    form.add(
-                        (*path, "value"), "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length."
-                    )
+                    form.add_max_length((*path, "value"), 100)
                 elif value is None or isinstance(value, bool):
-                    form.add((*path, "value"), "BASE_TYPE_REQUIRED", "This field is required")
+                    form.add_required((*path, "value"))
         form.raise_if_any()
         return
 
@@ -317,21 +298,13 @@ class InteractionResponder:
         form = FormErrors()
         custom_id = data.get("custom_id")
         if not isinstance(custom_id, str) or not 1 <= len(custom_id) <= 100:
-            form.add(
-                ("data", "custom_id"),
-                "BASE_TYPE_BAD_LENGTH",
-                "Must be between 1 and 100 in length.",
-            )
+            form.add_bad_length(("data", "custom_id"), 1, 100)
         title = data.get("title")
         if not isinstance(title, str) or not 1 <= len(title) <= 45:
-            form.add(
-                ("data", "title"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 45 in length."
-            )
+            form.add_bad_length(("data", "title"), 1, 45)
         components = data.get("components")
         if not isinstance(components, list) or not 1 <= len(components) <= 5:
-            form.add(
-                ("data", "components"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length."
-            )
+            form.add_bad_length(("data", "components"), 1, 5)
         else:
             for index, component in enumerate(components):
                 if not isinstance(component, dict) or component.get("type") not in (1, 10, 18):
@@ -397,23 +370,24 @@ class InteractionResponder:
     def get(self, application_id: int, token: str, message_ref: str) -> Message:
         return self._target(self._webhook(application_id, token), message_ref)
 
-    def _check_not_emptied(
-        self, message: Message, body: Payload, files: Sequence[UploadedFile]
+    def _apply_edit(
+        self,
+        interaction: Interaction,
+        message: Message,
+        body: Payload,
+        files: Sequence[UploadedFile],
     ) -> None:
-        merged: Payload = {
-            "content": body.get("content", message.content)
-            if "content" in body
-            else message.content,
-            "embeds": body.get("embeds", message.embeds),
-            "components": body.get("components", message.components),
-        }
-        attachments = (
-            len(message.attachments)
-            if "attachments" not in body
-            else len(body.get("attachments") or [])
+        """Edit a message as the interaction's bot; an edit that would empty it gets 50006."""
+        check_edit_keeps_content(message, body, files)
+        app = self._app(interaction)
+        channel = self.world.channels[message.channel_id]
+        self.messages.edit(
+            message,
+            body,
+            files,
+            author_permissions=app_permissions(self.world, channel, app.bot_user.id),
+            default_parse=PARSE_USERS,
         )
-        if not message_has_content(merged, files=len(files) + attachments):
-            raise errors.empty_message()
 
     def edit(
         self,
@@ -426,28 +400,10 @@ class InteractionResponder:
         interaction = self._webhook(application_id, token)
         message = self._target(interaction, message_ref)
         if not isinstance(body, dict):
-            raise errors.invalid_form_body(
-                {
-                    "_errors": [
-                        {
-                            "code": "MODEL_TYPE_CONVERT",
-                            "message": "Only dictionaries may be used in a ModelType",
-                        }
-                    ]
-                }
-            )
+            raise errors.not_an_object()
         self._validated(body, files, edit=True, prefix=None)
-        self._check_not_emptied(message, body, files)
         was_loading = message.loading
-        app = self._app(interaction)
-        channel = self.world.channels[message.channel_id]
-        self.messages.edit(
-            message,
-            body,
-            files,
-            author_permissions=app_permissions(self.world, channel, app.bot_user.id),
-            default_parse=PARSE_USERS,
-        )
+        self._apply_edit(interaction, message, body, files)
         interaction._notify()
         self.notify(
             "INTERACTION_MESSAGE" if was_loading else "INTERACTION_MESSAGE_UPDATE",

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from . import errors
 from .errors import APIError
 from .messages import UploadedFile
-from .state import Application
+from .state import Application, Guild
 
 if TYPE_CHECKING:
     from .emulator import DiscordEmulator
@@ -70,7 +71,7 @@ def emulator(request: web.Request) -> DiscordEmulator:
 def bot_app(request: web.Request) -> Application:
     app = current.get().bot_app
     if app is None:
-        raise APIError(401, 0, "401: Unauthorized")
+        raise errors.unauthorized()
     return app
 
 
@@ -92,6 +93,18 @@ def snowflake(request: web.Request, name: str, error: APIError) -> int:
     if value <= 0 or value >= 2**64:
         raise error
     return value
+
+
+def guild_for_bot(request: web.Request) -> Guild:
+    """The path's guild: 10004 when it does not exist, 50001 when the bot is not a member."""
+    app = bot_app(request)
+    guild_id = snowflake(request, "guild_id", errors.unknown_guild())
+    guild = emulator(request).world.guilds.get(guild_id)
+    if guild is None:
+        raise errors.unknown_guild()
+    if app.bot_user.id not in guild.members:
+        raise errors.missing_access()
+    return guild
 
 
 def query_flag(request: web.Request, name: str) -> bool:

@@ -8,7 +8,16 @@ from typing import Any
 from aiohttp import web
 
 from . import errors
-from .rest import body, bot_app, emulator, json_response, no_content, query_flag, snowflake
+from .rest import (
+    body,
+    bot_app,
+    emulator,
+    guild_for_bot,
+    json_response,
+    no_content,
+    query_flag,
+    snowflake,
+)
 
 routes = web.RouteTableDef()
 
@@ -20,15 +29,8 @@ def _scope(request: web.Request, *, guild: bool) -> tuple[int, int | None]:
         raise errors.missing_access()
     if not guild:
         return application_id, None
-    guild_id = snowflake(request, "guild_id", errors.unknown_guild())
-    world = emulator(request).world
-    found = world.guilds.get(guild_id)
-    if found is None:
-        raise errors.unknown_guild()
-    if app.bot_user.id not in found.members:
-        # The application is not installed in that guild.
-        raise errors.missing_access()
-    return application_id, guild_id
+    # Missing Access when the application is not installed in that guild.
+    return application_id, guild_for_bot(request).id
 
 
 def _listing(request: web.Request, commands: list[dict[str, Any]]) -> web.Response:

@@ -13,14 +13,24 @@ from typing import Any
 from aiohttp import web
 
 from . import errors
+from .messages import check_edit_keeps_content
 from .permissions import P
-from .rest import body, bot_app, emulator, files, json_response, no_content, snowflake
+from .rest import (
+    body,
+    bot_app,
+    emulator,
+    files,
+    guild_for_bot,
+    json_response,
+    no_content,
+    query_flag,
+    snowflake,
+)
 from .state import (
     IS_COMPONENTS_V2,
     SUPPRESS_EMBEDS,
     SUPPRESS_NOTIFICATIONS,
     Channel,
-    Guild,
     Message,
 )
 from .validation import message_has_content, validate_message_body
@@ -118,23 +128,11 @@ async def get_gateway_bot(request: web.Request) -> web.Response:
 # -- guilds ------------------------------------------------------------------------------------
 
 
-def _guild_for_bot(request: web.Request) -> Guild:
-    app = bot_app(request)
-    world = emulator(request).world
-    guild_id = snowflake(request, "guild_id", errors.unknown_guild())
-    guild = world.guilds.get(guild_id)
-    if guild is None:
-        raise errors.unknown_guild()
-    if app.bot_user.id not in guild.members:
-        raise errors.missing_access()
-    return guild
-
-
 @routes.get("/guilds/{guild_id}")
 async def get_guild(request: web.Request) -> web.Response:
-    guild = _guild_for_bot(request)
+    guild = guild_for_bot(request)
     payload = guild.to_payload()
-    if request.query.get("with_counts", "").lower() in ("1", "true"):
+    if query_flag(request, "with_counts"):
         payload["approximate_member_count"] = len(guild.members)
         payload["approximate_presence_count"] = 0
     return json_response(200, payload)
@@ -142,19 +140,19 @@ async def get_guild(request: web.Request) -> web.Response:
 
 @routes.get("/guilds/{guild_id}/channels")
 async def get_guild_channels(request: web.Request) -> web.Response:
-    guild = _guild_for_bot(request)
+    guild = guild_for_bot(request)
     return json_response(200, [c.to_payload() for c in guild.channels.values()])
 
 
 @routes.get("/guilds/{guild_id}/roles")
 async def get_guild_roles(request: web.Request) -> web.Response:
-    guild = _guild_for_bot(request)
+    guild = guild_for_bot(request)
     return json_response(200, [r.to_payload() for r in guild.roles.values()])
 
 
 @routes.get("/guilds/{guild_id}/members/{user_id}")
 async def get_guild_member(request: web.Request) -> web.Response:
-    guild = _guild_for_bot(request)
+    guild = guild_for_bot(request)
     user_id = snowflake(request, "user_id", errors.unknown_user())
     if user_id not in emulator(request).world.users:
         raise errors.unknown_user()
@@ -164,21 +162,35 @@ async def get_guild_member(request: web.Request) -> web.Response:
     return json_response(200, member.to_payload())
 
 
+def _limit_not_int() -> errors.APIError:
+    """A paging parameter (limit, after, before, around) that is not an int; reported at limit."""
+    return errors.form_error(("limit",), "NUMBER_TYPE_COERCE", "Value is not int.")
+
+
+def _query_limit(request: web.Request, *, default: int, maximum: int) -> int:
+    """The ``limit`` query parameter of a listing: an int from 1 to ``maximum``."""
+    try:
+        limit = int(request.query.get("limit", str(default)))
+    except ValueError:
+        raise _limit_not_int() from None
+    if not 1 <= limit <= maximum:
+        raise errors.form_error(
+            ("limit",), "NUMBER_TYPE_MAX", f"int value should be between 1 and {maximum}."
+        )
+    return limit
+
+
 @routes.get("/guilds/{guild_id}/members")
 async def list_guild_members(request: web.Request) -> web.Response:
-    guild = _guild_for_bot(request)
+    guild = guild_for_bot(request)
     app = bot_app(request)
     if not app.privileged_intents & (1 << 1):
         raise errors.missing_access()
     try:
-        limit = int(request.query.get("limit", "1"))
         after = int(request.query.get("after", "0"))
     except ValueError:
-        raise errors.form_error(("limit",), "NUMBER_TYPE_COERCE", "Value is not int.") from None
-    if not 1 <= limit <= 1000:
-        raise errors.form_error(
-            ("limit",), "NUMBER_TYPE_MAX", "int value should be between 1 and 1000."
-        )
+        raise _limit_not_int() from None
+    limit = _query_limit(request, default=1, maximum=1000)
     members = sorted(
         (m for m in guild.members.values() if m.user.id > after), key=lambda m: m.user.id
     )
@@ -188,12 +200,13 @@ async def list_guild_members(request: web.Request) -> web.Response:
 # -- channels and messages ---------------------------------------------------------------------
 
 
-def _channel(request: web.Request) -> Channel:
+def _bot_channel(request: web.Request) -> tuple[Channel, int]:
+    """The path's channel (10003 when unknown) and the bot's permissions in it."""
     channel_id = snowflake(request, "channel_id", errors.unknown_channel())
     channel = emulator(request).world.channels.get(channel_id)
     if channel is None:
         raise errors.unknown_channel()
-    return channel
+    return channel, _bot_channel_permissions(request, channel)
 
 
 def _bot_channel_permissions(request: web.Request, channel: Channel) -> int:
@@ -221,15 +234,13 @@ def _bot_channel_permissions(request: web.Request, channel: Channel) -> int:
 
 @routes.get("/channels/{channel_id}")
 async def get_channel(request: web.Request) -> web.Response:
-    channel = _channel(request)
-    _bot_channel_permissions(request, channel)
+    channel, _ = _bot_channel(request)
     return json_response(200, _channel_payload(request, channel))
 
 
 @routes.post("/channels/{channel_id}/typing")
 async def trigger_typing(request: web.Request) -> web.Response:
-    channel = _channel(request)
-    permissions = _bot_channel_permissions(request, channel)
+    _, permissions = _bot_channel(request)
     if not permissions & P.SEND_MESSAGES:
         raise errors.missing_permissions()
     return no_content()
@@ -240,16 +251,7 @@ def _message_body(request: web.Request) -> dict[str, Any]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise errors.invalid_form_body(
-            {
-                "_errors": [
-                    {
-                        "code": "MODEL_TYPE_CONVERT",
-                        "message": "Only dictionaries may be used in a ModelType",
-                    }
-                ]
-            }
-        )
+        raise errors.not_an_object()
     return data
 
 
@@ -269,8 +271,7 @@ def _apply_embed_permission(
 async def create_message(request: web.Request) -> web.Response:
     emu = emulator(request)
     app = bot_app(request)
-    channel = _channel(request)
-    permissions = _bot_channel_permissions(request, channel)
+    channel, permissions = _bot_channel(request)
     if not permissions & P.SEND_MESSAGES:
         raise errors.missing_permissions()
     if channel.guild_id is None:
@@ -317,21 +318,16 @@ def _recent_with_nonce(messages: list[Message], author_id: int, nonce: Any) -> M
 @routes.get("/channels/{channel_id}/messages")
 async def list_messages(request: web.Request) -> web.Response:
     emu = emulator(request)
-    channel = _channel(request)
-    permissions = _bot_channel_permissions(request, channel)
+    channel, permissions = _bot_channel(request)
     if not permissions & P.READ_MESSAGE_HISTORY:
         return json_response(200, [])
     try:
-        limit = int(request.query.get("limit", "50"))
         anchors = {
             k: int(request.query[k]) for k in ("before", "after", "around") if k in request.query
         }
     except ValueError:
-        raise errors.form_error(("limit",), "NUMBER_TYPE_COERCE", "Value is not int.") from None
-    if not 1 <= limit <= 100:
-        raise errors.form_error(
-            ("limit",), "NUMBER_TYPE_MAX", "int value should be between 1 and 100."
-        )
+        raise _limit_not_int() from None
+    limit = _query_limit(request, default=50, maximum=100)
     messages = [m for m in emu.world.visible_messages(channel.id) if not m.ephemeral]
     if "around" in anchors:
         pivot = anchors["around"]
@@ -357,8 +353,7 @@ def _message(request: web.Request, channel: Channel) -> Message:
 
 @routes.get("/channels/{channel_id}/messages/{message_id}")
 async def get_message(request: web.Request) -> web.Response:
-    channel = _channel(request)
-    permissions = _bot_channel_permissions(request, channel)
+    channel, permissions = _bot_channel(request)
     if not permissions & P.READ_MESSAGE_HISTORY:
         raise errors.missing_access()
     return json_response(200, _message(request, channel).to_payload())
@@ -368,8 +363,7 @@ async def get_message(request: web.Request) -> web.Response:
 async def edit_message(request: web.Request) -> web.Response:
     emu = emulator(request)
     app = bot_app(request)
-    channel = _channel(request)
-    permissions = _bot_channel_permissions(request, channel)
+    channel, permissions = _bot_channel(request)
     message = _message(request, channel)
     data = _message_body(request)
     if message.author_id != app.bot_user.id or message.webhook_id is not None:
@@ -384,18 +378,7 @@ async def edit_message(request: web.Request) -> web.Response:
         if not merged_content and not data.get("components", message.components):
             raise errors.missing_permissions()
         data = {k: v for k, v in data.items() if k != "embeds"}
-    merged = {
-        "content": data.get("content", message.content),
-        "embeds": data.get("embeds", message.embeds),
-        "components": data.get("components", message.components),
-    }
-    kept = (
-        len(message.attachments)
-        if "attachments" not in data
-        else len(data.get("attachments") or [])
-    )
-    if not message_has_content(merged, files=len(uploaded) + kept):
-        raise errors.empty_message()
+    check_edit_keeps_content(message, data, uploaded)
     emu.message_service.edit(message, data, uploaded, author_permissions=permissions)
     return json_response(200, message.to_payload())
 
@@ -404,8 +387,7 @@ async def edit_message(request: web.Request) -> web.Response:
 async def delete_message(request: web.Request) -> web.Response:
     emu = emulator(request)
     app = bot_app(request)
-    channel = _channel(request)
-    permissions = _bot_channel_permissions(request, channel)
+    channel, permissions = _bot_channel(request)
     message = _message(request, channel)
     if message.author_id != app.bot_user.id and not permissions & P.MANAGE_MESSAGES:
         raise errors.missing_permissions()

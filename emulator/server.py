@@ -78,16 +78,11 @@ async def _read_body(request: web.Request) -> tuple[Any, list[UploadedFile]]:
     if not raw:
         return None, []
     if content_type != "application/json":
-        raise errors.invalid_form_body(
-            {
-                "_errors": [
-                    {
-                        "code": "CONTENT_TYPE_INVALID",
-                        "message": 'Expected "Content-Type" header to be one of '
-                        "{'application/json', 'multipart/form-data'}.",
-                    }
-                ]
-            }
+        raise errors.form_error(
+            (),
+            "CONTENT_TYPE_INVALID",
+            'Expected "Content-Type" header to be one of '
+            "{'application/json', 'multipart/form-data'}.",
         )
     try:
         return json.loads(raw), []

@@ -28,18 +28,6 @@ _V2_ONLY_TYPES = {9, 10, 11, 12, 13, 14, 17}
 _ALLOWED_PARSE = {"users", "roles", "everyone"}
 
 
-def _max_length(errors: FormErrors, path: tuple[str | int, ...], limit: int) -> None:
-    errors.add(path, "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length.")
-
-
-def _bad_length(errors: FormErrors, path: tuple[str | int, ...], low: int, high: int) -> None:
-    errors.add(path, "BASE_TYPE_BAD_LENGTH", f"Must be between {low} and {high} in length.")
-
-
-def _required(errors: FormErrors, path: tuple[str | int, ...]) -> None:
-    errors.add(path, "BASE_TYPE_REQUIRED", "This field is required")
-
-
 def _check_string(
     errors: FormErrors,
     path: tuple[str | int, ...],
@@ -51,16 +39,16 @@ def _check_string(
 ) -> None:
     if value is None:
         if required:
-            _required(errors, path)
+            errors.add_required(path)
         return
     if not isinstance(value, str):
         errors.add(path, "BASE_TYPE_STRING", "Must be a string.")
         return
     if not low <= len(value) <= high:
         if low:
-            _bad_length(errors, path, low, high)
+            errors.add_bad_length(path, low, high)
         else:
-            _max_length(errors, path, high)
+            errors.add_max_length(path, high)
 
 
 def _check_url(
@@ -70,6 +58,39 @@ def _check_url(
         return
     if not isinstance(value, str) or not value.startswith(schemes) or len(value) > 2048:
         errors.add(path, "URL_TYPE_INVALID_URL", "Not a well formed URL.")
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _check_embed_text(
+    errors: FormErrors, path: tuple[str | int, ...], value: Any, limit: int
+) -> None:
+    """A text an embed part must have; Discord trims it before checking its length."""
+    _check_string(errors, path, _strip(value), low=1, high=limit, required=True)
+
+
+def _check_embed_object(
+    errors: FormErrors,
+    path: tuple[str | int, ...],
+    value: Any,
+    *,
+    text: tuple[str, int] | None = None,
+    urls: dict[str, tuple[str, ...]],
+) -> None:
+    """An embed's footer, author, image or thumbnail: an object with an optional required text
+    (key and length limit) and URL fields (key and allowed schemes)."""
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        errors.add_not_an_object(path)
+        return
+    if text is not None:
+        key, limit = text
+        _check_embed_text(errors, (*path, key), value.get(key), limit)
+    for key, schemes in urls.items():
+        _check_url(errors, (*path, key), value.get(key), schemes)
 
 
 def embed_text_size(embed: dict[str, Any]) -> int:
@@ -93,22 +114,19 @@ def validate_embeds(errors: FormErrors, embeds: Any) -> None:
     if embeds is None:
         return
     if not isinstance(embeds, list):
-        errors.add(("embeds",), "BASE_TYPE_ARRAY", "Must be an array.")
+        errors.add_not_an_array(("embeds",))
         return
     if len(embeds) > EMBEDS_LIMIT:
-        _max_length(errors, ("embeds",), EMBEDS_LIMIT)
+        errors.add_max_length(("embeds",), EMBEDS_LIMIT)
         return
     total = 0
     for index, embed in enumerate(embeds):
         base: tuple[str | int, ...] = ("embeds", index)
         if not isinstance(embed, dict):
-            errors.add(base, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType")
+            errors.add_not_an_object(base)
             continue
         for key, limit in _EMBED_TEXT_LIMITS.items():
-            value = embed.get(key)
-            _check_string(
-                errors, (*base, key), value.strip() if isinstance(value, str) else value, high=limit
-            )
+            _check_string(errors, (*base, key), _strip(embed.get(key)), high=limit)
         _check_url(errors, (*base, "url"), embed.get("url"), _URL_SCHEMES)
         color = embed.get("color")
         if color is not None and (not isinstance(color, int) or not 0 <= color <= 0xFFFFFF):
@@ -126,87 +144,35 @@ def validate_embeds(errors: FormErrors, embeds: Any) -> None:
         fields = embed.get("fields")
         if fields is not None:
             if not isinstance(fields, list):
-                errors.add((*base, "fields"), "BASE_TYPE_ARRAY", "Must be an array.")
+                errors.add_not_an_array((*base, "fields"))
             elif len(fields) > 25:
-                _max_length(errors, (*base, "fields"), 25)
+                errors.add_max_length((*base, "fields"), 25)
             else:
                 for fi, fld in enumerate(fields):
                     fpath = (*base, "fields", fi)
                     if not isinstance(fld, dict):
-                        errors.add(
-                            fpath,
-                            "MODEL_TYPE_CONVERT",
-                            "Only dictionaries may be used in a ModelType",
-                        )
+                        errors.add_not_an_object(fpath)
                         continue
-                    _check_string(
-                        errors,
-                        (*fpath, "name"),
-                        _strip(fld.get("name")),
-                        low=1,
-                        high=256,
-                        required=True,
-                    )
-                    _check_string(
-                        errors,
-                        (*fpath, "value"),
-                        _strip(fld.get("value")),
-                        low=1,
-                        high=1024,
-                        required=True,
-                    )
-        footer = embed.get("footer")
-        if footer is not None:
-            if isinstance(footer, dict):
-                _check_string(
-                    errors,
-                    (*base, "footer", "text"),
-                    _strip(footer.get("text")),
-                    low=1,
-                    high=2048,
-                    required=True,
-                )
-                _check_url(
-                    errors, (*base, "footer", "icon_url"), footer.get("icon_url"), _MEDIA_SCHEMES
-                )
-            else:
-                errors.add(
-                    (*base, "footer"),
-                    "MODEL_TYPE_CONVERT",
-                    "Only dictionaries may be used in a ModelType",
-                )
-        author = embed.get("author")
-        if author is not None:
-            if isinstance(author, dict):
-                _check_string(
-                    errors,
-                    (*base, "author", "name"),
-                    _strip(author.get("name")),
-                    low=1,
-                    high=256,
-                    required=True,
-                )
-                _check_url(errors, (*base, "author", "url"), author.get("url"), _URL_SCHEMES)
-                _check_url(
-                    errors, (*base, "author", "icon_url"), author.get("icon_url"), _MEDIA_SCHEMES
-                )
-            else:
-                errors.add(
-                    (*base, "author"),
-                    "MODEL_TYPE_CONVERT",
-                    "Only dictionaries may be used in a ModelType",
-                )
+                    _check_embed_text(errors, (*fpath, "name"), fld.get("name"), 256)
+                    _check_embed_text(errors, (*fpath, "value"), fld.get("value"), 1024)
+        _check_embed_object(
+            errors,
+            (*base, "footer"),
+            embed.get("footer"),
+            text=("text", 2048),
+            urls={"icon_url": _MEDIA_SCHEMES},
+        )
+        _check_embed_object(
+            errors,
+            (*base, "author"),
+            embed.get("author"),
+            text=("name", 256),
+            urls={"url": _URL_SCHEMES, "icon_url": _MEDIA_SCHEMES},
+        )
         for media in ("image", "thumbnail"):
-            value = embed.get(media)
-            if value is not None:
-                if not isinstance(value, dict):
-                    errors.add(
-                        (*base, media),
-                        "MODEL_TYPE_CONVERT",
-                        "Only dictionaries may be used in a ModelType",
-                    )
-                else:
-                    _check_url(errors, (*base, media, "url"), value.get("url"), _MEDIA_SCHEMES)
+            _check_embed_object(
+                errors, (*base, media), embed.get(media), urls={"url": _MEDIA_SCHEMES}
+            )
         total += embed_text_size(embed)
     if total > EMBED_TOTAL_LIMIT:
         errors.add(
@@ -214,10 +180,6 @@ def validate_embeds(errors: FormErrors, embeds: Any) -> None:
             "MAX_EMBED_SIZE_EXCEEDED",
             f"Embed size exceeds maximum size of {EMBED_TOTAL_LIMIT}",
         )
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
 
 
 def normalize_embeds(embeds: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -257,17 +219,17 @@ def validate_components(errors: FormErrors, components: Any, *, v2: bool) -> Non
     if components is None:
         return
     if not isinstance(components, list):
-        errors.add(("components",), "BASE_TYPE_ARRAY", "Must be an array.")
+        errors.add_not_an_array(("components",))
         return
     if not v2 and len(components) > ACTION_ROWS_LIMIT:
-        _max_length(errors, ("components",), ACTION_ROWS_LIMIT)
+        errors.add_max_length(("components",), ACTION_ROWS_LIMIT)
         return
     custom_ids: set[str] = set()
     counter = [0]
     for index, component in enumerate(components):
         path: tuple[str | int, ...] = ("components", index)
         if not isinstance(component, dict):
-            errors.add(path, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType")
+            errors.add_not_an_object(path)
             continue
         ctype = component.get("type")
         if not v2 and ctype != 1:
@@ -299,7 +261,7 @@ def _validate_component(
     if ctype == 1:
         children = component.get("components")
         if not isinstance(children, list) or not children:
-            _bad_length(errors, (*path, "components"), 1, BUTTONS_PER_ROW)
+            errors.add_bad_length((*path, "components"), 1, BUTTONS_PER_ROW)
             return
         kinds = {c.get("type") for c in children if isinstance(c, dict)}
         if kinds & _SELECT_TYPES:
@@ -310,14 +272,12 @@ def _validate_component(
                     "The specified component exceeds the maximum width",
                 )
         elif len(children) > BUTTONS_PER_ROW:
-            _max_length(errors, (*path, "components"), BUTTONS_PER_ROW)
+            errors.add_max_length((*path, "components"), BUTTONS_PER_ROW)
             return
         for ci, child in enumerate(children):
             cpath = (*path, "components", ci)
             if not isinstance(child, dict):
-                errors.add(
-                    cpath, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType"
-                )
+                errors.add_not_an_object(cpath)
                 continue
             if child.get("type") not in ({2} | _SELECT_TYPES):
                 errors.add(
@@ -364,7 +324,7 @@ def _check_custom_id(
 ) -> None:
     custom_id = component.get("custom_id")
     if custom_id is None:
-        _required(errors, (*path, "custom_id"))
+        errors.add_required((*path, "custom_id"))
         return
     _check_string(errors, (*path, "custom_id"), custom_id, low=1, high=CUSTOM_ID_LIMIT)
     if isinstance(custom_id, str):
@@ -400,7 +360,7 @@ def _validate_button(
             )
     elif style == 6:
         if button.get("sku_id") is None:
-            _required(errors, (*path, "sku_id"))
+            errors.add_required((*path, "sku_id"))
     else:
         if button.get("url") is not None:
             errors.add(
@@ -437,15 +397,13 @@ def _validate_select(
     if select.get("type") == 3:
         options = select.get("options")
         if not isinstance(options, list) or not 1 <= len(options) <= 25:
-            _bad_length(errors, (*path, "options"), 1, 25)
+            errors.add_bad_length((*path, "options"), 1, 25)
             return
         values: set[str] = set()
         for oi, option in enumerate(options):
             opath = (*path, "options", oi)
             if not isinstance(option, dict):
-                errors.add(
-                    opath, "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType"
-                )
+                errors.add_not_an_object(opath)
                 continue
             _check_string(
                 errors, (*opath, "label"), option.get("label"), low=1, high=100, required=True
@@ -475,11 +433,7 @@ def validate_allowed_mentions(errors: FormErrors, allowed: Any) -> None:
     if allowed is None:
         return
     if not isinstance(allowed, dict):
-        errors.add(
-            ("allowed_mentions",),
-            "MODEL_TYPE_CONVERT",
-            "Only dictionaries may be used in a ModelType",
-        )
+        errors.add_not_an_object(("allowed_mentions",))
         return
     parse = allowed.get("parse")
     if parse is not None and (
@@ -496,10 +450,10 @@ def validate_allowed_mentions(errors: FormErrors, allowed: Any) -> None:
         if ids is None:
             continue
         if not isinstance(ids, list):
-            errors.add(("allowed_mentions", key), "BASE_TYPE_ARRAY", "Must be an array.")
+            errors.add_not_an_array(("allowed_mentions", key))
             continue
         if len(ids) > 100:
-            _max_length(errors, ("allowed_mentions", key), 100)
+            errors.add_max_length(("allowed_mentions", key), 100)
         if parse and key in parse and ids:
             errors.add(
                 ("allowed_mentions",),
@@ -522,7 +476,7 @@ def validate_message_body(
         if not isinstance(content, str):
             errors.add(("content",), "BASE_TYPE_STRING", "Must be a string.")
         elif len(content) > CONTENT_LIMIT:
-            _max_length(errors, ("content",), CONTENT_LIMIT)
+            errors.add_max_length(("content",), CONTENT_LIMIT)
     flags = body.get("flags")
     if flags is not None and (not isinstance(flags, int) or flags & ~allowed_flags):
         errors.add(("flags",), "MESSAGE_FLAGS_INVALID", "Invalid message flags")
@@ -544,7 +498,7 @@ def validate_message_body(
         if isinstance(nonce, bool) or not isinstance(nonce, (str, int)):
             errors.add(("nonce",), "BASE_TYPE_STRING", "Must be a string or integer.")
         elif isinstance(nonce, str) and len(nonce) > NONCE_LIMIT:
-            _max_length(errors, ("nonce",), NONCE_LIMIT)
+            errors.add_max_length(("nonce",), NONCE_LIMIT)
     tts = body.get("tts")
     if tts is not None and not isinstance(tts, bool):
         errors.add(("tts",), "BASE_TYPE_BOOLEAN", "Must be either true or false.")
