@@ -48,6 +48,9 @@ async def emulator() -> AsyncIterator[DiscordEmulator]:
     async with DiscordEmulator() as emu:
         yield emu
     assert emu.internal_errors == []  # the emulator itself must never be what failed
+    # Whatever a test did, nothing the bot posted may have pinged anyone.
+    bots = {app.bot_user.id for app in emu.world.applications.values()}
+    assert [m for m in emu.world.messages.values() if m.author_id in bots and m.pings.any] == []
 
 
 @pytest.fixture
