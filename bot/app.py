@@ -65,6 +65,9 @@ class PLNCoachBot(commands.Bot):
         # on_ready. Tests and the sandbox, whose guilds arrive at once, shorten it.
         super().__init__(
             guild_ready_timeout=guild_ready_timeout,
+            # Give up on a REST call rather than wait out a rate limit longer than this: a card
+            # post must finish well inside its 60 s claim (see SharingService).
+            max_ratelimit_timeout=30.0,
             command_prefix=commands.when_mentioned,
             intents=bot_intents(),
             tree_cls=CoachCommandTree,

@@ -41,10 +41,24 @@ class ShareOutcome:
     is_new: bool
     # Where the card belongs: the server's shares channel, or the channel /share was used in.
     card_channel_id: int
-    # True when this command holds the claim to post the resource's card: always for a new
+    # Set when this command holds the claim to post the resource's card: always for a new
     # share, and for a repeat when the first card was never posted (posting failed earlier).
-    # The caller must then call attach_card() or release_card().
-    post_card: bool
+    # The caller then calls attach_card() or release_card() with it.
+    card_claim: CardClaim | None
+
+
+@dataclass(frozen=True, slots=True)
+class CardClaim:
+    """The right to post one resource's card; ``claimed_at`` tells this claim from later ones."""
+
+    resource_id: int
+    claimed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CardLocation:
+    channel_id: int
+    message_id: int
 
 
 class UsefulMark(enum.Enum):
@@ -122,7 +136,7 @@ class SharingService:
                 .returning(Resource.id)
             )
             new_id = created.scalar_one_or_none()
-            post_card = new_id is not None
+            claim = CardClaim(new_id, now) if new_id is not None else None
             if new_id is not None:
                 await self._store_new(session, actor, channel_id, share, new_id, now)
                 resource = SharedResource(
@@ -141,7 +155,7 @@ class SharingService:
             else:
                 resource = await self._load(session, actor.server_id, url_hash=share.url_hash)
                 if resource.card_message_id is None:
-                    post_card = await self._claim_card(session, resource.id, now)
+                    claim = await self._claim_card(session, resource.id, now)
                 if resource.shared_by != actor.user_id:
                     await _record_event(
                         session,
@@ -158,11 +172,13 @@ class SharingService:
             resource=resource,
             is_new=new_id is not None,
             card_channel_id=settings.shares_channel_id or channel_id,
-            post_card=post_card,
+            card_claim=claim,
         )
 
     @staticmethod
-    async def _claim_card(session: AsyncSession, resource_id: int, now: datetime) -> bool:
+    async def _claim_card(
+        session: AsyncSession, resource_id: int, now: datetime
+    ) -> CardClaim | None:
         """Take the right to post a card that was never posted, unless someone holds it."""
         claimed = await session.execute(
             update(Resource)
@@ -175,7 +191,7 @@ class SharingService:
             )
             .values(card_claimed_at=now)
         )
-        return cast("CursorResult[Any]", claimed).rowcount == 1
+        return CardClaim(resource_id, now) if cast("CursorResult[Any]", claimed).rowcount else None
 
     @staticmethod
     async def _store_new(
@@ -210,21 +226,43 @@ class SharingService:
             channel_id=channel_id,
         )
 
-    async def attach_card(self, resource_id: int, channel_id: int, message_id: int) -> None:
-        """Remember where the resource's card was posted, so duplicates can link to it."""
-        async with self._database.write() as session:
-            await session.execute(
-                update(Resource)
-                .where(Resource.id == resource_id)
-                .values(card_channel_id=channel_id, card_message_id=message_id)
-            )
+    async def attach_card(self, claim: CardClaim, posted: CardLocation) -> CardLocation:
+        """Record a posted card; returns the resource's card, which is ``posted`` if it won.
 
-    async def release_card(self, resource_id: int) -> None:
-        """Give up a card claim after failing to post, so the next /share of the link retries."""
+        The first card recorded wins, even if this claim's lease ran out meanwhile: when two
+        commands both posted (a post slower than the lease), the loser gets the winner's
+        location back and should delete its own message.
+        """
         async with self._database.write() as session:
             await session.execute(
                 update(Resource)
-                .where(Resource.id == resource_id, Resource.card_message_id.is_(None))
+                .execution_options(synchronize_session=False)
+                .where(Resource.id == claim.resource_id, Resource.card_message_id.is_(None))
+                .values(card_channel_id=posted.channel_id, card_message_id=posted.message_id)
+            )
+            row = (
+                await session.execute(
+                    select(Resource.card_channel_id, Resource.card_message_id).where(
+                        Resource.id == claim.resource_id
+                    )
+                )
+            ).one()
+        return CardLocation(row.card_channel_id, row.card_message_id)
+
+    async def release_card(self, claim: CardClaim) -> None:
+        """Give up a claim after failing to post, so the next /share of the link retries.
+
+        Only this claim is released: one that expired and was taken over stays with its taker.
+        """
+        async with self._database.write() as session:
+            await session.execute(
+                update(Resource)
+                .execution_options(synchronize_session=False)
+                .where(
+                    Resource.id == claim.resource_id,
+                    Resource.card_message_id.is_(None),
+                    Resource.card_claimed_at == claim.claimed_at,
+                )
                 .values(card_claimed_at=None)
             )
 

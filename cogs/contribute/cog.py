@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import replace
 
@@ -18,7 +19,7 @@ from bot.services.share_input import (
     MAX_URL_LENGTH,
     parse_share,
 )
-from bot.services.sharing import ShareOutcome
+from bot.services.sharing import CardClaim, CardLocation, ShareOutcome
 from cogs._shared import NO_PINGS, actor_from, missing_card_permissions
 from cogs.contribute.cards import UsefulButton, card_view, resource_card
 from cogs.contribute.receipts import CardResult, share_receipt
@@ -61,8 +62,8 @@ class Contribute(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await self.bot.services.sharing.share(actor, interaction.channel_id or 0, share)
         card = CardResult(resource=outcome.resource)
-        if outcome.post_card:
-            card = await self._post_card(interaction, outcome)
+        if outcome.card_claim is not None:
+            card = await self._post_card(interaction, outcome, outcome.card_claim)
         progress = await self.bot.services.progress.progress(actor.server_id, actor.user_id)
         await interaction.edit_original_response(
             content=share_receipt(interaction, outcome, card, next_step(progress)),
@@ -70,12 +71,15 @@ class Contribute(commands.Cog):
         )
 
     async def _post_card(
-        self, interaction: discord.Interaction[PLNCoachBot], outcome: ShareOutcome
+        self,
+        interaction: discord.Interaction[PLNCoachBot],
+        outcome: ShareOutcome,
+        claim: CardClaim,
     ) -> CardResult:
-        """Post the card this command has claimed; on any failure, give the claim back."""
+        """Post the card this command has claimed; if nothing was posted, give the claim back."""
         sharing = self.bot.services.sharing
         resource = outcome.resource
-        posted = False
+        message: discord.Message | None = None
         try:
             target = card_target(interaction, outcome.card_channel_id)
             if target is None:
@@ -86,7 +90,7 @@ class Contribute(commands.Cog):
                     resource,
                     problem=f"I couldn't post the card in {target.mention}: I'm missing "
                     f"{', '.join(missing)} there. An admin can fix that in the channel settings; "
-                    "then share the link again and I'll post its card.",
+                    f"then share the link again and I'll post its card.",
                 )
             try:
                 message = await target.channel.send(
@@ -98,15 +102,27 @@ class Contribute(commands.Cog):
                 log.warning("Could not post card %s in %s: %s", resource.id, target.mention, error)
                 return CardResult(
                     resource,
-                    problem=f"I couldn't post the card in {target.mention} ({error.text}).",
+                    problem=f"I couldn't post the card in {target.mention} ({error.text}). "
+                    "Share the link again later and I'll try once more.",
                 )
-            await sharing.attach_card(resource.id, message.channel.id, message.id)
-            posted = True
-            return CardResult(
-                replace(resource, card_channel_id=message.channel.id, card_message_id=message.id),
-                posted_now=True,
-                note=target.note,
-            )
         finally:
-            if not posted:
-                await sharing.release_card(resource.id)
+            if message is None:
+                await sharing.release_card(claim)
+        posted = CardLocation(message.channel.id, message.id)
+        try:
+            recorded = await sharing.attach_card(claim, posted)
+        except Exception:  # the card is up; only remembering it failed. The lease stops reposts.
+            log.exception("Card %s posted as message %s but not recorded", resource.id, message.id)
+            recorded = posted
+        if recorded != posted:  # another command's card for this link was recorded first
+            with contextlib.suppress(discord.HTTPException):
+                await message.delete()
+        return CardResult(
+            replace(
+                resource,
+                card_channel_id=recorded.channel_id,
+                card_message_id=recorded.message_id,
+            ),
+            posted_now=recorded == posted,
+            note=target.note,
+        )

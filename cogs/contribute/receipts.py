@@ -32,7 +32,7 @@ def _card_line(interaction: discord.Interaction[Any], card: CardResult, whose: s
         )
         line = f"{whose} card: {link}"
         return f"{line}\n{card.note}" if card.note else line
-    return "Its card is being posted right now."
+    return "Its card isn't posted yet. If it doesn't appear within a minute, share the link again."
 
 
 def share_receipt(
@@ -41,26 +41,25 @@ def share_receipt(
     card: CardResult,
     step: str,
 ) -> str:
+    """Every sentence here must stay true whatever happened to the card."""
     resource = card.resource
     when = discord.utils.format_dt(resource.created_at, "D")
+    mine = resource.shared_by == interaction.user.id
+    sharer = "You" if mine else f"**{resource.shared_by_name}**"
     if outcome.is_new:
         tags = " ".join(f"`#{tag}`" for tag in resource.tags) or "no tags"
-        lines = [
-            f"**Shared!** Recorded **{card_title(resource)}** ({tags}).",
-            _card_line(interaction, card, "Your"),
-        ]
-    elif resource.shared_by == interaction.user.id:
-        lines = [f"You already shared this link on {when}, so there's no second card."]
-        if card.posted_now:
-            lines = [
-                f"You already shared this link on {when}; its card was missing, so I posted it now."
-            ]
-        lines.append(_card_line(interaction, card, "Your"))
+        first = f"**Shared!** Recorded **{card_title(resource)}** ({tags})."
+    elif card.posted_now:
+        first = (
+            f"{sharer} already shared this link on {when}; its card was missing, so I posted it."
+        )
+    elif mine:
+        first = f"You already shared this link on {when}."
     else:
-        lines = [
-            f"**{resource.shared_by_name}** already shared this link on {when}, so I didn't post "
-            "it twice. I noted that you found it worth sharing too."
-        ]
-        lines.append(_card_line(interaction, card, "Their"))
+        first = (
+            f"{sharer} already shared this link on {when}. "
+            "I noted that you found it worth sharing too."
+        )
+    lines = [first, _card_line(interaction, card, "Your" if mine else "Their")]
     lines.append(f"**Next step:** {step}")
     return "\n".join(lines)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from discord import app_commands
 from sqlalchemy import text
@@ -258,6 +260,7 @@ async def test_a_card_that_could_not_be_posted_is_posted_when_the_link_is_shared
     [card] = bot_posts(community, community.general.id)
     assert card.embeds[0]["author"]["name"] == "Shared by Ana"  # still Ana's contribution
     assert f"Their card: https://discord.com/channels/{community.guild.id}/" in reply.content
+    assert "its card was missing, so I posted it" in reply.content
     again = await run_command(community, community.ana.id, "share", {"url": "https://a.org/retry"})
     assert str(card.id) in again.content
     assert len(bot_posts(community, community.general.id)) == 1
@@ -314,3 +317,16 @@ async def test_mentioning_the_bot_in_chat_is_quietly_ignored(
     assert "Pong" in reply.content
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
     assert bot_posts(community, community.general.id) == []
+
+
+async def test_members_sharing_one_link_at_the_same_moment_get_one_card(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    members = [community.ana.id, community.ben.id, community.admin.id]
+    replies = await asyncio.gather(
+        *(run_command(community, m, "share", {"url": "https://a.org/same"}) for m in members)
+    )
+    [card] = bot_posts(community, community.general.id)
+    assert sum("**Shared!**" in reply.content for reply in replies) == 1
+    for reply in replies:  # everyone is pointed at the one card (or told it is on its way)
+        assert str(card.id) in reply.content or "isn't posted yet" in reply.content

@@ -13,7 +13,7 @@ from bot.errors import NotFound
 from bot.services.members import Actor
 from bot.services.server_settings import ServerSettingsService
 from bot.services.share_input import parse_share
-from bot.services.sharing import CARD_CLAIM_LEASE, SharingService, UsefulMark
+from bot.services.sharing import CARD_CLAIM_LEASE, CardLocation, SharingService, UsefulMark
 from tests.services.clock import Clock
 
 ANA = Actor(server_id=1001, server_name="Demo Educators", user_id=11, display_name="Ana")
@@ -43,7 +43,8 @@ async def test_a_new_share_is_stored_with_tags_and_one_event(database: Database)
 async def test_the_same_link_again_points_to_the_first_share(database: Database) -> None:
     service = SharingService(database)
     first = await service.share(ANA, GENERAL, parse_share("https://example.org/f?utm_source=x"))
-    await service.attach_card(first.resource.id, GENERAL, 9999)
+    assert first.card_claim is not None
+    await service.attach_card(first.card_claim, CardLocation(GENERAL, 9999))
     again = await service.share(BEN, 5002, parse_share("https://EXAMPLE.org/f/", "Other title"))
     assert not again.is_new
     assert again.resource.id == first.resource.id
@@ -109,15 +110,25 @@ async def test_only_one_command_at_a_time_may_post_a_missing_card(database: Data
     clock = Clock(datetime(2026, 11, 29, 12, tzinfo=UTC))
     service = SharingService(database, clock=clock)
     first = await service.share(ANA, GENERAL, parse_share("https://example.org/c"))
-    assert first.post_card  # a new share claims its card
-    assert not (await service.share(BEN, GENERAL, parse_share("https://example.org/c"))).post_card
-    await service.release_card(first.resource.id)  # posting failed
+    assert first.card_claim is not None  # a new share claims its card
+    again = await service.share(BEN, GENERAL, parse_share("https://example.org/c"))
+    assert again.card_claim is None
+    await service.release_card(first.card_claim)  # posting failed
     retry = await service.share(BEN, GENERAL, parse_share("https://example.org/c"))
-    assert retry.post_card
+    assert retry.card_claim is not None
+
     clock.now += CARD_CLAIM_LEASE + timedelta(seconds=1)  # the claimant died mid-post
     taken_over = await service.share(ANA, GENERAL, parse_share("https://example.org/c"))
-    assert taken_over.post_card
-    await service.attach_card(first.resource.id, GENERAL, 4242)
+    assert taken_over.card_claim is not None
+    await service.release_card(retry.card_claim)  # a stale claim cannot free the new one
+    assert (
+        await service.share(BEN, GENERAL, parse_share("https://example.org/c"))
+    ).card_claim is None
+
+    mine = CardLocation(GENERAL, 4242)
+    assert await service.attach_card(taken_over.card_claim, mine) == mine
+    # The slow first claimant posted too: it learns whose card counts, to delete its own.
+    assert await service.attach_card(retry.card_claim, CardLocation(GENERAL, 99)) == mine
     done = await service.share(BEN, GENERAL, parse_share("https://example.org/c"))
-    assert not done.post_card
+    assert done.card_claim is None
     assert done.resource.card_message_id == 4242
