@@ -9,6 +9,7 @@ exactly which key to fix.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -21,8 +22,6 @@ from pydantic_settings import (
     SettingsConfigDict,
     SettingsError,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from bot.discord_endpoints import DISCORD_API_BASE_URL
 
@@ -197,16 +196,18 @@ def _describe(error: dict[str, Any]) -> str:
     given = error.get("input")
     if isinstance(given, dict | SecretStr) or "token" in key:
         return f"{key}: {message}"
-    if key == "database.url" and isinstance(given, str):
-        given = _without_password(given)
+    if isinstance(given, str):
+        given = _without_secrets(given)
     return f"{key}: {message} (got {given!r})"
 
 
-def _without_password(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "(not a URL)"
+_URL_PASSWORD = re.compile(r"(://[^/@\s:]*:)[^@\s]*@")
+_QUERY_PASSWORD = re.compile(r"(?i)((?:password|passwd|pwd|secret|token)=)[^&\s]*")
+
+
+def _without_secrets(value: str) -> str:
+    """Hide a password in a URL (``user:***@``) or its query string before echoing it."""
+    return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", value))
 
 
 def load_settings(config_path: Path | None = None) -> Settings:

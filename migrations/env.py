@@ -15,6 +15,7 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
 from bot.db import Base, Database
+from bot.db.migrate import schema_change
 from bot.db.types import UTCDateTime
 
 config = context.config
@@ -50,11 +51,11 @@ def _database_url() -> str:
 
 
 async def _run_with_own_engine() -> None:
+    # The same safeguards as the bot's own migrations (SQLite foreign keys, PostgreSQL lock).
     database = Database(_database_url())
     try:
-        async with database.engine.connect() as connection:
+        async with schema_change(database) as connection:
             await connection.run_sync(_configure)
-            await connection.commit()
     finally:
         await database.dispose()
 

@@ -77,6 +77,23 @@ def test_every_problem_is_reported_with_its_key(monkeypatch: pytest.MonkeyPatch)
     assert not any("pa55word" in p for p in problems)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql+aiomysql://u:hunter2@h:notaport/db",
+        "postgres://u:hunter2@h/db",
+        "postgresql://u@h/db?password=hunter2",
+    ],
+)
+def test_database_passwords_are_never_echoed(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLN_DATABASE__URL", url)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert caught.value.problems[0].startswith("database.url:")
+    assert "hunter2" not in str(caught.value)
+    assert "***" in str(caught.value)
+
+
 def test_a_whole_section_in_one_variable_is_a_config_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Connection
 
 from bot.db import ActivityEvent, Base, Database, Member, Resource, ResourceTag
-from bot.db.migrate import MigrationError, downgrade, schema_change, upgrade
+from bot.db.migrate import MigrationError, downgrade, is_at_head, schema_change, upgrade
 from bot.services.members import Actor
 from bot.services.share_input import parse_share
 from bot.services.sharing import SharingService
@@ -80,3 +81,13 @@ async def test_a_migration_that_breaks_references_is_not_committed(tmp_path: Pat
             assert await session.scalar(select(func.count()).select_from(Member)) == 1
     finally:
         await database.dispose()
+
+
+async def test_two_processes_migrating_one_new_database_take_turns(database_url: str) -> None:
+    first, second = Database(database_url), Database(database_url)
+    try:
+        await asyncio.gather(upgrade(first), upgrade(second))
+        assert await is_at_head(first)
+    finally:
+        await first.dispose()
+        await second.dispose()

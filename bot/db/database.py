@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-_BEGIN_OPTION = "pln_sqlite_begin"
+SQLITE_BEGIN_OPTION = "pln_sqlite_begin"
 
 
 def _ensure_sqlite_folder(url: str) -> None:
@@ -54,7 +54,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+        mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
@@ -73,7 +73,7 @@ class Database:
         writer_engine = self.engine
         if self.is_sqlite:
             _tune_sqlite(self.engine)
-            writer_engine = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+            writer_engine = self.engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         self._write_queue: AbstractAsyncContextManager[object] = (
             asyncio.Lock() if self.is_sqlite else nullcontext()
         )

@@ -17,12 +17,14 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 import migrations
-from bot.db.database import Database
+from bot.db.database import SQLITE_BEGIN_OPTION, Database
 
 # Any fixed 64-bit number shared by every PLN Coach process ("PLN" in ASCII).
 MIGRATION_LOCK_KEY = 0x504C4E
@@ -51,6 +53,8 @@ async def schema_change(database: Database) -> AsyncIterator[AsyncConnection]:
     async with database.engine.connect() as connection:
         if database.is_sqlite:
             await _set_sqlite_foreign_keys(connection, enabled=False)
+            # Take the write lock up front, so two processes migrating at once wait in turn.
+            await connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         try:
             async with connection.begin():
                 if not database.is_sqlite:
@@ -80,8 +84,23 @@ async def _run(database: Database, action: str, revision: str) -> None:
         await connection.run_sync(run)
 
 
+async def is_at_head(database: Database) -> bool:
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+    def current(connection: Connection) -> set[str]:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+    async with database.engine.connect() as connection:
+        return await connection.run_sync(current) == heads
+
+
 async def upgrade(database: Database, revision: str = "head") -> None:
-    """Bring the schema to ``revision``; a no-op when it is already there."""
+    """Bring the schema to ``revision``.
+
+    Already at head (every normal start) costs one read: no lock, no integrity scan.
+    """
+    if revision == "head" and await is_at_head(database):
+        return
     await _run(database, "upgrade", revision)
 
 
