@@ -100,23 +100,27 @@ class PLNCoachBot(commands.Bot):
         For embedding the bot in another program (the sandbox, tests, benchmarks); `pln-coach
         run` uses ``start()``. On leaving the block the bot is closed and its task awaited.
         """
-        await self.login(token)
-        connection = asyncio.create_task(self.connect(), name="pln-coach-gateway")
+        connection: asyncio.Task[None] | None = None
         ready = asyncio.create_task(self.wait_until_ready())
         try:
+            await self.login(token)
+            connection = asyncio.create_task(self.connect(), name="pln-coach-gateway")
             done, _ = await asyncio.wait(
                 {connection, ready}, timeout=ready_within, return_when=asyncio.FIRST_COMPLETED
             )
             if connection in done:
-                connection.result()  # raises why the connection ended
-                raise ConnectionError("the gateway connection ended before the bot was ready")
+                error = connection.exception()
+                raise ConnectionError("the gateway connection ended before ready") from error
             if ready not in done:
                 raise TimeoutError(f"the bot was not ready after {ready_within} s")
             yield self
         finally:
             ready.cancel()
             await self.close()
-            await connection
+            if connection is not None:
+                await asyncio.wait({connection})  # its end must not hide the block's own error
+                if not connection.cancelled() and connection.exception() is not None:
+                    log.warning("Gateway connection ended with %r", connection.exception())
 
     async def setup_hook(self) -> None:
         database = Database(self.settings.database.url, echo=self.settings.database.echo)

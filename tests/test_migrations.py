@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -84,10 +86,31 @@ async def test_a_migration_that_breaks_references_is_not_committed(tmp_path: Pat
 
 
 async def test_two_processes_migrating_one_new_database_take_turns(database_url: str) -> None:
-    first, second = Database(database_url), Database(database_url)
+    """Shard processes starting together: each runs `pln-coach db upgrade` on the same database.
+
+    (Separate processes on purpose: alembic keeps its migration context in module globals, so
+    two migrations interleaved in one event loop are not a situation that can happen.)
+    """
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PLN_")}
+    environment["PLN_DATABASE__URL"] = database_url
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "db",
+            "upgrade",
+            env=environment,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        for _ in range(3)
+    ]
+    outputs = await asyncio.gather(*(process.communicate() for process in processes))
+    for process, (output, _) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, output.decode()
+    database = Database(database_url)
     try:
-        await asyncio.gather(upgrade(first), upgrade(second))
-        assert await is_at_head(first)
+        assert await is_at_head(database)
     finally:
-        await first.dispose()
-        await second.dispose()
+        await database.dispose()

@@ -42,13 +42,16 @@ class TerminalInput:
     def __init__(self) -> None:
         self._lines: asyncio.Queue[str | None] = asyncio.Queue()
         self._buffer = b""
-        self._fd = sys.stdin.fileno()
         self._loop = asyncio.get_running_loop()
+        self._watching = False
+        if sys.stdin is None:  # started with stdin closed: nothing will ever be typed
+            self._lines.put_nowait(None)
+            return
+        self._fd = sys.stdin.fileno()
         try:
             self._loop.add_reader(self._fd, self._on_readable)
             self._watching = True
         except (NotImplementedError, OSError):
-            self._watching = False
             threading.Thread(target=self._read_blocking, name="sandbox-input", daemon=True).start()
 
     def _on_readable(self) -> None:
@@ -64,9 +67,12 @@ class TerminalInput:
             self._lines.put_nowait(line.decode(errors="replace").rstrip("\r"))
 
     def _read_blocking(self) -> None:
-        for line in sys.stdin:
-            self._loop.call_soon_threadsafe(self._lines.put_nowait, line.rstrip("\r\n"))
-        self._loop.call_soon_threadsafe(self._lines.put_nowait, None)
+        try:
+            for raw in sys.stdin.buffer:
+                line = raw.decode(errors="replace").rstrip("\r\n")
+                self._loop.call_soon_threadsafe(self._lines.put_nowait, line)
+        finally:
+            self._loop.call_soon_threadsafe(self._lines.put_nowait, None)
 
     async def read_line(self, prompt: str) -> str:
         print(prompt, end="", flush=True)
