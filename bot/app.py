@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.db.migrate import upgrade
 from bot.discord_endpoints import apply_discord_endpoints
+from bot.invite import invite_url
 from bot.services import Services, build_services
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,8 @@ class PLNCoachBot(commands.Bot):
 
     async def on_ready(self) -> None:
         log.info("Connected as %s to %d servers", self.user, len(self.guilds))
+        if self.application_id:
+            log.info("Invite me to a server: %s", invite_url(self.application_id))
 
     async def close(self) -> None:
         await super().close()

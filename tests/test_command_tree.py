@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import discord
 import pytest
@@ -12,6 +13,7 @@ from discord import app_commands
 from bot.app import PLNCoachBot, discover_extensions
 from bot.command_sync import command_set_hash
 from bot.config import Settings
+from bot.invite import INVITE_PERMISSIONS, invite_url
 
 NAME = re.compile(r"^[-_\w]{1,32}$")
 
@@ -64,3 +66,9 @@ async def test_the_command_hash_changes_only_when_commands_change(
 
     tree.add_command(extra)
     assert command_set_hash(tree, None) != before
+
+
+def test_the_readme_invite_link_asks_for_what_the_bot_needs() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert f"scope=bot+applications.commands&permissions={INVITE_PERMISSIONS.value}" in readme
+    assert "client_id=42" in invite_url(42)

@@ -4,20 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import discord
-
+from bot.invite import INVITE_PERMISSIONS
 from emulator import DiscordEmulator
 from emulator.state import Application, Guild, Role
-
-# What the README's invite link grants the bot on a real server.
-BOT_PERMISSIONS = discord.Permissions(
-    view_channel=True,
-    send_messages=True,
-    send_messages_in_threads=True,
-    embed_links=True,
-    read_message_history=True,
-    add_reactions=True,
-).value
 
 CHANNELS = ("welcome", "general", "resources", "questions")
 # username -> display name; the first one is who you are when the sandbox starts.
@@ -45,7 +34,7 @@ def build_demo_world(emulator: DiscordEmulator) -> DemoWorld:
     admin = emulator.create_user(ADMIN[0], global_name=ADMIN[1])
     guild = emulator.create_guild("Demo Educators", owner_id=admin.id)
     teachers = emulator.create_role(guild.id, "Teachers", permissions=0, mentionable=True)
-    bot_role = emulator.create_role(guild.id, "PLN Coach", permissions=BOT_PERMISSIONS)
+    bot_role = emulator.create_role(guild.id, "PLN Coach", permissions=INVITE_PERMISSIONS.value)
     world = DemoWorld(app=app, guild=guild, teachers=teachers)
     world.members[ADMIN[0]] = admin.id
     world.names[admin.id] = ADMIN[1]

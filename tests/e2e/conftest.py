@@ -10,23 +10,13 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
-import discord
 import pytest
 
 from bot.app import PLNCoachBot
 from bot.config import Settings, local_settings
+from bot.invite import INVITE_PERMISSIONS
 from emulator import DiscordEmulator
 from emulator.state import Application, Channel, Guild, Role, User
-
-# What the README's invite link grants the bot.
-BOT_PERMISSIONS = discord.Permissions(
-    view_channel=True,
-    send_messages=True,
-    send_messages_in_threads=True,
-    embed_links=True,
-    read_message_history=True,
-    add_reactions=True,
-).value
 
 
 @dataclass
@@ -61,7 +51,7 @@ def community(emulator: DiscordEmulator) -> Community:
     ben = emulator.create_user("ben", global_name="Ben")
     guild = emulator.create_guild("Demo Educators", owner_id=admin.id)
     teachers = emulator.create_role(guild.id, "Teachers", permissions=0, mentionable=True)
-    bot_role = emulator.create_role(guild.id, "PLN Coach", permissions=BOT_PERMISSIONS)
+    bot_role = emulator.create_role(guild.id, "PLN Coach", permissions=INVITE_PERMISSIONS.value)
     general = emulator.create_text_channel(guild.id, "general")
     resources = emulator.create_text_channel(guild.id, "resources")
     for user in (ana, ben):
