@@ -27,10 +27,6 @@ class Level(IntEnum):
     PRACTICING = 2
     HABIT = 3
 
-    @property
-    def label(self) -> str:
-        return self.name.replace("_", " ").capitalize()
-
 
 class EventKind(StrEnum):
     """What the activity ledger records. Stored as text, so new kinds need no migration."""

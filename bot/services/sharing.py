@@ -272,9 +272,7 @@ class SharingService:
         """Record that ``actor`` found a resource useful: once per member, never for one's own."""
         now = self._clock()
         async with self._database.write() as session:
-            resource_row = await session.get(Resource, resource_id)
-            if resource_row is None or resource_row.server_id != actor.server_id:
-                raise NotFound("That resource is no longer here.")
+            # Raises NotFound for a resource that is gone or belongs to another server.
             resource = await self._load(session, actor.server_id, resource_id=resource_id)
             if resource.shared_by == actor.user_id:
                 return UsefulMark.OWN_RESOURCE, resource
