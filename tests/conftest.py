@@ -21,6 +21,15 @@ POSTGRES_URL = os.environ.get("PLN_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 
+def environment_without_bot_settings() -> dict[str, str]:
+    """This process's environment minus PLN_* and DISCORD_TOKEN, for starting pln-coach."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("PLN_") and key != "DISCORD_TOKEN"
+    }
+
+
 def asyncpg_url(url: str) -> str:
     """Accept a plain postgresql:// URL in the environment and use the asyncpg driver."""
     for prefix in ("postgresql://", "postgres://"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from bot.db.migrate import MigrationError, downgrade, is_at_head, schema_change,
 from bot.services.members import Actor
 from bot.services.share_input import parse_share
 from bot.services.sharing import SharingService
+from tests.conftest import environment_without_bot_settings
 
 
 def _tables(connection: Connection) -> set[str]:
@@ -91,8 +91,7 @@ async def test_two_processes_migrating_one_new_database_take_turns(database_url:
     (Separate processes on purpose: alembic keeps its migration context in module globals, so
     two migrations interleaved in one event loop are not a situation that can happen.)
     """
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PLN_")}
-    environment["PLN_DATABASE__URL"] = database_url
+    environment = environment_without_bot_settings() | {"PLN_DATABASE__URL": database_url}
     processes = [
         await asyncio.create_subprocess_exec(
             sys.executable,

@@ -7,11 +7,11 @@ The emulator stands in for discord.com; config.toml points the bot at it through
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
 
+from tests.conftest import environment_without_bot_settings
 from tests.e2e.conftest import Community
 from tests.e2e.helpers import run_command
 
@@ -34,11 +34,7 @@ url = "sqlite+aiosqlite:///{tmp_path / "bot.sqlite3"}"
 level = "DEBUG"
 """
     )
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("PLN_") and key != "DISCORD_TOKEN"
-    }
+    environment = environment_without_bot_settings()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
