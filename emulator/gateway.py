@@ -4,6 +4,11 @@ A *session* (what IDENTIFY creates) outlives its websocket: every event dispatch
 next sequence number and is kept in a replay buffer, so a client that RESUMEs after a RECONNECT or
 a dropped connection receives exactly the events it missed. Each websocket has one writer task
 that sends queued frames in order, which lets the rest of the emulator dispatch synchronously.
+
+HEARTBEAT_ACK goes out a few milliseconds after the HEARTBEAT, like a real network round trip:
+discord.py's keep-alive thread records when it sent a heartbeat only after the send completes, so
+an ACK handled before that moment is measured against the previous heartbeat and discord.py
+reports the connection as a whole interval behind ("Can't keep up ... websocket is 41s behind").
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ DISPATCH, HEARTBEAT, IDENTIFY, PRESENCE_UPDATE, VOICE_STATE_UPDATE = 0, 1, 2, 3,
 RESUME, RECONNECT, REQUEST_GUILD_MEMBERS, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 6, 7, 8, 9, 10, 11
 REPLAY_BUFFER = 5000
 SEND_LIMIT_PER_MINUTE = 120
+HEARTBEAT_ACK_DELAY = 0.01  # seconds; a quick round trip, long enough for the client's bookkeeping
 
 Listener = Callable[[str, dict[str, Any]], None]
 _CLOSE = object()
@@ -51,6 +57,7 @@ class Connection:
         self.session: GatewaySession | None = None
         self.closing = False
         self.received: deque[float] = deque()
+        self.scheduled: set[asyncio.TimerHandle] = set()
         self.writer = asyncio.get_running_loop().create_task(self._write())
 
     def send(self, frame: str) -> None:
@@ -59,6 +66,21 @@ class Connection:
 
     def send_op(self, op: int, data: Any) -> None:
         self.send(json.dumps({"op": op, "d": data, "s": None, "t": None}))
+
+    def send_op_later(self, delay: float, op: int, data: Any) -> None:
+        """Queue a frame after ``delay`` seconds; frames queued meanwhile are not held back."""
+
+        def due() -> None:
+            self.scheduled.discard(handle)
+            self.send_op(op, data)
+
+        handle = asyncio.get_running_loop().call_later(delay, due)
+        self.scheduled.add(handle)
+
+    def cancel_scheduled(self) -> None:
+        for handle in self.scheduled:
+            handle.cancel()
+        self.scheduled.clear()
 
     def close(self, code: int) -> None:
         """Close after everything queued so far was sent."""
@@ -130,9 +152,16 @@ class GatewaySession:
 class GatewayHub:
     """All sessions and connections, plus the event fan-out used by the rest of the emulator."""
 
-    def __init__(self, world: World, *, heartbeat_interval_ms: int) -> None:
+    def __init__(
+        self,
+        world: World,
+        *,
+        heartbeat_interval_ms: int,
+        heartbeat_ack_delay: float = HEARTBEAT_ACK_DELAY,
+    ) -> None:
         self.world = world
         self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.heartbeat_ack_delay = heartbeat_ack_delay
         self.sessions: list[GatewaySession] = []
         self.connections: set[Connection] = set()
         self.listeners: list[Listener] = []
@@ -279,6 +308,7 @@ class GatewayHub:
                     continue
         finally:
             self.connections.discard(connection)
+            connection.cancel_scheduled()
             self._disconnected(connection, ws.close_code)
             if not connection.writer.done():
                 connection.writer.cancel()
@@ -314,7 +344,7 @@ class GatewayHub:
             connection.close(4002)
             return
         if op == HEARTBEAT:
-            connection.send_op(HEARTBEAT_ACK, None)
+            connection.send_op_later(self.heartbeat_ack_delay, HEARTBEAT_ACK, None)
         elif op == IDENTIFY:
             self._identify(connection, data)
         elif op == RESUME:

@@ -13,7 +13,7 @@ from discord.ext import commands
 
 from emulator import DiscordEmulator
 
-from .conftest import Harness
+from .conftest import Harness, HarnessFactory
 
 
 async def _wait_for(predicate: Any, within: float = 5.0) -> None:
@@ -252,3 +252,53 @@ async def test_world_changes_reach_the_cache(harness: Harness) -> None:
     await _wait_for(lambda: guild.get_channel(channel.id) is None)
     emu.remove_member(harness.guild.id, harness.app.bot_user.id)
     await _wait_for(lambda: bot.get_guild(harness.guild.id) is None)
+
+
+async def test_heartbeat_ack_comes_after_a_short_delay_without_holding_other_frames(
+    emu: DiscordEmulator, harness: Harness
+) -> None:
+    emu.hub.heartbeat_ack_delay = 0.2  # generous, so the order below holds on a slow machine
+    loop = asyncio.get_running_loop()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(f"{emu.gateway_url}?v=10&encoding=json") as ws,
+    ):
+        assert (await ws.receive_json())["op"] == 10
+        sent_at = loop.time()
+        await ws.send_json({"op": 1, "d": None})
+        await ws.send_json(
+            {"op": 2, "d": {"token": harness.app.token, "intents": 513, "properties": {}}}
+        )
+        arrived: list[tuple[int, str | None]] = []
+        while not arrived or arrived[-1][0] != 11:
+            frame = await asyncio.wait_for(ws.receive_json(), 5)
+            arrived.append((frame["op"], frame["t"]))
+        acked_after = loop.time() - sent_at
+    assert arrived == [(0, "READY"), (0, "GUILD_CREATE"), (11, None)]
+    assert acked_after >= 0.19
+
+
+async def test_a_real_client_measures_its_heartbeat_latency_correctly(
+    make_harness: HarnessFactory,
+) -> None:
+    """discord.py warns "Can't keep up, websocket is N s behind" when an ACK seems to take more
+    than 10 s; with an instant ACK it sometimes measured a whole interval (41 s by default).
+
+    That threshold can't be reached in a short test, so this runs many short heartbeats and checks
+    the latency discord.py computed at each ACK, the number its warning is based on.
+    """
+    interval = 0.04
+    harness = await make_harness(heartbeat_interval_ms=int(interval * 1000))
+    bot = harness.make_bot(enable_debug_events=True)
+    latencies: list[float] = []
+
+    async def on_socket_raw_receive(raw: str) -> None:
+        if json.loads(raw).get("op") == 11:
+            latencies.append(bot.latency)
+
+    bot.add_listener(on_socket_raw_receive)
+    await harness.start(bot)
+    await _wait_for(lambda: len(latencies) >= 60, within=10)
+    behind = [round(latency, 3) for latency in latencies if latency > interval / 2]
+    assert not behind, f"ACKs measured against an earlier heartbeat: {behind}"
+    assert all(latency >= 0.005 for latency in latencies[1:])
