@@ -17,3 +17,10 @@ class InvalidInput(UserFacingError):
 
 class NotFound(UserFacingError):
     """The thing the member referred to does not exist (any more)."""
+
+
+class DatabaseUnavailable(UserFacingError):
+    """The database did not answer in time, so nothing was changed; trying later may work."""
+
+    SAVING = "I couldn't save that just now — nothing was changed. Please try again in a minute."
+    LOOKING = "I couldn't look that up just now. Please try again in a minute."

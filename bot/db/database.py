@@ -7,17 +7,23 @@ waits its turn. Writers in this process also queue on an asyncio lock first: SQL
 handler waits by sleeping in steps of up to 100 ms, which made the slowest /share answers take
 seconds under load; the busy timeout still covers other processes. On PostgreSQL both are
 ordinary transactions and nothing is queued.
+
+Every wait has an end, so a stuck database costs a member a few seconds and a clear "nothing was
+changed, try again", never a silent hang: SQLite's busy timeout and the writers' queue, and on
+PostgreSQL a connect timeout, a per-statement timeout and a pool timeout. Those failures leave
+``read()`` and ``write()`` as ``DatabaseUnavailable``; a write that raises is rolled back whole.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -27,8 +33,43 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+from bot.errors import DatabaseUnavailable
+
+SQLITE_BUSY_TIMEOUT_MS = 5_000
 SQLITE_BEGIN_OPTION = "pln_sqlite_begin"
+# Seconds a unit of work waits for this process's other SQLite writers, or for a pooled
+# connection, before giving up.
+QUEUE_TIMEOUT = 5.0
+# PostgreSQL: seconds to open a connection, and for any one statement to answer.
+CONNECT_TIMEOUT = 5.0
+STATEMENT_TIMEOUT = 5.0
+# What the drivers say when SQLite's write lock stayed taken, or PostgreSQL gave up a statement.
+_UNAVAILABLE_MESSAGES = (
+    "database is locked",
+    "database is busy",
+    "canceling statement due to statement timeout",
+    "canceling statement due to lock timeout",
+    "connection was closed",
+    "connection is closed",
+    "connection refused",
+)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether an error means "the database did not answer", as opposed to a bug or bad data."""
+    if isinstance(error, TimeoutError | OSError | sa_exc.TimeoutError | DatabaseUnavailable):
+        return True
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        cause = error.orig
+        if isinstance(cause, TimeoutError | OSError):
+            return True
+        text = f"{type(cause).__name__}: {cause}".lower()
+        return any(message in text for message in _UNAVAILABLE_MESSAGES) or (
+            "connection" in type(cause).__name__.lower()
+        )
+    return False
 
 
 def _ensure_sqlite_folder(url: str) -> None:
@@ -61,36 +102,72 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 class Database:
     """One engine and the session factories built on it; made at start-up, disposed at close."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        statement_timeout: float | None = STATEMENT_TIMEOUT,
+    ) -> None:
+        """``statement_timeout=None`` is for migrations, whose statements may take minutes."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"echo": echo}
+        kwargs: dict[str, Any] = {"echo": echo, "pool_timeout": QUEUE_TIMEOUT}
         if self.is_sqlite:
             _ensure_sqlite_folder(url)
         else:
-            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
+            kwargs.update(
+                pool_pre_ping=True,
+                pool_size=10,
+                max_overflow=10,
+                connect_args={
+                    "timeout": CONNECT_TIMEOUT,
+                    "command_timeout": statement_timeout,
+                },
+            )
         self.engine = create_async_engine(url, **kwargs)
         writer_engine = self.engine
         if self.is_sqlite:
             _tune_sqlite(self.engine)
             writer_engine = self.engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
-        self._write_queue: AbstractAsyncContextManager[object] = (
-            asyncio.Lock() if self.is_sqlite else nullcontext()
-        )
+        self._write_queue: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
         self._readers = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writers = async_sessionmaker(writer_engine, expire_on_commit=False)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A session for looking only; rolled back at the end."""
-        async with self._readers() as session:
-            yield session
+        try:
+            async with self._readers() as session:
+                yield session
+        except Exception as error:
+            if is_unavailable(error):
+                raise DatabaseUnavailable(DatabaseUnavailable.LOOKING) from error
+            raise
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session whose changes are committed together, or not at all if the block raises."""
-        async with self._write_queue, self._writers() as session, session.begin():
-            yield session
+        try:
+            async with self._queued(), self._writers() as session, session.begin():
+                yield session
+        except Exception as error:
+            if is_unavailable(error):
+                raise DatabaseUnavailable(DatabaseUnavailable.SAVING) from error
+            raise
+
+    @asynccontextmanager
+    async def _queued(self) -> AsyncIterator[None]:
+        """Take this process's SQLite writer turn, waiting at most QUEUE_TIMEOUT."""
+        if self._write_queue is None:
+            yield
+            return
+        async with asyncio.timeout(QUEUE_TIMEOUT):
+            await self._write_queue.acquire()
+        try:
+            yield
+        finally:
+            self._write_queue.release()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
