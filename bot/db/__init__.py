@@ -2,7 +2,16 @@
 
 from bot.db.base import Base
 from bot.db.database import Database
-from bot.db.models import ActivityEvent, BotState, Member, Resource, ResourceTag, Server
+from bot.db.models import (
+    ActivityEvent,
+    BotState,
+    Member,
+    OutboxPost,
+    PendingAnswer,
+    Resource,
+    ResourceTag,
+    Server,
+)
 from bot.db.types import utcnow
 
 __all__ = [
@@ -11,6 +20,8 @@ __all__ = [
     "BotState",
     "Database",
     "Member",
+    "OutboxPost",
+    "PendingAnswer",
     "Resource",
     "ResourceTag",
     "Server",

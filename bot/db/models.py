@@ -70,12 +70,8 @@ class Resource(Base):
     url_hash: Mapped[str] = mapped_column(String(64))
     title: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
+    # Where /share was used. The card's own channel and message live in its outbox post.
     channel_id: Mapped[int] = mapped_column(Snowflake)
-    card_channel_id: Mapped[int | None] = mapped_column(Snowflake)
-    card_message_id: Mapped[int | None] = mapped_column(Snowflake)
-    # Set while one command is posting the card, so a concurrent or later /share of the same
-    # link neither posts a second card nor waits forever for one that failed.
-    card_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     tags: Mapped[list[ResourceTag]] = relationship(
@@ -135,6 +131,77 @@ class ActivityEvent(Base):
     channel_id: Mapped[int | None] = mapped_column(Snowflake)
     message_id: Mapped[int | None] = mapped_column(Snowflake)
     dedupe_key: Mapped[str | None] = mapped_column(String(100))
+
+
+class OutboxPost(Base):
+    """A public message the bot owes a channel, from the moment it decides to post it.
+
+    Written in the same transaction as the fact that causes it (a share, later an intro or a
+    weekly challenge), so a crash can lose neither. ``(server_id, kind, subject_id)`` is unique:
+    one card per resource, one weekly post per server and week. Delivery claims a row with a
+    lease (``claimed_by`` / ``claimed_until``); ``first_attempted_at`` says a post may already
+    have gone out, so the next attempt looks for it in the channel before posting again.
+    """
+
+    __tablename__ = "outbox_posts"
+    __table_args__ = (
+        UniqueConstraint("server_id", "kind", "subject_id"),
+        Index("ix_outbox_posts_state_next_attempt_at", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"))
+    # What to post (a renderer is registered per kind) and about what (e.g. a resource id).
+    kind: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int] = mapped_column(Snowflake)
+    channel_id: Mapped[int] = mapped_column(Snowflake)
+    # pending -> posted, or pending -> failed (Discord refused for good; ``last_error`` says why).
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    first_attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_id: Mapped[int | None] = mapped_column(Snowflake)
+    error_code: Mapped[int | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PendingAnswer(Base):
+    """An answer the bot owes a member for an action it stored, until it is delivered.
+
+    Written with the action, so that after a crash the restarted bot can still complete the
+    member's deferred answer. The interaction token is a secret valid for 15 minutes: it is
+    kept only until ``expires_at`` and never logged.
+    """
+
+    __tablename__ = "pending_answers"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["server_id", "member_id"],
+            ["members.server_id", "members.user_id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_pending_answers_post_id", "post_id"),
+        Index("ix_pending_answers_expires_at", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(Snowflake)
+    # Which answer to render (a renderer is registered per kind), about what, with what result.
+    kind: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int] = mapped_column(Snowflake)
+    outcome: Mapped[str] = mapped_column(String(32))
+    # The post the answer talks about, if any: the answer is final once that post is.
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_posts.id", ondelete="SET NULL"))
+    channel_id: Mapped[int] = mapped_column(Snowflake)
+    application_id: Mapped[int] = mapped_column(Snowflake)
+    interaction_token: Mapped[str] = mapped_column(String(500))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class BotState(Base):

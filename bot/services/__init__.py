@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.db import Database
+from bot.services.answers import PendingAnswers
 from bot.services.bot_state import BotStateStore
+from bot.services.outbox import Outbox
 from bot.services.progress import ProgressService
 from bot.services.server_settings import ServerSettingsService
 from bot.services.sharing import SharingService
@@ -20,6 +22,8 @@ class Services:
     progress: ProgressService
     server_settings: ServerSettingsService
     state: BotStateStore
+    outbox: Outbox
+    answers: PendingAnswers
 
 
 def build_services(database: Database) -> Services:
@@ -29,4 +33,6 @@ def build_services(database: Database) -> Services:
         progress=ProgressService(database),
         server_settings=ServerSettingsService(database),
         state=BotStateStore(database),
+        outbox=Outbox(database),
+        answers=PendingAnswers(database),
     )

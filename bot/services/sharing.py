@@ -5,23 +5,29 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, cast
+from datetime import datetime
 
-from sqlalchemy import CursorResult, insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import ActivityEvent, Database, Member, Resource, ResourceTag, utcnow
+from bot.db import ActivityEvent, Database, Member, OutboxPost, Resource, ResourceTag, utcnow
 from bot.db.upsert import dialect_insert
 from bot.errors import NotFound
 from bot.habits import EventKind, Habit
+from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers
 from bot.services.members import Actor, touch_actor
+from bot.services.outbox import Outbox, PostClaim, PostState, PostStatus
 from bot.services.share_input import ShareInput
+
+RESOURCE_CARD = "resource_card"
+SHARE_ANSWER = "share"
+USEFUL_ANSWER = "useful"
 
 
 @dataclass(frozen=True, slots=True)
 class SharedResource:
     id: int
+    server_id: int
     url: str
     title: str | None
     note: str | None
@@ -29,36 +35,31 @@ class SharedResource:
     shared_by: int
     shared_by_name: str
     channel_id: int
-    card_channel_id: int | None
-    card_message_id: int | None
     created_at: datetime
+    # The resource's card in the outbox: on its way, posted (with its message), or failed.
+    card: PostStatus | None
+
+
+class ShareResult(enum.StrEnum):
+    NEW = "new"
+    # The link was already shared in this server: no second card.
+    REPEAT = "repeat"
+    # ...and its card had failed before, so this share tries to post it again.
+    REPEAT_CARD_RETRIED = "repeat_card_retried"
 
 
 @dataclass(frozen=True, slots=True)
 class ShareOutcome:
     resource: SharedResource
-    # False when the link was already shared in this server: no second card is posted.
-    is_new: bool
-    # Where the card belongs: the server's shares channel, or the channel /share was used in.
-    card_channel_id: int
-    # Set when this command holds the claim to post the resource's card: always for a new
-    # share, and for a repeat when the first card was never posted (posting failed earlier).
-    # The caller then calls attach_card() or release_card() with it.
-    card_claim: CardClaim | None
+    result: ShareResult
+    # The card this command's worker posts now, if any (a new share, or a failed card retried).
+    card_claim: PostClaim | None
+    # The member's answer, owed until delivered.
+    answer: OwedAnswer
 
-
-@dataclass(frozen=True, slots=True)
-class CardClaim:
-    """The right to post one resource's card; ``claimed_at`` tells this claim from later ones."""
-
-    resource_id: int
-    claimed_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class CardLocation:
-    channel_id: int
-    message_id: int
+    @property
+    def is_new(self) -> bool:
+        return self.result is ShareResult.NEW
 
 
 class UsefulMark(enum.Enum):
@@ -99,10 +100,6 @@ async def _record_event(
     return result.scalar_one_or_none() is not None
 
 
-# A claim older than this is assumed abandoned (the bot stopped mid-post) and can be taken over.
-CARD_CLAIM_LEASE = timedelta(seconds=60)
-
-
 class SharingService:
     """Contribute: shares, their cards, and members marking them useful."""
 
@@ -110,13 +107,27 @@ class SharingService:
         self._database = database
         self._clock = clock
 
-    async def share(self, actor: Actor, channel_id: int, share: ShareInput) -> ShareOutcome:
+    async def share(
+        self,
+        actor: Actor,
+        channel_id: int,
+        share: ShareInput,
+        *,
+        answer: AnswerTicket,
+        card_channel: Callable[[int | None], int] | None = None,
+        deliverer: str | None = None,
+    ) -> ShareOutcome:
         """Store a share, or find the earlier share of the same link in this server.
 
+        The card and the member's answer are owed in the same transaction, so once this returns
+        neither can be lost. ``card_channel`` picks the card's channel from the server's shares
+        channel setting (None when unset; by default the setting, else ``channel_id``).
+        ``deliverer`` is the worker that posts the card next (by default: whichever sweeps).
         The unique (server, url_hash) key decides between two members sharing the same link at
         the same moment: exactly one of them creates the resource.
         """
         now = self._clock()
+        choose = card_channel or (lambda configured: configured or channel_id)
         async with self._database.write() as session:
             settings = await touch_actor(session, actor, now)
             created = await session.execute(
@@ -130,17 +141,27 @@ class SharingService:
                     note=share.note,
                     channel_id=channel_id,
                     created_at=now,
-                    card_claimed_at=now,
                 )
                 .on_conflict_do_nothing(index_elements=[Resource.server_id, Resource.url_hash])
                 .returning(Resource.id)
             )
             new_id = created.scalar_one_or_none()
-            claim = CardClaim(new_id, now) if new_id is not None else None
+            claim: PostClaim | None = None
             if new_id is not None:
                 await self._store_new(session, actor, channel_id, share, new_id, now)
+                post_id, claim = await Outbox.enqueue(
+                    session,
+                    server_id=actor.server_id,
+                    kind=RESOURCE_CARD,
+                    subject_id=new_id,
+                    channel_id=choose(settings.shares_channel_id),
+                    now=now,
+                    claim_for=deliverer,
+                )
+                result = ShareResult.NEW
                 resource = SharedResource(
                     id=new_id,
+                    server_id=actor.server_id,
                     url=share.url,
                     title=share.title,
                     note=share.note,
@@ -148,14 +169,34 @@ class SharingService:
                     shared_by=actor.user_id,
                     shared_by_name=actor.display_name,
                     channel_id=channel_id,
-                    card_channel_id=None,
-                    card_message_id=None,
                     created_at=now,
+                    card=None,
                 )
             else:
                 resource = await self._load(session, actor.server_id, url_hash=share.url_hash)
-                if resource.card_message_id is None:
-                    claim = await self._claim_card(session, resource.id, now)
+                result = ShareResult.REPEAT
+                if resource.card is None:  # a card never owed: owe it now
+                    result = ShareResult.REPEAT_CARD_RETRIED
+                    post_id, claim = await Outbox.enqueue(
+                        session,
+                        server_id=actor.server_id,
+                        kind=RESOURCE_CARD,
+                        subject_id=resource.id,
+                        channel_id=choose(settings.shares_channel_id),
+                        now=now,
+                        claim_for=deliverer,
+                    )
+                else:
+                    post_id = resource.card.post_id
+                    if resource.card.state is PostState.FAILED:
+                        result = ShareResult.REPEAT_CARD_RETRIED
+                        claim = await Outbox.retry_failed(
+                            session,
+                            post_id,
+                            channel_id=choose(settings.shares_channel_id),
+                            now=now,
+                            claim_for=deliverer,
+                        )
                 if resource.shared_by != actor.user_id:
                     await _record_event(
                         session,
@@ -168,30 +209,17 @@ class SharingService:
                         other_member_id=resource.shared_by,
                         channel_id=channel_id,
                     )
-        return ShareOutcome(
-            resource=resource,
-            is_new=new_id is not None,
-            card_channel_id=settings.shares_channel_id or channel_id,
-            card_claim=claim,
-        )
-
-    @staticmethod
-    async def _claim_card(
-        session: AsyncSession, resource_id: int, now: datetime
-    ) -> CardClaim | None:
-        """Take the right to post a card that was never posted, unless someone holds it."""
-        claimed = await session.execute(
-            update(Resource)
-            .execution_options(synchronize_session=False)
-            .where(
-                Resource.id == resource_id,
-                Resource.card_message_id.is_(None),
-                Resource.card_claimed_at.is_(None)
-                | (Resource.card_claimed_at < now - CARD_CLAIM_LEASE),
+            owed = await PendingAnswers.store(
+                session,
+                server_id=actor.server_id,
+                member_id=actor.user_id,
+                kind=SHARE_ANSWER,
+                subject_id=resource.id,
+                outcome=result.value,
+                ticket=answer,
+                post_id=post_id,
             )
-            .values(card_claimed_at=now)
-        )
-        return CardClaim(resource_id, now) if cast("CursorResult[Any]", claimed).rowcount else None
+        return ShareOutcome(resource=resource, result=result, card_claim=claim, answer=owed)
 
     @staticmethod
     async def _store_new(
@@ -226,68 +254,58 @@ class SharingService:
             channel_id=channel_id,
         )
 
-    async def attach_card(self, claim: CardClaim, posted: CardLocation) -> CardLocation:
-        """Record a posted card; returns the resource's card, which is ``posted`` if it won.
-
-        The first card recorded wins, even if this claim's lease ran out meanwhile: when two
-        commands both posted (a post slower than the lease), the loser gets the winner's
-        location back and should delete its own message.
-        """
-        async with self._database.write() as session:
-            await session.execute(
-                update(Resource)
-                .execution_options(synchronize_session=False)
-                .where(Resource.id == claim.resource_id, Resource.card_message_id.is_(None))
-                .values(card_channel_id=posted.channel_id, card_message_id=posted.message_id)
-            )
-            row = (
-                await session.execute(
-                    select(Resource.card_channel_id, Resource.card_message_id).where(
-                        Resource.id == claim.resource_id
-                    )
-                )
-            ).one()
-        return CardLocation(row.card_channel_id, row.card_message_id)
-
-    async def release_card(self, claim: CardClaim) -> None:
-        """Give up a claim after failing to post, so the next /share of the link retries.
-
-        Only this claim is released: one that expired and was taken over stays with its taker.
-        """
-        async with self._database.write() as session:
-            await session.execute(
-                update(Resource)
-                .execution_options(synchronize_session=False)
-                .where(
-                    Resource.id == claim.resource_id,
-                    Resource.card_message_id.is_(None),
-                    Resource.card_claimed_at == claim.claimed_at,
-                )
-                .values(card_claimed_at=None)
-            )
-
     async def mark_useful(
-        self, actor: Actor, resource_id: int
-    ) -> tuple[UsefulMark, SharedResource]:
-        """Record that ``actor`` found a resource useful: once per member, never for one's own."""
+        self, actor: Actor, resource_id: int, *, answer: AnswerTicket
+    ) -> tuple[UsefulMark, SharedResource, OwedAnswer]:
+        """Record that ``actor`` found a resource useful: once per member, never for one's own.
+
+        Only a recorded mark stores its answer: when nothing changed, nothing is owed.
+        """
         now = self._clock()
         async with self._database.write() as session:
             # Raises NotFound for a resource that is gone or belongs to another server.
             resource = await self._load(session, actor.server_id, resource_id=resource_id)
-            if resource.shared_by == actor.user_id:
-                return UsefulMark.OWN_RESOURCE, resource
-            await touch_actor(session, actor, now)
-            recorded = await _record_event(
-                session,
-                actor=actor,
-                kind=EventKind.MARKED_USEFUL,
-                habit=None,
-                now=now,
-                dedupe_key=f"useful:{resource_id}:{actor.user_id}",
-                resource_id=resource_id,
-                other_member_id=resource.shared_by,
-            )
-        return (UsefulMark.RECORDED if recorded else UsefulMark.ALREADY_MARKED), resource
+            mark = UsefulMark.OWN_RESOURCE
+            if resource.shared_by != actor.user_id:
+                await touch_actor(session, actor, now)
+                recorded = await _record_event(
+                    session,
+                    actor=actor,
+                    kind=EventKind.MARKED_USEFUL,
+                    habit=None,
+                    now=now,
+                    dedupe_key=f"useful:{resource_id}:{actor.user_id}",
+                    resource_id=resource_id,
+                    other_member_id=resource.shared_by,
+                )
+                mark = UsefulMark.RECORDED if recorded else UsefulMark.ALREADY_MARKED
+            if mark is UsefulMark.RECORDED:
+                owed = await PendingAnswers.store(
+                    session,
+                    server_id=actor.server_id,
+                    member_id=actor.user_id,
+                    kind=USEFUL_ANSWER,
+                    subject_id=resource_id,
+                    outcome=mark.value,
+                    ticket=answer,
+                )
+            else:
+                owed = OwedAnswer(
+                    id=None,
+                    server_id=actor.server_id,
+                    member_id=actor.user_id,
+                    kind=USEFUL_ANSWER,
+                    subject_id=resource_id,
+                    outcome=mark.value,
+                    post_id=None,
+                    ticket=answer,
+                )
+        return mark, resource, owed
+
+    async def resource(self, server_id: int, resource_id: int) -> SharedResource:
+        """One resource with its card's state; raises NotFound if it is gone."""
+        async with self._database.read() as session:
+            return await self._load(session, server_id, resource_id=resource_id)
 
     @staticmethod
     async def _load(
@@ -297,11 +315,18 @@ class SharingService:
         url_hash: str | None = None,
         resource_id: int | None = None,
     ) -> SharedResource:
+        card = OutboxPost
         query = (
-            select(Resource, Member.display_name)
+            select(Resource, Member.display_name, card)
             .join(
                 Member,
                 (Member.server_id == Resource.server_id) & (Member.user_id == Resource.shared_by),
+            )
+            .outerjoin(
+                card,
+                (card.server_id == Resource.server_id)
+                & (card.kind == RESOURCE_CARD)
+                & (card.subject_id == Resource.id),
             )
             .where(Resource.server_id == server_id)
         )
@@ -312,9 +337,10 @@ class SharingService:
         row = (await session.execute(query)).one_or_none()
         if row is None:
             raise NotFound("That resource is no longer here.")
-        resource, name = row
+        resource, name, post = row
         return SharedResource(
             id=resource.id,
+            server_id=resource.server_id,
             url=resource.url,
             title=resource.title,
             note=resource.note,
@@ -322,7 +348,15 @@ class SharingService:
             shared_by=resource.shared_by,
             shared_by_name=name,
             channel_id=resource.channel_id,
-            card_channel_id=resource.card_channel_id,
-            card_message_id=resource.card_message_id,
             created_at=resource.created_at,
+            card=None
+            if post is None
+            else PostStatus(
+                post_id=post.id,
+                state=PostState(post.state),
+                channel_id=post.channel_id,
+                message_id=post.message_id,
+                problem=post.last_error,
+                error_code=post.error_code,
+            ),
         )

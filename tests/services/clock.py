@@ -1,8 +1,10 @@
-"""A clock the test moves by hand, for services that take ``clock=``."""
+"""A clock the test moves by hand, for services that take ``clock=``; answer tickets."""
 
 from __future__ import annotations
 
 from datetime import datetime
+
+from bot.services.answers import AnswerTicket
 
 
 class Clock:
@@ -11,3 +13,10 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+def answer_ticket(now: datetime, channel_id: int = 1) -> AnswerTicket:
+    """An interaction's answer ticket, as a command would pass it to a service."""
+    return AnswerTicket.for_interaction(
+        application_id=4242, channel_id=channel_id, token="interaction-token", created_at=now
+    )

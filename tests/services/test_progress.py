@@ -11,7 +11,7 @@ from bot.services.members import Actor
 from bot.services.progress import ProgressService, active_weeks
 from bot.services.share_input import parse_share
 from bot.services.sharing import SharingService
-from tests.services.clock import Clock
+from tests.services.clock import Clock, answer_ticket
 
 ANA = Actor(1001, "Demo Educators", 11, "Ana")
 BEN = Actor(1001, "Demo Educators", 12, "Ben")
@@ -19,7 +19,9 @@ NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 
 
 async def _share(database: Database, actor: Actor, url: str, at: datetime) -> int:
-    outcome = await SharingService(database, clock=Clock(at)).share(actor, 1, parse_share(url))
+    outcome = await SharingService(database, clock=Clock(at)).share(
+        actor, 1, parse_share(url), answer=answer_ticket(at)
+    )
     return outcome.resource.id
 
 
@@ -46,7 +48,9 @@ async def test_three_shares_are_not_practicing_until_someone_finds_one_useful(
 ) -> None:
     ids = [await _share(database, ANA, f"https://a.org/{i}", NOW) for i in range(3)]
     assert await _contribute_level(database) is Level.STARTED
-    await SharingService(database, clock=Clock(NOW)).mark_useful(BEN, ids[0])
+    await SharingService(database, clock=Clock(NOW)).mark_useful(
+        BEN, ids[0], answer=answer_ticket(NOW)
+    )
     assert await _contribute_level(database) is Level.PRACTICING
 
 
@@ -64,7 +68,9 @@ async def test_sharing_in_three_of_the_last_four_weeks_makes_a_habit(database: D
         await _share(database, ANA, f"https://a.org/{w}", NOW - timedelta(weeks=w, hours=1))
         for w in weeks_ago
     ]
-    await SharingService(database, clock=Clock(NOW)).mark_useful(BEN, ids[0])
+    await SharingService(database, clock=Clock(NOW)).mark_useful(
+        BEN, ids[0], answer=answer_ticket(NOW)
+    )
     progress = await ProgressService(database, clock=Clock(NOW)).progress(1001, 11)
     assert progress.of(Habit.CONTRIBUTE).level is Level.HABIT
     assert progress.of(Habit.CONTRIBUTE).next_milestone is None
@@ -75,7 +81,9 @@ async def test_old_shares_do_not_keep_a_habit_alive(database: Database) -> None:
         await _share(database, ANA, f"https://a.org/{w}", NOW - timedelta(weeks=w, hours=1))
         for w in (0, 5, 6)
     ]
-    await SharingService(database, clock=Clock(NOW)).mark_useful(BEN, ids[0])
+    await SharingService(database, clock=Clock(NOW)).mark_useful(
+        BEN, ids[0], answer=answer_ticket(NOW)
+    )
     assert await _contribute_level(database) is Level.PRACTICING
 
 

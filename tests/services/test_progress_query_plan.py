@@ -12,12 +12,13 @@ from typing import Any
 
 from sqlalchemy import event
 
-from bot.db import Database
+from bot.db import Database, utcnow
 from bot.db.migrate import upgrade
 from bot.services.members import Actor
 from bot.services.progress import ProgressService
 from bot.services.share_input import parse_share
 from bot.services.sharing import SharingService
+from tests.services.clock import answer_ticket
 
 
 async def test_progress_queries_search_indexes_instead_of_scanning(tmp_path: Path) -> None:
@@ -26,7 +27,9 @@ async def test_progress_queries_search_indexes_instead_of_scanning(tmp_path: Pat
         await upgrade(database)
         actor = Actor(1, "Server", 11, "Ana")
         # No ANALYZE: without statistics SQLite plans as if every table were large.
-        await SharingService(database).share(actor, 5, parse_share("https://a.org/x"))
+        await SharingService(database).share(
+            actor, 5, parse_share("https://a.org/x"), answer=answer_ticket(utcnow())
+        )
 
         statements: list[tuple[str, Any]] = []
 

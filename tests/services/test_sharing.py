@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.db import ActivityEvent, Database, Resource
+from bot.db import ActivityEvent, Database, OutboxPost, PendingAnswer, Resource
 from bot.errors import NotFound
 from bot.services.members import Actor
+from bot.services.outbox import Outbox, Refusal
 from bot.services.server_settings import ServerSettingsService
 from bot.services.share_input import parse_share
-from bot.services.sharing import CARD_CLAIM_LEASE, CardLocation, SharingService, UsefulMark
-from tests.services.clock import Clock
+from bot.services.sharing import ShareResult, SharingService, UsefulMark
+from tests.services.clock import answer_ticket
 
 ANA = Actor(server_id=1001, server_name="Demo Educators", user_id=11, display_name="Ana")
 BEN = Actor(server_id=1001, server_name="Demo Educators", user_id=12, display_name="Ben")
 ANA_ELSEWHERE = Actor(server_id=2002, server_name="Other", user_id=11, display_name="Ana")
 GENERAL = 5001
+TICKET = answer_ticket(datetime.now(UTC), GENERAL)
 
 
 async def _count(database: Database, model: type) -> int:
@@ -30,10 +32,12 @@ async def _count(database: Database, model: type) -> int:
 async def test_a_new_share_is_stored_with_tags_and_one_event(database: Database) -> None:
     service = SharingService(database)
     outcome = await service.share(
-        ANA, GENERAL, parse_share("https://example.org/f", "Fractions", "10 min", "math, k-5")
+        ANA,
+        GENERAL,
+        parse_share("https://example.org/f", "Fractions", "10 min", "math, k-5"),
+        answer=TICKET,
     )
     assert outcome.is_new
-    assert outcome.card_channel_id == GENERAL
     assert outcome.resource.title == "Fractions"
     assert outcome.resource.tags == ("math", "k-5")
     assert outcome.resource.shared_by_name == "Ana"
@@ -42,21 +46,26 @@ async def test_a_new_share_is_stored_with_tags_and_one_event(database: Database)
 
 async def test_the_same_link_again_points_to_the_first_share(database: Database) -> None:
     service = SharingService(database)
-    first = await service.share(ANA, GENERAL, parse_share("https://example.org/f?utm_source=x"))
-    assert first.card_claim is not None
-    await service.attach_card(first.card_claim, CardLocation(GENERAL, 9999))
-    again = await service.share(BEN, 5002, parse_share("https://EXAMPLE.org/f/", "Other title"))
+    first = await service.share(
+        ANA, GENERAL, parse_share("https://example.org/f?utm_source=x"), answer=TICKET
+    )
+    again = await service.share(
+        BEN, 5002, parse_share("https://EXAMPLE.org/f/", "Other title"), answer=TICKET
+    )
     assert not again.is_new
     assert again.resource.id == first.resource.id
     assert again.resource.shared_by_name == "Ana"
-    assert again.resource.card_message_id == 9999
+    assert again.resource.card is not None
+    assert again.resource.card.post_id == first.answer.post_id  # the same card, not a second
     assert await _count(database, Resource) == 1
 
 
 async def test_the_same_link_in_another_server_is_a_new_share(database: Database) -> None:
     service = SharingService(database)
-    await service.share(ANA, GENERAL, parse_share("https://example.org/f"))
-    other = await service.share(ANA_ELSEWHERE, 7001, parse_share("https://example.org/f"))
+    await service.share(ANA, GENERAL, parse_share("https://example.org/f"), answer=TICKET)
+    other = await service.share(
+        ANA_ELSEWHERE, 7001, parse_share("https://example.org/f"), answer=TICKET
+    )
     assert other.is_new
 
 
@@ -64,7 +73,10 @@ async def test_simultaneous_shares_of_one_link_store_it_once(database: Database)
     service = SharingService(database)
     members = [Actor(1001, "Demo Educators", 100 + i, f"Member {i}") for i in range(8)]
     outcomes = await asyncio.gather(
-        *(service.share(m, GENERAL, parse_share("https://example.org/same")) for m in members)
+        *(
+            service.share(m, GENERAL, parse_share("https://example.org/same"), answer=TICKET)
+            for m in members
+        )
     )
     assert sum(outcome.is_new for outcome in outcomes) == 1
     assert await _count(database, Resource) == 1
@@ -75,7 +87,9 @@ async def test_many_concurrent_writers_never_hit_database_is_locked(database: Da
     members = [Actor(1001, "Demo Educators", 200 + i, f"M{i}") for i in range(10)]
     await asyncio.gather(
         *(
-            service.share(m, GENERAL, parse_share(f"https://example.org/{m.user_id}/{n}"))
+            service.share(
+                m, GENERAL, parse_share(f"https://example.org/{m.user_id}/{n}"), answer=TICKET
+            )
             for m in members
             for n in range(5)
         )
@@ -84,51 +98,95 @@ async def test_many_concurrent_writers_never_hit_database_is_locked(database: Da
 
 
 async def test_cards_go_to_the_configured_shares_channel(database: Database) -> None:
-    await ServerSettingsService(database).set_shares_channel(1001, "Demo Educators", 7777)
-    outcome = await SharingService(database).share(ANA, GENERAL, parse_share("https://a.org"))
-    assert outcome.card_channel_id == 7777
+    await ServerSettingsService(database).set_shares_channel(ANA, 7777, answer=TICKET)
+    outcome = await SharingService(database).share(
+        ANA, GENERAL, parse_share("https://a.org"), answer=TICKET, deliverer="main"
+    )
+    assert outcome.card_claim is not None
+    assert outcome.card_claim.channel_id == 7777
 
 
 async def test_useful_marks_count_once_and_never_for_your_own_share(database: Database) -> None:
     service = SharingService(database)
-    shared = await service.share(ANA, GENERAL, parse_share("https://example.org/f"))
+    shared = await service.share(ANA, GENERAL, parse_share("https://example.org/f"), answer=TICKET)
     rid = shared.resource.id
-    assert (await service.mark_useful(BEN, rid))[0] is UsefulMark.RECORDED
-    assert (await service.mark_useful(BEN, rid))[0] is UsefulMark.ALREADY_MARKED
-    assert (await service.mark_useful(ANA, rid))[0] is UsefulMark.OWN_RESOURCE
+    assert (await service.mark_useful(BEN, rid, answer=TICKET))[0] is UsefulMark.RECORDED
+    assert (await service.mark_useful(BEN, rid, answer=TICKET))[0] is UsefulMark.ALREADY_MARKED
+    assert (await service.mark_useful(ANA, rid, answer=TICKET))[0] is UsefulMark.OWN_RESOURCE
     assert await _count(database, ActivityEvent) == 2  # the share and one mark
 
 
 async def test_marking_a_resource_of_another_server_is_not_found(database: Database) -> None:
     service = SharingService(database)
-    shared = await service.share(ANA, GENERAL, parse_share("https://example.org/f"))
+    shared = await service.share(ANA, GENERAL, parse_share("https://example.org/f"), answer=TICKET)
     with pytest.raises(NotFound):
-        await service.mark_useful(ANA_ELSEWHERE, shared.resource.id)
+        await service.mark_useful(ANA_ELSEWHERE, shared.resource.id, answer=TICKET)
 
 
-async def test_only_one_command_at_a_time_may_post_a_missing_card(database: Database) -> None:
-    clock = Clock(datetime(2026, 11, 29, 12, tzinfo=UTC))
-    service = SharingService(database, clock=clock)
-    first = await service.share(ANA, GENERAL, parse_share("https://example.org/c"))
-    assert first.card_claim is not None  # a new share claims its card
-    again = await service.share(BEN, GENERAL, parse_share("https://example.org/c"))
-    assert again.card_claim is None
-    await service.release_card(first.card_claim)  # posting failed
-    retry = await service.share(BEN, GENERAL, parse_share("https://example.org/c"))
+async def test_a_share_owes_its_card_and_the_members_answer_in_one_go(
+    database: Database,
+) -> None:
+    outcome = await SharingService(database).share(
+        ANA, GENERAL, parse_share("https://example.org/f"), answer=TICKET, deliverer="main"
+    )
+    claim = outcome.card_claim
+    assert claim is not None  # the command's own worker posts the card next
+    assert (claim.kind, claim.subject_id, claim.channel_id) == (
+        "resource_card",
+        outcome.resource.id,
+        GENERAL,
+    )
+    assert not claim.may_be_posted  # nothing was attempted before: no lookup needed
+    assert outcome.answer.id is not None
+    assert outcome.answer.post_id == claim.post_id
+    assert await _count(database, OutboxPost) == 1
+    assert await _count(database, PendingAnswer) == 1
+
+
+async def test_a_share_that_fails_midway_leaves_no_trace(database: Database) -> None:
+    """One transaction: if owing the card fails, the share and its ledger event are not kept."""
+
+    def broken_channel_choice(_configured: int | None) -> int:
+        raise RuntimeError("the cache went away")
+
+    service = SharingService(database)
+    with pytest.raises(RuntimeError):
+        await service.share(
+            ANA,
+            GENERAL,
+            parse_share("https://example.org/f", tags="math"),
+            answer=TICKET,
+            card_channel=broken_channel_choice,
+        )
+    for model in (Resource, ActivityEvent, OutboxPost, PendingAnswer):
+        assert await _count(database, model) == 0
+    again = await service.share(ANA, GENERAL, parse_share("https://example.org/f"), answer=TICKET)
+    assert again.is_new  # the member's retry works normally
+
+
+async def test_a_failed_card_is_tried_again_when_the_link_is_shared_again(
+    database: Database,
+) -> None:
+    service = SharingService(database)
+    outbox = Outbox(database)
+    first = await service.share(
+        ANA, GENERAL, parse_share("https://example.org/c"), answer=TICKET, deliverer="main"
+    )
+    assert first.card_claim is not None
+    again = await service.share(BEN, GENERAL, parse_share("https://example.org/c"), answer=TICKET)
+    assert again.card_claim is None  # on its way already
+    assert again.result is ShareResult.REPEAT
+    await outbox.record_refusal(first.card_claim, Refusal("I'm missing Send Messages", True, 50013))
+
+    retry = await service.share(
+        BEN, 5002, parse_share("https://example.org/c"), answer=TICKET, deliverer="main"
+    )
+    assert retry.result is ShareResult.REPEAT_CARD_RETRIED
     assert retry.card_claim is not None
-
-    clock.now += CARD_CLAIM_LEASE + timedelta(seconds=1)  # the claimant died mid-post
-    taken_over = await service.share(ANA, GENERAL, parse_share("https://example.org/c"))
-    assert taken_over.card_claim is not None
-    await service.release_card(retry.card_claim)  # a stale claim cannot free the new one
-    assert (
-        await service.share(BEN, GENERAL, parse_share("https://example.org/c"))
-    ).card_claim is None
-
-    mine = CardLocation(GENERAL, 4242)
-    assert await service.attach_card(taken_over.card_claim, mine) == mine
-    # The slow first claimant posted too: it learns whose card counts, to delete its own.
-    assert await service.attach_card(retry.card_claim, CardLocation(GENERAL, 99)) == mine
-    done = await service.share(BEN, GENERAL, parse_share("https://example.org/c"))
+    assert retry.card_claim.channel_id == 5002  # where it is shared now
+    assert retry.card_claim.may_be_posted  # an attempt was made before: look first
+    await outbox.record_posted(retry.card_claim, 4242)
+    done = await service.share(BEN, GENERAL, parse_share("https://example.org/c"), answer=TICKET)
     assert done.card_claim is None
-    assert done.resource.card_message_id == 4242
+    assert done.resource.card is not None
+    assert done.resource.card.message_id == 4242

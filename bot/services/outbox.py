@@ -1,0 +1,421 @@
+"""The outbox: every public post the bot owes a channel, stored with the fact that causes it.
+
+A crash can fall between any two steps of "store the fact, post the message, record its id".
+So the post is a row written in the same transaction as the fact (a share, later an intro or a
+weekly challenge), and delivery is a separate, repeatable step: claim the row with a lease, post,
+record the message id. A row whose earlier attempt may have reached Discord is looked up in the
+channel before it is posted again (the delivery worker does that; this module only says when).
+
+Refusals are sorted by the worker into permanent ones (missing permission, unknown channel,
+a body Discord will never accept), which end the row as failed with a reason an admin can act
+on, and transient ones (rate limits, Discord errors, timeouts), which back off and try again.
+This module knows nothing of Discord: it stores, claims and schedules.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import Database, OutboxPost, utcnow
+from bot.db.upsert import dialect_insert
+
+# How long a claim keeps other workers away. A post waits at most 30 s for a rate limit
+# (``max_ratelimit_timeout``) and the worker gives up on one request after 40 s, so a live claim
+# never runs out in the middle of a post.
+CLAIM_LEASE = timedelta(seconds=60)
+# Transient failures back off exponentially from FIRST_RETRY up to LAST_RETRY between attempts;
+# after MAX_ATTEMPTS (about a day of trying) the post is given up as failed.
+FIRST_RETRY = timedelta(seconds=2)
+LAST_RETRY = timedelta(minutes=30)
+MAX_ATTEMPTS = 20
+
+
+class PostState(enum.StrEnum):
+    PENDING = "pending"
+    POSTED = "posted"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class PostClaim:
+    """The right, for one lease, to deliver one post."""
+
+    post_id: int
+    server_id: int
+    kind: str
+    subject_id: int
+    channel_id: int
+    worker_id: str
+    attempt: int
+    # When the first attempt started; set before this claim means an earlier attempt may have
+    # posted, so the channel must be searched before posting again.
+    first_attempted_at: datetime
+    may_be_posted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PostStatus:
+    post_id: int
+    state: PostState
+    channel_id: int
+    message_id: int | None
+    # Why the post failed (or why its last attempt did), in words for an admin.
+    problem: str | None
+    error_code: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why an attempt did not post."""
+
+    reason: str
+    permanent: bool
+    code: int | None = None
+    # Discord's own "try again after" (a long rate limit), when it gave one.
+    retry_after: float | None = None
+
+
+def retry_delay(attempt: int, rng: Callable[[], float] = random.random) -> timedelta:
+    """Exponential backoff with jitter, so posts refused together don't retry together."""
+    ceiling: timedelta = min(LAST_RETRY, FIRST_RETRY * float(2 ** max(attempt - 1, 0)))
+    return ceiling * (0.5 + rng() / 2)
+
+
+def _status(row: Any) -> PostStatus:
+    return PostStatus(
+        post_id=row.id,
+        state=PostState(row.state),
+        channel_id=row.channel_id,
+        message_id=row.message_id,
+        problem=row.last_error,
+        error_code=row.error_code,
+    )
+
+
+_STATUS_COLUMNS = (
+    OutboxPost.id,
+    OutboxPost.state,
+    OutboxPost.channel_id,
+    OutboxPost.message_id,
+    OutboxPost.last_error,
+    OutboxPost.error_code,
+)
+
+
+def _rowcount(result: Any) -> int:
+    return cast("CursorResult[Any]", result).rowcount
+
+
+class Outbox:
+    """Stores, claims and settles the posts the bot owes channels."""
+
+    def __init__(self, database: Database, clock: Callable[[], datetime] = utcnow) -> None:
+        self._database = database
+        self._clock = clock
+
+    # -- inside the transaction that decides to post --------------------------------------------
+
+    @staticmethod
+    async def enqueue(
+        session: AsyncSession,
+        *,
+        server_id: int,
+        kind: str,
+        subject_id: int,
+        channel_id: int,
+        now: datetime,
+        claim_for: str | None = None,
+    ) -> tuple[int, PostClaim | None]:
+        """Owe a post; with ``claim_for``, that worker holds it already and posts it next.
+
+        Claiming here saves the worker a transaction on the happy path. Returns the post's id
+        and the claim; a post owed already for the same subject is returned unclaimed.
+        """
+        claimed = claim_for is not None
+        inserted = await session.execute(
+            dialect_insert(session, OutboxPost)
+            .values(
+                server_id=server_id,
+                kind=kind,
+                subject_id=subject_id,
+                channel_id=channel_id,
+                state=PostState.PENDING.value,
+                attempts=1 if claimed else 0,
+                next_attempt_at=now,
+                first_attempted_at=now if claimed else None,
+                claimed_by=claim_for,
+                claimed_until=now + CLAIM_LEASE if claimed else None,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(
+                index_elements=[OutboxPost.server_id, OutboxPost.kind, OutboxPost.subject_id]
+            )
+            .returning(OutboxPost.id)
+        )
+        post_id = inserted.scalar_one_or_none()
+        if post_id is None:
+            existing = await session.scalar(
+                select(OutboxPost.id).where(
+                    OutboxPost.server_id == server_id,
+                    OutboxPost.kind == kind,
+                    OutboxPost.subject_id == subject_id,
+                )
+            )
+            assert existing is not None
+            return existing, None
+        if claim_for is None:
+            return post_id, None
+        claim = PostClaim(
+            post_id=post_id,
+            server_id=server_id,
+            kind=kind,
+            subject_id=subject_id,
+            channel_id=channel_id,
+            worker_id=claim_for,
+            attempt=1,
+            first_attempted_at=now,
+            may_be_posted=False,
+        )
+        return post_id, claim
+
+    @staticmethod
+    async def retry_failed(
+        session: AsyncSession,
+        post_id: int,
+        *,
+        channel_id: int,
+        now: datetime,
+        claim_for: str | None = None,
+    ) -> PostClaim | None:
+        """Give a failed post another chance (its cause may be fixed).
+
+        With ``claim_for``, that worker holds it and posts it next (the claim is returned);
+        without, the next sweep does. Nothing happens to a post that had not failed.
+        """
+        row = (
+            await session.execute(
+                select(OutboxPost).where(
+                    OutboxPost.id == post_id, OutboxPost.state == PostState.FAILED.value
+                )
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            return None
+        may_be_posted = row.first_attempted_at is not None
+        row.state = PostState.PENDING.value
+        row.channel_id = channel_id
+        row.next_attempt_at = now
+        row.last_error = None
+        row.error_code = None
+        row.finished_at = None
+        if claim_for is None:
+            row.attempts = 0
+            return None
+        row.attempts = 1
+        row.first_attempted_at = row.first_attempted_at or now
+        row.claimed_by = claim_for
+        row.claimed_until = now + CLAIM_LEASE
+        return PostClaim(
+            post_id=row.id,
+            server_id=row.server_id,
+            kind=row.kind,
+            subject_id=row.subject_id,
+            channel_id=channel_id,
+            worker_id=claim_for,
+            attempt=1,
+            first_attempted_at=row.first_attempted_at,
+            may_be_posted=may_be_posted,
+        )
+
+    # -- delivery ---------------------------------------------------------------------------
+
+    async def claim_due(self, worker_id: str, *, limit: int = 50) -> list[PostClaim]:
+        """Claim pending posts that are due and not held by a live claim, oldest first."""
+        now = self._clock()
+        async with self._database.write() as session:
+            query = (
+                select(OutboxPost)
+                .where(
+                    OutboxPost.state == PostState.PENDING.value,
+                    OutboxPost.next_attempt_at <= now,
+                    or_(OutboxPost.claimed_until.is_(None), OutboxPost.claimed_until < now),
+                )
+                .order_by(OutboxPost.next_attempt_at, OutboxPost.id)
+                .limit(limit)
+            )
+            if not self._database.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            rows = (await session.execute(query)).scalars().all()
+            claims = []
+            for row in rows:
+                may_be_posted = row.first_attempted_at is not None
+                row.attempts += 1
+                row.first_attempted_at = row.first_attempted_at or now
+                row.claimed_by = worker_id
+                row.claimed_until = now + CLAIM_LEASE
+                claims.append(
+                    PostClaim(
+                        post_id=row.id,
+                        server_id=row.server_id,
+                        kind=row.kind,
+                        subject_id=row.subject_id,
+                        channel_id=row.channel_id,
+                        worker_id=worker_id,
+                        attempt=row.attempts,
+                        first_attempted_at=row.first_attempted_at,
+                        may_be_posted=may_be_posted,
+                    )
+                )
+        return claims
+
+    async def renew(self, claim: PostClaim) -> bool:
+        """Extend a claim before posting; False means it was lost (taken over, or settled)."""
+        now = self._clock()
+        async with self._database.write() as session:
+            result = await session.execute(
+                update(OutboxPost)
+                .execution_options(synchronize_session=False)
+                .where(
+                    OutboxPost.id == claim.post_id,
+                    OutboxPost.state == PostState.PENDING.value,
+                    OutboxPost.claimed_by == claim.worker_id,
+                )
+                .values(claimed_until=now + CLAIM_LEASE)
+            )
+        return _rowcount(result) == 1
+
+    async def record_posted(self, claim: PostClaim, message_id: int) -> PostStatus:
+        """Record the message that delivered a post; the first one recorded wins.
+
+        When two workers both posted (one's lease ran out mid-post), the loser gets the winner's
+        status back and should delete its own message.
+        """
+        now = self._clock()
+        async with self._database.write() as session:
+            await session.execute(
+                update(OutboxPost)
+                .execution_options(synchronize_session=False)
+                .where(
+                    OutboxPost.id == claim.post_id,
+                    OutboxPost.state != PostState.POSTED.value,
+                )
+                .values(
+                    state=PostState.POSTED.value,
+                    message_id=message_id,
+                    channel_id=claim.channel_id,
+                    claimed_by=None,
+                    claimed_until=None,
+                    last_error=None,
+                    error_code=None,
+                    finished_at=now,
+                )
+            )
+            row = (
+                await session.execute(
+                    select(*_STATUS_COLUMNS).where(OutboxPost.id == claim.post_id)
+                )
+            ).one()
+        return _status(row)
+
+    async def record_refusal(self, claim: PostClaim, refusal: Refusal) -> PostStatus | None:
+        """Settle an attempt that did not post: fail for good, or schedule the next try.
+
+        Nothing changes (None) if this worker no longer holds the claim.
+        """
+        now = self._clock()
+        give_up = refusal.permanent or claim.attempt >= MAX_ATTEMPTS
+        values: dict[str, Any] = {
+            "claimed_by": None,
+            "claimed_until": None,
+            "last_error": refusal.reason[:300],
+            "error_code": refusal.code,
+        }
+        if give_up:
+            values.update(state=PostState.FAILED.value, finished_at=now)
+        else:
+            delay = retry_delay(claim.attempt)
+            if refusal.retry_after is not None:
+                delay = max(delay, timedelta(seconds=refusal.retry_after))
+            values.update(next_attempt_at=now + delay)
+        async with self._database.write() as session:
+            result = await session.execute(
+                update(OutboxPost)
+                .execution_options(synchronize_session=False)
+                .where(
+                    OutboxPost.id == claim.post_id,
+                    OutboxPost.state == PostState.PENDING.value,
+                    OutboxPost.claimed_by == claim.worker_id,
+                )
+                .values(**values)
+            )
+            if _rowcount(result) == 0:
+                return None
+            row = (
+                await session.execute(
+                    select(*_STATUS_COLUMNS).where(OutboxPost.id == claim.post_id)
+                )
+            ).one()
+        return _status(row)
+
+    async def release_claims(self, worker_id: str) -> int:
+        """Free the claims a previous run of this worker left behind when it stopped.
+
+        Called at start-up, so a restarted bot delivers at once instead of waiting out its own
+        dead leases. An earlier attempt's time is kept: those posts are looked up first.
+        """
+        async with self._database.write() as session:
+            result = await session.execute(
+                update(OutboxPost)
+                .execution_options(synchronize_session=False)
+                .where(
+                    OutboxPost.state == PostState.PENDING.value,
+                    OutboxPost.claimed_by == worker_id,
+                )
+                .values(claimed_by=None, claimed_until=None)
+            )
+        return _rowcount(result)
+
+    # -- looking -----------------------------------------------------------------------------
+
+    async def status(self, post_id: int) -> PostStatus | None:
+        async with self._database.read() as session:
+            row = (
+                await session.execute(select(*_STATUS_COLUMNS).where(OutboxPost.id == post_id))
+            ).one_or_none()
+        return None if row is None else _status(row)
+
+    async def statuses(self, post_ids: Sequence[int]) -> dict[int, PostStatus]:
+        if not post_ids:
+            return {}
+        async with self._database.read() as session:
+            rows = (
+                await session.execute(
+                    select(*_STATUS_COLUMNS).where(OutboxPost.id.in_(list(post_ids)))
+                )
+            ).all()
+        return {row.id: _status(row) for row in rows}
+
+    async def next_due_at(self) -> datetime | None:
+        """When the earliest pending post becomes deliverable (its retry time, or lease end)."""
+        pending = OutboxPost.state == PostState.PENDING.value
+        async with self._database.read() as session:
+            unclaimed = await session.scalar(
+                select(func.min(OutboxPost.next_attempt_at)).where(
+                    pending, OutboxPost.claimed_until.is_(None)
+                )
+            )
+            leased = await session.scalar(
+                select(func.min(OutboxPost.claimed_until)).where(
+                    pending, OutboxPost.claimed_until.is_not(None)
+                )
+            )
+        times = [time for time in (unclaimed, leased) if time is not None]
+        return min(times) if times else None
