@@ -22,6 +22,9 @@ from bot.command_tree import CoachCommandTree
 from bot.config import Settings
 from bot.db import Database
 from bot.db.migrate import upgrade
+from bot.delivery.answers import AnswerDelivery
+from bot.delivery.posts import PostDelivery
+from bot.delivery.renderers import Renderers
 from bot.discord_endpoints import apply_discord_endpoints
 from bot.invite import invite_url
 from bot.services import Services, build_services
@@ -36,6 +39,14 @@ def discover_extensions() -> list[str]:
         for module in pkgutil.iter_modules(cogs.__path__)
         if not module.name.startswith("_")
     )
+
+
+async def migrate_database(url: str) -> None:
+    database = Database(url, statement_timeout=None)
+    try:
+        await upgrade(database)
+    finally:
+        await database.dispose()
 
 
 def bot_intents() -> discord.Intents:
@@ -79,12 +90,30 @@ class PLNCoachBot(commands.Bot):
         self.settings = settings
         self.force_command_sync = force_command_sync
         self._services: Services | None = None
+        # How each kind of post and answer is drawn; the cogs fill it in as they load.
+        self.renderers = Renderers()
+        self._posts: PostDelivery | None = None
+        self._answers: AnswerDelivery | None = None
 
     @property
     def services(self) -> Services:
         if self._services is None:
             raise RuntimeError("services are built in setup_hook; the bot has not logged in yet")
         return self._services
+
+    @property
+    def posts(self) -> PostDelivery:
+        """Delivers what the outbox owes channels (cogs register a renderer per post kind)."""
+        if self._posts is None:
+            raise RuntimeError("delivery starts in setup_hook; the bot has not logged in yet")
+        return self._posts
+
+    @property
+    def answers(self) -> AnswerDelivery:
+        """Completes members' deferred answers, also after a restart."""
+        if self._answers is None:
+            raise RuntimeError("delivery starts in setup_hook; the bot has not logged in yet")
+        return self._answers
 
     async def login(self, token: str) -> None:
         apply_discord_endpoints(
@@ -124,15 +153,20 @@ class PLNCoachBot(commands.Bot):
                     log.warning("Gateway connection ended with %r", connection.exception())
 
     async def setup_hook(self) -> None:
+        # Migrating is blocking work (alembic loads and runs its scripts in Python), so it runs
+        # on a thread with its own loop and its own engine, without the statement timeout that
+        # keeps members' commands from hanging: a migration may rightly take minutes.
+        await asyncio.to_thread(asyncio.run, migrate_database(self.settings.database.url))
         database = Database(self.settings.database.url, echo=self.settings.database.echo)
-        try:
-            await upgrade(database)
-        except BaseException:
-            await database.dispose()
-            raise
-        self._services = build_services(database)
+        self._services = services = build_services(database)
+        self._posts = PostDelivery(self, services.outbox, self.renderers, worker_id=self.worker_id)
+        self._answers = AnswerDelivery(self, services.answers, services.outbox, self.renderers)
+        self._posts.on_settled(self._answers.post_settled)
         for extension in discover_extensions():
             await self.load_extension(extension)
+        # Both wait for the gateway to be ready before they post anything.
+        await self._posts.start()
+        await self._answers.start()
         assert self.application_id is not None  # known after login
         await sync_commands(
             self.tree,
@@ -153,7 +187,16 @@ class PLNCoachBot(commands.Bot):
         if self.application_id:
             log.info("Invite me to a server: %s", invite_url(self.application_id))
 
+    @property
+    def worker_id(self) -> str:
+        """This process's name in outbox claims; the same after a restart, so it can take its
+        own unfinished claims back at once."""
+        return "main"
+
     async def close(self) -> None:
+        for delivery in (self._posts, self._answers):
+            if delivery is not None:
+                await delivery.stop()
         await super().close()
         if self._services is not None:
             await self._services.database.dispose()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 import discord
 
 from bot.errors import UserFacingError
+from bot.services.answers import AnswerTicket
 from bot.services.members import Actor
 
 if TYPE_CHECKING:
@@ -37,19 +38,11 @@ def message_link(guild_id: int, channel_id: int, message_id: int) -> str:
     return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
 
 
-def missing_card_permissions(permissions: discord.Permissions, *, in_thread: bool) -> list[str]:
-    """What the bot lacks to post an embed there; checked before trying (403s get bots banned).
-
-    Discord reports Embed Links as missing whenever Send Messages is, so it is named only when
-    it is the one thing to fix.
-    """
-    send = "Send Messages in Threads" if in_thread else "Send Messages"
-    can_send = permissions.send_messages_in_threads if in_thread else permissions.send_messages
-    missing = [
-        name
-        for name, granted in (("View Channel", permissions.view_channel), (send, can_send))
-        if not granted
-    ]
-    if not missing and not permissions.embed_links:
-        missing.append("Embed Links")
-    return missing
+def answer_ticket(interaction: discord.Interaction[Any]) -> AnswerTicket:
+    """What the bot needs to complete this interaction's answer later, even after a restart."""
+    return AnswerTicket.for_interaction(
+        application_id=interaction.application_id,
+        channel_id=interaction.channel_id or 0,
+        token=interaction.token,
+        created_at=interaction.created_at,
+    )

@@ -7,14 +7,29 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PLNCoachBot
+from bot.delivery.permissions import missing_post_permissions
 from bot.errors import UserFacingError
-from cogs._shared import missing_card_permissions
+from bot.services.answers import OwedAnswer
+from bot.services.outbox import PostStatus
+from bot.services.server_settings import SHARES_CHANNEL_ANSWER
+from cogs._shared import actor_from, answer_ticket
+
+
+def shares_channel_reply(channel_id: int | None) -> str:
+    where = f"<#{channel_id}>" if channel_id else "the channel where each `/share` is used"
+    return f"Done: resource cards will be posted in {where}."
 
 
 class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN Coach."):
     def __init__(self, bot: PLNCoachBot) -> None:
         self.bot = bot
         super().__init__()
+
+    async def cog_load(self) -> None:
+        self.bot.renderers.answers[SHARES_CHANNEL_ANSWER] = self._render_reply
+
+    async def cog_unload(self) -> None:
+        self.bot.renderers.answers.pop(SHARES_CHANNEL_ANSWER, None)
 
     @app_commands.command(
         name="shares-channel",
@@ -37,19 +52,24 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
             resolved = guild.get_channel(channel.id)
             if not isinstance(resolved, discord.TextChannel):
                 raise UserFacingError("I can't see that channel. Pick a text channel I can read.")
-            missing = missing_card_permissions(resolved.permissions_for(guild.me), in_thread=False)
+            missing = missing_post_permissions(resolved.permissions_for(guild.me), in_thread=False)
             if missing:
                 raise UserFacingError(
                     f"I can't post in {resolved.mention} yet: I'm missing {', '.join(missing)} "
                     "there. Grant those to my role in the channel settings, then try again."
                 )
-        await self.bot.services.server_settings.set_shares_channel(
-            guild.id, guild.name, channel.id if channel else None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        owed = await self.bot.services.server_settings.set_shares_channel(
+            actor_from(interaction),
+            channel.id if channel else None,
+            answer=answer_ticket(interaction),
         )
-        where = channel.mention if channel else "the channel where each `/share` is used"
-        await interaction.response.send_message(
-            f"Done: resource cards will be posted in {where}.", ephemeral=True
+        await self.bot.answers.deliver(
+            owed, content=shares_channel_reply(channel.id if channel else None)
         )
+
+    async def _render_reply(self, answer: OwedAnswer, _post: PostStatus | None) -> str:
+        return shares_channel_reply(answer.subject_id or None)
 
 
 async def setup(bot: PLNCoachBot) -> None:

@@ -10,6 +10,7 @@ from bot.app import PLNCoachBot
 from bot.habits import Level
 from bot.services.coach import next_step
 from bot.services.progress import MemberProgress
+from cogs._safe_text import plain
 from cogs._shared import COACH_COLOUR, NO_PINGS, actor_from
 
 LEVEL_BADGES = {
@@ -22,7 +23,7 @@ LEVEL_BADGES = {
 
 def progress_embed(name: str, progress: MemberProgress, *, own: bool) -> discord.Embed:
     embed = discord.Embed(
-        title=f"{name}'s learning network",
+        title=f"{plain(name)}'s learning network",
         description="Four habits grow a network, in this order: connect, contribute, "
         "converse, request.",
         colour=COACH_COLOUR,
@@ -63,11 +64,11 @@ class Progress(commands.Cog):
                 "Bots don't build learning networks. Try a colleague instead.", ephemeral=True
             )
             return
+        # Answer Discord first: the database may be slow, and the member must see something.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.bot.services.progress.progress(actor.server_id, subject.id)
         embed = progress_embed(subject.display_name, result, own=subject.id == interaction.user.id)
-        await interaction.response.send_message(
-            embed=embed, ephemeral=True, allowed_mentions=NO_PINGS
-        )
+        await interaction.edit_original_response(embed=embed, allowed_mentions=NO_PINGS)
 
 
 async def setup(bot: PLNCoachBot) -> None:

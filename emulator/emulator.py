@@ -8,6 +8,7 @@ connections, invalidated sessions) can be injected. All state is in memory.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Mapping
 from types import TracebackType
@@ -55,6 +56,7 @@ class DiscordEmulator(UserActions):
         self.requests: list[RecordedRequest] = []
         self.internal_errors: list[BaseException] = []
         self.interactions: list[Interaction] = []
+        self._holds: list[tuple[str, str, asyncio.Event]] = []
         self.host = "127.0.0.1"
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -326,6 +328,22 @@ class DiscordEmulator(UserActions):
         self.rate_limiter.inject(
             method, prefix, count=count, retry_after=retry_after, is_global=is_global
         )
+
+    def hold_requests(self, method: str, route_prefix: str) -> asyncio.Event:
+        """Matching requests wait, before rate limits, until the returned event is set.
+
+        For tests that need a bot's request to stay in flight while something else happens
+        (e.g. everything else gets stored before the first post goes out).
+        """
+        gate = asyncio.Event()
+        self._holds.append((method, route_prefix.removeprefix("/api/v10"), gate))
+        return gate
+
+    async def wait_for_holds(self, method: str, path: str, route: str) -> None:
+        for held_method, prefix, gate in list(self._holds):
+            if method == held_method and (path.startswith(prefix) or route.startswith(prefix)):
+                await gate.wait()
+        self._holds = [hold for hold in self._holds if not hold[2].is_set()]
 
     async def send_reconnect(self) -> None:
         self.hub.send_reconnect()

@@ -146,6 +146,7 @@ async def _discord_edge(request: web.Request, handler: Handler) -> web.StreamRes
         app: Application | None = None
         if not route.startswith(_TOKEN_ROUTES) and route != "/gateway":
             app = _authenticate(request, emu)
+        await emu.wait_for_holds(request.method, path, route)
         body_error: APIError | None = None
         uploads: list[UploadedFile] = []
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -10,21 +11,33 @@ import discord
 
 from bot.command_tree import report_error
 from bot.services.sharing import SharedResource, UsefulMark
-from cogs._shared import COACH_COLOUR, NO_PINGS, actor_from, coach_bot
+from cogs._safe_text import note, plain
+from cogs._shared import COACH_COLOUR, actor_from, answer_ticket, coach_bot
 
 EMBED_TITLE_LIMIT = 256
-# [text](https://...) renders as a link in embeds, so its text could hide where it leads.
-_MASKED_LINK = re.compile(r"\[([^\]\n]*)\]\(\s*<?(https?://[^\s)>]+)>?\s*\)")
+EMBED_DESCRIPTION_LIMIT = 4096
+USEFUL_ID = "pln:resource:useful:{id}"
 
 
-def show_link_targets(text: str) -> str:
-    """``[lesson](https://x.org)`` -> ``lesson (https://x.org)``: every address stays visible."""
-    return _MASKED_LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
+def _fit(raw: str, limit: int, show: Callable[[str], str]) -> str:
+    """``show(raw)`` within ``limit`` characters: shorten what was typed, not the escaped form,
+    so an escape or a revealed link is never cut in half."""
+    shown = show(raw)
+    while len(shown) > limit:
+        raw = raw[: len(raw) - (len(shown) - limit) - 1]
+        shown = show(raw) + "…"
+    return shown
 
 
 def card_title(resource: SharedResource) -> str:
+    """The card's title as members see it: theirs, else the site's name, with markdown off."""
     title = resource.title or urlsplit(resource.url).hostname or resource.url
-    return title[:EMBED_TITLE_LIMIT]
+    return plain(title, limit=EMBED_TITLE_LIMIT)
+
+
+def card_marker(resource_id: int) -> str:
+    """Only this resource's card carries it (as its button's id): how a card is found again."""
+    return USEFUL_ID.format(id=resource_id)
 
 
 def resource_card(resource: SharedResource) -> discord.Embed:
@@ -32,15 +45,29 @@ def resource_card(resource: SharedResource) -> discord.Embed:
     embed = discord.Embed(
         title=card_title(resource),
         url=resource.url,
-        description=show_link_targets(resource.note) if resource.note else None,
+        description=_fit(resource.note, EMBED_DESCRIPTION_LIMIT, note) if resource.note else None,
         colour=COACH_COLOUR,
         timestamp=resource.created_at,
     )
-    embed.set_author(name=f"Shared by {resource.shared_by_name}")
+    # Author names show no markdown, so the name goes in as the member wrote it.
+    embed.set_author(name=f"Shared by {resource.shared_by_name}"[:256])
     if resource.tags:
         embed.add_field(name="Tags", value=" ".join(f"`#{tag}`" for tag in resource.tags))
     embed.set_footer(text="Contribute · add yours with /share")
     return embed
+
+
+def useful_reply(mark: UsefulMark, sharer_name: str) -> str:
+    replies = {
+        UsefulMark.RECORDED: (
+            f"Thanks! That counts toward {plain(sharer_name)}'s Contribute habit."
+        ),
+        UsefulMark.ALREADY_MARKED: "You already marked this one as useful. Thanks again!",
+        UsefulMark.OWN_RESOURCE: (
+            "That's your own share, so it doesn't count, but it's great that you use it!"
+        ),
+    }
+    return replies[mark]
 
 
 class UsefulButton(
@@ -54,7 +81,7 @@ class UsefulButton(
                 label="Useful",
                 emoji="👍",
                 style=discord.ButtonStyle.secondary,
-                custom_id=f"pln:resource:useful:{resource_id}",
+                custom_id=card_marker(resource_id),
             )
         )
         self.resource_id = resource_id
@@ -70,25 +97,17 @@ class UsefulButton(
         return cls(int(match["id"]))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        # Answer Discord first: the database may be slow, and the member must see something.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        bot = coach_bot(interaction)
         try:
-            mark, resource = await coach_bot(interaction).services.sharing.mark_useful(
-                actor_from(interaction), self.resource_id
+            mark, resource, owed = await bot.services.sharing.mark_useful(
+                actor_from(interaction), self.resource_id, answer=answer_ticket(interaction)
             )
         except Exception as error:  # buttons have no tree-level handler: answer here
             await report_error(interaction, error, action="Useful button")
             return
-        replies = {
-            UsefulMark.RECORDED: (
-                f"Thanks! That counts toward {resource.shared_by_name}'s Contribute habit."
-            ),
-            UsefulMark.ALREADY_MARKED: "You already marked this one as useful. Thanks again!",
-            UsefulMark.OWN_RESOURCE: (
-                "That's your own share, so it doesn't count, but it's great that you use it!"
-            ),
-        }
-        await interaction.response.send_message(
-            replies[mark], ephemeral=True, allowed_mentions=NO_PINGS
-        )
+        await bot.answers.deliver(owed, content=useful_reply(mark, resource.shared_by_name))
 
 
 def card_view(resource: SharedResource) -> discord.ui.View:

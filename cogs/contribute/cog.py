@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from dataclasses import replace
-
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PLNCoachBot
+from bot.delivery.renderers import OutgoingPost
+from bot.errors import DatabaseUnavailable, NotFound
+from bot.services.answers import OwedAnswer
 from bot.services.coach import next_step
+from bot.services.outbox import PostClaim, PostState, PostStatus
 from bot.services.share_input import (
     MAX_NOTE_LENGTH,
     MAX_TAGS_INPUT_LENGTH,
@@ -19,13 +19,21 @@ from bot.services.share_input import (
     MAX_URL_LENGTH,
     parse_share,
 )
-from bot.services.sharing import CardClaim, CardLocation, ShareOutcome
-from cogs._shared import NO_PINGS, actor_from, missing_card_permissions
-from cogs.contribute.cards import UsefulButton, card_view, resource_card
-from cogs.contribute.receipts import CardResult, share_receipt
-from cogs.contribute.targets import card_target
+from bot.services.sharing import (
+    RESOURCE_CARD,
+    SHARE_ANSWER,
+    USEFUL_ANSWER,
+    ShareResult,
+    UsefulMark,
+)
+from cogs._shared import actor_from, answer_ticket
+from cogs.contribute.cards import UsefulButton, card_marker, card_view, resource_card, useful_reply
+from cogs.contribute.receipts import ReceiptFacts, share_receipt
+from cogs.contribute.targets import card_channel_chooser, fallback_note
 
-log = logging.getLogger(__name__)
+# How long /share waits for its card before answering "on its way" (the answer is edited again
+# once the card is up): long enough for a card on the happy path, well inside patience.
+CARD_WAIT = 2.5
 
 
 class Contribute(commands.Cog):
@@ -34,9 +42,17 @@ class Contribute(commands.Cog):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(UsefulButton)
+        renderers = self.bot.renderers
+        renderers.posts[RESOURCE_CARD] = self._render_card
+        renderers.answers[SHARE_ANSWER] = self._render_receipt
+        renderers.answers[USEFUL_ANSWER] = self._render_useful_reply
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(UsefulButton)
+        renderers = self.bot.renderers
+        renderers.posts.pop(RESOURCE_CARD, None)
+        renderers.answers.pop(SHARE_ANSWER, None)
+        renderers.answers.pop(USEFUL_ANSWER, None)
 
     @app_commands.command(
         name="share", description="Share a link, lesson plan or tip with your colleagues."
@@ -59,70 +75,57 @@ class Contribute(commands.Cog):
         # Everything is checked before anything is stored or acknowledged.
         share = parse_share(url, title, note, tags)
         actor = actor_from(interaction)
+        channel_id = interaction.channel_id or 0
         await interaction.response.defer(ephemeral=True, thinking=True)
-        outcome = await self.bot.services.sharing.share(actor, interaction.channel_id or 0, share)
-        card = CardResult(resource=outcome.resource)
-        if outcome.card_claim is not None:
-            card = await self._post_card(interaction, outcome, outcome.card_claim)
-        progress = await self.bot.services.progress.progress(actor.server_id, actor.user_id)
-        await interaction.edit_original_response(
-            content=share_receipt(interaction, outcome, card, next_step(progress)),
-            allowed_mentions=NO_PINGS,
+        outcome = await self.bot.services.sharing.share(
+            actor,
+            channel_id,
+            share,
+            answer=answer_ticket(interaction),
+            card_channel=card_channel_chooser(interaction.guild, channel_id),
+            deliverer=self.bot.posts.worker_id,
+        )
+        # From here on the share, its card and this answer are all stored: nothing is lost.
+        answers = self.bot.answers
+        async with answers.handling(outcome.answer):
+            if outcome.card_claim is not None:
+                self.bot.posts.submit(outcome.card_claim)
+            card = outcome.resource.card
+            if outcome.card_claim is not None or (card and card.state is PostState.PENDING):
+                assert outcome.answer.post_id is not None
+                await self.bot.posts.wait(outcome.answer.post_id, CARD_WAIT)
+            await answers.deliver(outcome.answer)
+
+    # -- rendering from storage (now, later, or after a restart) ---------------------------
+
+    async def _render_card(self, claim: PostClaim) -> OutgoingPost | None:
+        try:
+            resource = await self.bot.services.sharing.resource(claim.server_id, claim.subject_id)
+        except NotFound:
+            return None
+        return OutgoingPost(
+            marker=card_marker(resource.id),
+            embed=resource_card(resource),
+            view=card_view(resource),
         )
 
-    async def _post_card(
-        self,
-        interaction: discord.Interaction[PLNCoachBot],
-        outcome: ShareOutcome,
-        claim: CardClaim,
-    ) -> CardResult:
-        """Post the card this command has claimed; if nothing was posted, give the claim back."""
-        sharing = self.bot.services.sharing
-        resource = outcome.resource
-        message: discord.Message | None = None
+    async def _render_receipt(self, answer: OwedAnswer, card: PostStatus | None) -> str:
+        services = self.bot.services
+        resource = await services.sharing.resource(answer.server_id, answer.subject_id)
+        result = ShareResult(answer.outcome)
+        step = None
+        note = None
         try:
-            target = card_target(interaction, outcome.card_channel_id)
-            if target is None:
-                return CardResult(resource, problem="I couldn't find a channel for the card.")
-            missing = missing_card_permissions(target.permissions, in_thread=target.in_thread)
-            if missing:
-                return CardResult(
-                    resource,
-                    problem=f"I couldn't post the card in {target.mention}: I'm missing "
-                    f"{', '.join(missing)} there. An admin can fix that in the channel settings; "
-                    f"then share the link again and I'll post its card.",
-                )
-            try:
-                message = await target.channel.send(
-                    embed=resource_card(resource),
-                    view=card_view(resource),
-                    allowed_mentions=NO_PINGS,
-                )
-            except discord.HTTPException as error:
-                log.warning("Could not post card %s in %s: %s", resource.id, target.mention, error)
-                return CardResult(
-                    resource,
-                    problem=f"I couldn't post the card in {target.mention} ({error.text}). "
-                    "Share the link again later and I'll try once more.",
-                )
-        finally:
-            if message is None:
-                await sharing.release_card(claim)
-        posted = CardLocation(message.channel.id, message.id)
-        try:
-            recorded = await sharing.attach_card(claim, posted)
-        except Exception:  # the card is up; only remembering it failed. The lease stops reposts.
-            log.exception("Card %s posted as message %s but not recorded", resource.id, message.id)
-            recorded = posted
-        if recorded != posted:  # another command's card for this link was recorded first
-            with contextlib.suppress(discord.HTTPException):
-                await message.delete()
-        return CardResult(
-            replace(
-                resource,
-                card_channel_id=recorded.channel_id,
-                card_message_id=recorded.message_id,
-            ),
-            posted_now=recorded == posted,
-            note=target.note,
-        )
+            step = next_step(await services.progress.progress(answer.server_id, answer.member_id))
+            if card is not None and result is not ShareResult.REPEAT:
+                shares_channel = await services.server_settings.shares_channel(answer.server_id)
+                guild = self.bot.get_guild(answer.server_id)
+                note = fallback_note(guild, shares_channel, card.channel_id)
+        except DatabaseUnavailable:
+            pass  # the receipt is true without them
+        facts = ReceiptFacts(answer.member_id, result, resource, card, step, note)
+        return share_receipt(facts)
+
+    async def _render_useful_reply(self, answer: OwedAnswer, _card: PostStatus | None) -> str:
+        resource = await self.bot.services.sharing.resource(answer.server_id, answer.subject_id)
+        return useful_reply(UsefulMark(answer.outcome), resource.shared_by_name)

@@ -1,65 +1,90 @@
-"""The private answer to /share: what was recorded, where its card is, and a next step."""
+"""The private answer to /share: what was recorded, where its card stands, and a next step.
+
+Rendered from what is stored, whenever it is delivered: right after the share, again when a
+card that was on its way is posted or fails, or by a restarted bot. Every sentence must stay true
+whatever happened to the card.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import discord
 
-from bot.services.sharing import SharedResource, ShareOutcome
+from bot.delivery.refusals import MISSING_ACCESS, MISSING_PERMISSIONS, UNKNOWN_CHANNEL
+from bot.services.outbox import PostState, PostStatus
+from bot.services.sharing import SharedResource, ShareResult
+from cogs._safe_text import plain
 from cogs._shared import message_link
 from cogs.contribute.cards import card_title
 
 
 @dataclass(frozen=True)
-class CardResult:
-    """What happened to the card during this command."""
+class ReceiptFacts:
+    """Everything the receipt says, read from storage (and the cache, for the note)."""
 
+    member_id: int
+    result: ShareResult
     resource: SharedResource
-    posted_now: bool = False
-    problem: str | None = None
+    card: PostStatus | None
+    step: str | None
+    # Something the member should know about where the card went, or None.
     note: str | None = None
 
 
-def _card_line(interaction: discord.Interaction[Any], card: CardResult, whose: str) -> str:
-    resource = card.resource
-    if card.problem:
-        return card.problem
-    if resource.card_message_id and resource.card_channel_id and interaction.guild_id:
-        link = message_link(
-            interaction.guild_id, resource.card_channel_id, resource.card_message_id
-        )
-        line = f"{whose} card: {link}"
-        return f"{line}\n{card.note}" if card.note else line
-    return "Its card isn't posted yet. If it doesn't appear within a minute, share the link again."
-
-
-def share_receipt(
-    interaction: discord.Interaction[Any],
-    outcome: ShareOutcome,
-    card: CardResult,
-    step: str,
-) -> str:
-    """Every sentence here must stay true whatever happened to the card."""
-    resource = card.resource
+def _first_line(facts: ReceiptFacts) -> str:
+    resource = facts.resource
     when = discord.utils.format_dt(resource.created_at, "D")
-    mine = resource.shared_by == interaction.user.id
-    sharer = "You" if mine else f"**{resource.shared_by_name}**"
-    if outcome.is_new:
+    mine = resource.shared_by == facts.member_id
+    sharer = "You" if mine else f"**{plain(resource.shared_by_name)}**"
+    if facts.result is ShareResult.NEW:
         tags = " ".join(f"`#{tag}`" for tag in resource.tags) or "no tags"
-        first = f"**Shared!** Recorded **{card_title(resource)}** ({tags})."
-    elif card.posted_now:
-        first = (
-            f"{sharer} already shared this link on {when}; its card was missing, so I posted it."
+        return f"**Shared!** Recorded **{card_title(resource)}** ({tags})."
+    if facts.result is ShareResult.REPEAT_CARD_RETRIED:
+        done = facts.card is not None and facts.card.state is PostState.POSTED
+        verb = "so I posted it" if done else "so I'm trying again"
+        return f"{sharer} already shared this link on {when}; its card was missing, {verb}."
+    if mine:
+        return f"You already shared this link on {when}."
+    return (
+        f"{sharer} already shared this link on {when}. I noted that you found it worth sharing too."
+    )
+
+
+def _what_to_do(card: PostStatus) -> str:
+    if card.error_code in (MISSING_PERMISSIONS, MISSING_ACCESS):
+        return (
+            "An admin can fix that in the channel settings; then share the link again and "
+            "I'll post its card."
         )
-    elif mine:
-        first = f"You already shared this link on {when}."
-    else:
-        first = (
-            f"{sharer} already shared this link on {when}. "
-            "I noted that you found it worth sharing too."
+    if card.error_code == UNKNOWN_CHANNEL:
+        return (
+            "An admin can choose a channel for cards with `/pln shares-channel`; then share "
+            "the link again and I'll post its card."
         )
-    lines = [first, _card_line(interaction, card, "Your" if mine else "Their")]
-    lines.append(f"**Next step:** {step}")
+    return "The share is saved; the problem has been logged for the bot's maintainers."
+
+
+def _card_line(facts: ReceiptFacts) -> str:
+    card = facts.card
+    mine = facts.resource.shared_by == facts.member_id
+    if card is None:
+        return "Its card isn't posted yet."
+    where = f"<#{card.channel_id}>"
+    if card.state is PostState.POSTED and card.message_id is not None:
+        link = message_link(facts.resource.server_id, card.channel_id, card.message_id)
+        line = f"{'Your' if mine else 'Their'} card: {link}"
+        return f"{line}\n{facts.note}" if facts.note else line
+    if card.state is PostState.FAILED:
+        return f"I couldn't post the card in {where}: {card.problem}. {_what_to_do(card)}"
+    return (
+        f"Its card is on its way to {where} (Discord paces the bot's posts there); "
+        "I'll add the link here as soon as it's up."
+    )
+
+
+def share_receipt(facts: ReceiptFacts) -> str:
+    lines = [_first_line(facts), _card_line(facts)]
+    if facts.step:
+        lines.append(f"**Next step:** {facts.step}")
     return "\n".join(lines)

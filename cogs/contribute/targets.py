@@ -1,60 +1,43 @@
-"""Where a resource card goes, and what the bot may do there."""
+"""Where a resource card goes: the server's shares channel, else where /share was used."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
 
 import discord
 
-THREAD_TYPES = (
-    discord.ChannelType.public_thread,
-    discord.ChannelType.private_thread,
-    discord.ChannelType.news_thread,
-)
+
+def usable_for_cards(guild: discord.Guild | None, channel_id: int) -> bool:
+    """A channel (or thread) the bot knows and could post a message in: not a forum or category."""
+    channel = guild.get_channel_or_thread(channel_id) if guild is not None else None
+    return isinstance(channel, discord.abc.Messageable) and not isinstance(
+        channel, discord.ForumChannel | discord.CategoryChannel
+    )
 
 
-@dataclass(frozen=True)
-class CardTarget:
-    channel: discord.abc.Messageable
-    mention: str
-    permissions: discord.Permissions
-    in_thread: bool
-    # Something the member should know about where the card went, or None.
-    note: str | None = None
+def card_channel_chooser(guild: discord.Guild | None, used_in: int) -> Callable[[int | None], int]:
+    """Given the shares channel setting (read with the share), the channel for the card."""
+
+    def choose(shares_channel_id: int | None) -> int:
+        if shares_channel_id is not None and usable_for_cards(guild, shares_channel_id):
+            return shares_channel_id
+        return used_in
+
+    return choose
 
 
-def card_target(interaction: discord.Interaction[Any], card_channel_id: int) -> CardTarget | None:
-    """The configured shares channel, else the channel /share was used in.
-
-    For the current channel, Discord tells us the bot's permissions in the interaction itself
-    (``app_permissions``), which also covers threads and voice channels' text chat that are not
-    in the cache.
-    """
-    guild = interaction.guild
-    current = interaction.channel
-    note = None
-    if guild is not None and card_channel_id != interaction.channel_id:
-        configured = guild.get_channel_or_thread(card_channel_id)
-        if isinstance(configured, discord.abc.Messageable) and not isinstance(
-            configured, discord.ForumChannel | discord.CategoryChannel
-        ):
-            return CardTarget(
-                channel=configured,
-                mention=configured.mention,
-                permissions=configured.permissions_for(guild.me),
-                in_thread=isinstance(configured, discord.Thread),
-            )
-        note = (
+def fallback_note(
+    guild: discord.Guild | None, shares_channel_id: int | None, card_channel_id: int
+) -> str | None:
+    """Why a card is not in the shares channel an admin chose, when that is the case."""
+    if shares_channel_id is None or shares_channel_id == card_channel_id:
+        return None
+    if guild is not None and guild.get_channel_or_thread(shares_channel_id) is None:
+        return (
             "The shares channel no longer exists, so I posted the card here. An admin can "
             "choose a new one with `/pln shares-channel`."
         )
-    if current is None or not isinstance(current, discord.abc.Messageable):
-        return None
-    return CardTarget(
-        channel=current,
-        mention=f"<#{current.id}>",
-        permissions=interaction.app_permissions,
-        in_thread=getattr(current, "type", None) in THREAD_TYPES,
-        note=note,
+    return (
+        "I couldn't use the shares channel, so I posted the card here. An admin can choose "
+        "another one with `/pln shares-channel`."
     )

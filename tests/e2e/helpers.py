@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
 
 from bot.app import PLNCoachBot
 from emulator import DiscordEmulator
+from emulator.interactions import Interaction
 from emulator.state import Message
 from tests.e2e.conftest import Community
 
@@ -32,12 +36,42 @@ async def run_command(
     ix = await emu.run_slash_command(
         community.guild.id, channel_id or community.general.id, user_id, name, options or {}
     )
-    response = await ix.wait_response(timeout=5)
+    return await answer_of(ix)
+
+
+async def press_button(
+    community: Community, message: Message, user_id: int, *, index: int = 0
+) -> Message:
+    """Press a button on a message and return the answer the member finally sees."""
+    button = [b for row in message.components for b in row["components"]][index]
+    ix = await community.emulator.press_button(message.id, button["custom_id"], user_id)
+    return await answer_of(ix)
+
+
+async def answer_of(ix: Interaction, timeout: float = 5) -> Message:  # noqa: ASYNC109
+    response = await ix.wait_response(timeout=timeout)
     if response.type == DEFERRED:
-        return await ix.wait_original_edit(timeout=5)
+        return await ix.wait_original_edit(timeout=timeout)
     assert response.type == MESSAGE, response
     assert ix.original_message is not None
     return ix.original_message
+
+
+async def answer_when(
+    ix: Interaction,
+    done: Callable[[str], bool],
+    timeout: float = 10,  # noqa: ASYNC109
+) -> str:
+    """The member's answer once it says what ``done`` looks for (answers may be edited again)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        message = ix.original_message
+        content = message.content if message is not None else ""
+        if done(content):
+            return content
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"the answer never got there; it reads: {content!r}")
+        await asyncio.sleep(0.05)
 
 
 def text_of(message: Message) -> str:
@@ -49,6 +83,11 @@ def text_of(message: Message) -> str:
         for field in embed.get("fields", []):
             parts += [field["name"], field["value"]]
     return "\n".join(parts)
+
+
+def as_rendered(text: str) -> str:
+    """What a member reads once Discord has rendered it: backslash escapes disappear."""
+    return re.sub(r"\\([^0-9A-Za-z\s])", r"\1", text)
 
 
 def bot_posts(community: Community, channel_id: int) -> list[Message]:

@@ -12,7 +12,15 @@ from bot.app import PLNCoachBot
 from bot.command_sync import sync_commands
 from bot.db import ActivityEvent, Resource
 from tests.e2e.conftest import BotProcess, Community
-from tests.e2e.helpers import EPHEMERAL, bot_posts, count_rows, run_command, text_of
+from tests.e2e.helpers import (
+    EPHEMERAL,
+    as_rendered,
+    bot_posts,
+    count_rows,
+    press_button,
+    run_command,
+    text_of,
+)
 
 
 async def test_share_posts_a_card_and_answers_privately(
@@ -133,8 +141,9 @@ async def test_mentions_in_shared_text_ping_nobody(
         {"url": "https://example.org/m", "title": sneaky, "note": sneaky},
     )
     [card] = bot_posts(community, community.general.id)
-    assert sneaky in text_of(card)  # shown as written...
-    assert "@everyone" in reply.content
+    assert sneaky in as_rendered(text_of(card))  # shown as written...
+    assert "\\@everyone" in text_of(card)  # ...with the mention escaped, not live
+    assert "@everyone" in as_rendered(reply.content)
     for message in community.emulator.messages_in(community.general.id):
         assert not message.pings.any, message  # ...but nobody is pinged
 
@@ -182,16 +191,13 @@ async def test_useful_button_counts_toward_practicing_and_survives_a_restart(
     for n in range(3):
         await run_command(community, community.ana.id, "share", {"url": f"https://a.org/{n}"})
     first_card = bot_posts(community, community.general.id)[0]
-    custom_id = first_card.components[0]["components"][0]["custom_id"]
 
     bot = await bot_process.restart()
-    own = await community.emulator.press_button(first_card.id, custom_id, community.ana.id)
-    assert "your own share" in (await own.wait_response()).data["content"]  # type: ignore[index]
-    press = await community.emulator.press_button(first_card.id, custom_id, community.ben.id)
-    answer = await press.wait_response()
-    assert answer.data is not None
-    assert answer.data["flags"] & EPHEMERAL
-    assert "counts toward Ana's Contribute habit" in answer.data["content"]
+    own = await press_button(community, first_card, community.ana.id)
+    assert "your own share" in own.content
+    answer = await press_button(community, first_card, community.ben.id)
+    assert answer.flags & EPHEMERAL
+    assert "counts toward Ana's Contribute habit" in answer.content
 
     progress = await run_command(community, community.ana.id, "progress")
     assert "Contribute — ◑ Practicing" in text_of(progress)
@@ -298,13 +304,9 @@ async def test_a_failing_button_still_answers_the_member(
     [card] = bot_posts(community, community.general.id)
     async with coach.services.database.write() as session:
         await session.execute(text("DROP TABLE activity_events"))
-    press = await community.emulator.press_button(
-        card.id, card.components[0]["components"][0]["custom_id"], community.ben.id
-    )
-    answer = await press.wait_response()
-    assert answer.data is not None
-    assert answer.data["flags"] & EPHEMERAL
-    assert "something went wrong on my side" in answer.data["content"]
+    answer = await press_button(community, card, community.ben.id)
+    assert answer.flags & EPHEMERAL
+    assert "something went wrong on my side" in answer.content
 
 
 async def test_mentioning_the_bot_in_chat_is_quietly_ignored(

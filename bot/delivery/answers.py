@@ -1,0 +1,209 @@
+"""Completing members' deferred answers: now, when their post settles, or after a restart.
+
+An answer is rendered from what is stored (its kind's renderer reads the action and the post it
+talks about) and edited into the member's "thinking..." message through the interaction token.
+Rendering from storage makes delivery repeatable: a second delivery shows the same, or fresher,
+facts. So an answer is final once its post is settled; until then the member sees where the post
+stands and the answer is delivered again when the post settles. Delivered answers are forgotten
+in batches, off the command's path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import discord
+from discord.http import Route
+
+from bot.db import utcnow
+from bot.delivery.renderers import Renderers
+from bot.errors import DatabaseUnavailable
+from bot.services.answers import OwedAnswer, PendingAnswers
+from bot.services.outbox import Outbox, PostState, PostStatus
+
+log = logging.getLogger(__name__)
+
+# How often stored answers are looked at again: forgetting delivered ones, and retrying those
+# whose delivery failed or whose post settled in another process.
+SWEEP_INTERVAL = 2.0
+RETRY_INTERVAL = 30.0
+# Discord's answers to an edit that can never succeed: the token expired or the message is gone.
+_GONE = {10008, 10015, 50027}
+
+
+class AnswerDelivery:
+    def __init__(
+        self,
+        client: discord.Client,
+        answers: PendingAnswers,
+        outbox: Outbox,
+        renderers: Renderers,
+    ) -> None:
+        self._client = client
+        self._answers = answers
+        self._outbox = outbox
+        self._renderers = renderers.answers
+        self._locks: dict[int, asyncio.Lock] = {}
+        # Answers a command in this process is completing itself right now.
+        self._handled: set[int] = set()
+        # Answers shown while their post was still pending: delivered again once it settles.
+        self._interim: dict[int, OwedAnswer] = {}
+        # Delivered for good, to be forgotten in the next batch.
+        self._done: set[int] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="pln-answers-sweep")
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+            self._sweeper = None
+        with contextlib.suppress(Exception):
+            await self._forget_done()
+
+    @asynccontextmanager
+    async def handling(self, answer: OwedAnswer) -> AsyncIterator[None]:
+        """Mark an answer as one the current command delivers, so a settling post leaves it."""
+        if answer.id is None:
+            yield
+            return
+        self._handled.add(answer.id)
+        try:
+            yield
+        finally:
+            self._handled.discard(answer.id)
+        # The post may have settled while the command showed it as pending.
+        if answer.id in self._interim and answer.post_id is not None:
+            with contextlib.suppress(DatabaseUnavailable):
+                status = await self._outbox.status(answer.post_id)
+                if status is not None and status.state is not PostState.PENDING:
+                    await self.deliver(answer)
+
+    async def deliver(self, answer: OwedAnswer, *, content: str | None = None) -> None:
+        """Render (unless ``content`` is given) and edit the answer in; never raises.
+
+        A stored answer stays stored until it is final, so a failure here is retried by the
+        sweep, and a crash by the next start.
+        """
+        if answer.ticket.expires_at <= utcnow():
+            self._finish(answer)
+            return
+        lock = self._locks.setdefault(answer.id, asyncio.Lock()) if answer.id else None
+        async with lock or contextlib.nullcontext():
+            if answer.id is not None and answer.id in self._done:
+                return
+            try:
+                post = await self._outbox.status(answer.post_id) if answer.post_id else None
+                if content is None:
+                    renderer = self._renderers.get(answer.kind)
+                    if renderer is None:
+                        log.error("No renderer for answers of kind %r", answer.kind)
+                        return
+                    content = await renderer(answer, post)
+                await self._edit_original(answer, content)
+            except discord.HTTPException as error:
+                if error.code in _GONE or error.status == 404:
+                    self._finish(answer)
+                else:
+                    log.warning("Could not deliver answer %s: %s", answer.id, error)
+                return
+            except (DatabaseUnavailable, OSError, TimeoutError) as error:
+                log.warning("Could not deliver answer %s yet: %s", answer.id, error)
+                return
+            except Exception:
+                log.exception("Rendering answer %s (%s) failed", answer.id, answer.kind)
+                return
+            if post is not None and post.state is PostState.PENDING:
+                if answer.id is not None:
+                    self._interim[answer.id] = answer
+            else:
+                self._finish(answer)
+        if answer.id is not None and answer.id in self._done:
+            self._locks.pop(answer.id, None)
+
+    async def post_settled(self, status: PostStatus) -> None:
+        """Finish every stored answer that was waiting on this post (other than commands')."""
+        interim = [
+            answer
+            for answer in self._interim.values()
+            if answer.post_id == status.post_id and answer.id not in self._handled
+        ]
+        known = {answer.id for answer in interim}
+        try:
+            stored = await self._answers.for_post(status.post_id)
+        except DatabaseUnavailable:
+            stored = []
+        waiting = interim + [
+            answer
+            for answer in stored
+            if answer.id not in known
+            and answer.id not in self._handled
+            and answer.id not in self._done
+        ]
+        await asyncio.gather(*(self.deliver(answer) for answer in waiting))
+
+    def _finish(self, answer: OwedAnswer) -> None:
+        if answer.id is not None:
+            self._interim.pop(answer.id, None)
+            self._done.add(answer.id)
+
+    async def _edit_original(self, answer: OwedAnswer, content: str) -> None:
+        ticket = answer.ticket
+        route = Route(
+            "PATCH",
+            "/webhooks/{webhook_id}/{webhook_token}/messages/@original",
+            webhook_id=ticket.application_id,
+            webhook_token=ticket.token,
+        )
+        payload: dict[str, Any] = {"content": content, "allowed_mentions": {"parse": []}}
+        await self._client.http.request(route, json=payload)
+
+    # -- the sweep --------------------------------------------------------------------------
+
+    async def _sweep_forever(self) -> None:
+        await self._client.wait_until_ready()
+        since_retry = RETRY_INTERVAL  # the first pass completes what the last run left
+        while True:
+            try:
+                if since_retry >= RETRY_INTERVAL:
+                    since_retry = 0.0
+                    await self._retry_stored()
+                await self._forget_done()
+            except DatabaseUnavailable:
+                log.warning("Answer sweep: the database did not answer; trying again soon")
+            except Exception:
+                log.exception("Answer sweep failed; trying again soon")
+            await asyncio.sleep(SWEEP_INTERVAL)
+            since_retry += SWEEP_INTERVAL
+
+    async def _retry_stored(self) -> None:
+        """Deliver stored answers nobody here is completing: left by a crash, or that failed."""
+        skip = self._handled | self._done | set(self._interim)
+        owed = await self._answers.unexpired(exclude=skip)
+        statuses = await self._outbox.statuses(
+            [answer.post_id for answer in self._interim.values() if answer.post_id]
+        )
+        settled = [
+            answer
+            for answer in self._interim.values()
+            if answer.post_id in statuses
+            and statuses[answer.post_id].state is not PostState.PENDING
+            and answer.id not in self._handled
+        ]
+        if owed:
+            log.info("Completing %d answer(s) owed to members", len(owed))
+        await asyncio.gather(*(self.deliver(answer) for answer in [*owed, *settled]))
+        await self._answers.forget(())  # and drop those whose window closed
+
+    async def _forget_done(self) -> None:
+        batch = set(self._done)
+        if batch:
+            await self._answers.forget(batch)
+            self._done -= batch

@@ -1,0 +1,301 @@
+"""The delivery worker: posts what the outbox owes, exactly once, in each channel's order.
+
+Rows come from two places: a command that just stored a fact hands over the post it claimed in
+the same transaction (the fast path), and a sweep claims whatever is due (start-up, retries,
+posts a stopped process left behind). Each channel has one lane that posts in order, so a busy
+channel waits on Discord's per-channel limit without holding requests for every other channel.
+
+Exactly once: before posting a row that an earlier attempt may have posted, the lane reads the
+channel's history since that attempt for the bot's message carrying the row's marker (a custom
+id or footer only that post has). Each attempt also sends a deterministic nonce, which lets
+Discord itself drop a quick duplicate; the marker lookup is what covers a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import discord
+
+from bot.db import utcnow
+from bot.delivery.permissions import missing_in
+from bot.delivery.refusals import missing_permissions_reason, refusal_for
+from bot.delivery.renderers import Renderers
+from bot.errors import DatabaseUnavailable
+from bot.services.outbox import CLAIM_LEASE, Outbox, PostClaim, PostState, PostStatus, Refusal
+
+log = logging.getLogger(__name__)
+
+# Give up on one send after this long (discord.py waits up to 30 s for a rate limit), well
+# inside the claim's lease; the next attempt then looks for the message first.
+SEND_TIMEOUT = 40.0
+# How often the sweep looks for due posts when nothing wakes it.
+SWEEP_INTERVAL = 15.0
+# How far before an earlier attempt the history lookup starts (clock skew with Discord).
+LOOKUP_MARGIN = timedelta(seconds=30)
+LOOKUP_LIMIT = 500
+
+
+SettledListener = Callable[[PostStatus], Awaitable[None]]
+
+
+def nonce_for(post_id: int) -> str:
+    """The same for every attempt at one post, so Discord can drop a quick duplicate."""
+    return f"pln-outbox-{post_id}"
+
+
+def markers_of(message: discord.Message) -> Iterable[str]:
+    for row in message.components:
+        for item in getattr(row, "children", ()):
+            custom_id = getattr(item, "custom_id", None)
+            if custom_id:
+                yield custom_id
+    for embed in message.embeds:
+        if embed.footer.text:
+            yield embed.footer.text
+
+
+@dataclass
+class _Lane:
+    queue: asyncio.Queue[PostClaim] = field(default_factory=asyncio.Queue)
+    task: asyncio.Task[None] | None = None
+
+
+class PostDelivery:
+    """Delivers outbox posts for one process (``worker_id`` names it across restarts)."""
+
+    def __init__(
+        self, client: discord.Client, outbox: Outbox, renderers: Renderers, *, worker_id: str
+    ) -> None:
+        self._client = client
+        self._outbox = outbox
+        self.worker_id = worker_id
+        self._renderers = renderers.posts
+        self._listeners: list[SettledListener] = []
+        self._lanes: dict[int, _Lane] = {}
+        self._in_flight: dict[int, PostClaim] = {}
+        self._claimed_at: dict[int, float] = {}
+        self._waiters: dict[int, list[asyncio.Future[PostStatus]]] = {}
+        self._wake = asyncio.Event()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- wiring -----------------------------------------------------------------------------
+
+    def on_settled(self, listener: SettledListener) -> None:
+        """Call ``listener`` whenever a post is posted or has failed for good."""
+        self._listeners.append(listener)
+
+    async def start(self) -> None:
+        """Take back this worker's claims from its last run, then deliver what is due."""
+        released = await self._outbox.release_claims(self.worker_id)
+        if released:
+            log.info("Resuming %d post(s) left in flight by the last run", released)
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="pln-outbox-sweep")
+
+    async def stop(self) -> None:
+        tasks = [lane.task for lane in self._lanes.values() if lane.task is not None]
+        if self._sweeper is not None:
+            tasks.append(self._sweeper)
+        tasks.extend(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._lanes.clear()
+        self._sweeper = None
+
+    # -- handing over and waiting -----------------------------------------------------------
+
+    def submit(self, claim: PostClaim) -> None:
+        """Post a row this worker claimed while storing it; returns at once."""
+        if claim.worker_id != self.worker_id:
+            raise ValueError("a claim made for another worker")
+        self._enqueue(claim)
+
+    def wake(self) -> None:
+        """Look for due posts now (a row was stored without a claim)."""
+        self._wake.set()
+
+    async def wait(self, post_id: int, timeout: float) -> PostStatus | None:  # noqa: ASYNC109
+        """The post's status once posted or failed, or None if still pending after ``timeout``."""
+        future: asyncio.Future[PostStatus] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(post_id, []).append(future)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            return None
+        finally:
+            waiting = self._waiters.get(post_id, [])
+            if future in waiting:
+                waiting.remove(future)
+            if not waiting:
+                self._waiters.pop(post_id, None)
+
+    # -- the sweep --------------------------------------------------------------------------
+
+    async def _sweep_forever(self) -> None:
+        await self._client.wait_until_ready()
+        while True:
+            delay = SWEEP_INTERVAL
+            try:
+                for claim in await self._outbox.claim_due(self.worker_id):
+                    if claim.post_id in self._in_flight:  # our own lane still holds it
+                        continue
+                    self._enqueue(claim)
+                due = await self._outbox.next_due_at()
+                if due is not None:
+                    delay = min(delay, max((due - utcnow()).total_seconds(), 0.05))
+            except DatabaseUnavailable:
+                log.warning("Outbox sweep: the database did not answer; trying again soon")
+            except Exception:
+                log.exception("Outbox sweep failed; trying again soon")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+
+    # -- lanes ------------------------------------------------------------------------------
+
+    def _enqueue(self, claim: PostClaim) -> None:
+        self._in_flight[claim.post_id] = claim
+        self._claimed_at[claim.post_id] = asyncio.get_running_loop().time()
+        lane = self._lanes.get(claim.channel_id)
+        if lane is None:
+            lane = self._lanes[claim.channel_id] = _Lane()
+        lane.queue.put_nowait(claim)
+        if lane.task is None or lane.task.done():
+            lane.task = asyncio.create_task(
+                self._run_lane(claim.channel_id, lane), name=f"pln-outbox-lane-{claim.channel_id}"
+            )
+
+    async def _run_lane(self, channel_id: int, lane: _Lane) -> None:
+        while not lane.queue.empty():
+            claim = lane.queue.get_nowait()
+            try:
+                await self._deliver(claim)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("Delivering post %s failed unexpectedly", claim.post_id)
+            finally:
+                self._in_flight.pop(claim.post_id, None)
+                self._claimed_at.pop(claim.post_id, None)
+        if self._lanes.get(channel_id) is lane:
+            del self._lanes[channel_id]
+
+    async def _deliver(self, claim: PostClaim) -> None:
+        waited = asyncio.get_running_loop().time() - self._claimed_at.get(claim.post_id, 0.0)
+        if waited > CLAIM_LEASE.total_seconds() / 2 and not await self._outbox.renew(claim):
+            return  # another worker took it over while it queued here
+        renderer = self._renderers.get(claim.kind)
+        if renderer is None:
+            log.error("No renderer for outbox posts of kind %r", claim.kind)
+            await self._refused(claim, Refusal("this bot version can't post it", permanent=False))
+            return
+        try:
+            post = await renderer(claim)
+        except DatabaseUnavailable:
+            await self._refused(claim, Refusal("the database did not answer", permanent=False))
+            return
+        if post is None:
+            await self._refused(claim, Refusal("what it was about was deleted", permanent=True))
+            return
+        channel = self._client.get_channel(claim.channel_id)
+        guild = self._client.get_guild(claim.server_id)
+        if channel is None and guild is not None and not guild.unavailable:
+            # A cached server without the channel: it was deleted (threads are looked up live).
+            with contextlib.suppress(discord.HTTPException):
+                channel = await self._client.fetch_channel(claim.channel_id)
+        missing = missing_in(channel, guild.me if guild is not None else None)
+        if missing:
+            await self._refused(claim, missing_permissions_reason(missing))
+            return
+        target: discord.abc.Messageable = (
+            channel
+            if isinstance(channel, discord.abc.Messageable)
+            else self._client.get_partial_messageable(claim.channel_id, guild_id=claim.server_id)
+        )
+        try:
+            if claim.may_be_posted:
+                found = await self._find_marked(target, claim, post.marker)
+                if found is not None:
+                    log.info("Post %s was already in the channel; not posting it again", claim)
+                    await self._posted(claim, found)
+                    return
+            message = await asyncio.wait_for(
+                target.send(
+                    content=post.content,
+                    embed=post.embed,  # type: ignore[arg-type]
+                    view=post.view,  # type: ignore[arg-type]
+                    allowed_mentions=discord.AllowedMentions.none(),
+                    nonce=nonce_for(claim.post_id),
+                ),
+                SEND_TIMEOUT,
+            )
+        except (discord.HTTPException, discord.RateLimited, TimeoutError, OSError) as error:
+            refusal = refusal_for(error)
+            log.warning("Post %s to channel %s: %s", claim.post_id, claim.channel_id, error)
+            await self._refused(claim, refusal)
+            return
+        await self._posted(claim, message)
+
+    async def _find_marked(
+        self, channel: discord.abc.Messageable, claim: PostClaim, marker: str
+    ) -> discord.Message | None:
+        me = self._client.user
+        after = discord.Object(
+            discord.utils.time_snowflake(claim.first_attempted_at - LOOKUP_MARGIN)
+        )
+        async for message in channel.history(limit=LOOKUP_LIMIT, after=after, oldest_first=True):
+            if me is not None and message.author.id == me.id and marker in markers_of(message):
+                return message
+        return None
+
+    async def _posted(self, claim: PostClaim, message: discord.Message) -> None:
+        try:
+            status = await self._outbox.record_posted(claim, message.id)
+        except DatabaseUnavailable:
+            # The post is up but not recorded: the claim's lease runs out, and the next attempt
+            # finds this message by its marker instead of posting again.
+            log.warning("Post %s is up (message %s) but not yet recorded", claim, message.id)
+            return
+        if status.message_id != message.id:  # another worker's message was recorded first
+            log.info("Post %s was posted twice; deleting message %s", claim.post_id, message.id)
+            with contextlib.suppress(discord.HTTPException):
+                await message.delete()
+        await self._settled(status)
+
+    async def _refused(self, claim: PostClaim, refusal: Refusal) -> None:
+        try:
+            status = await self._outbox.record_refusal(claim, refusal)
+        except DatabaseUnavailable:
+            log.warning("Post %s: could not record %r; its lease will run out", claim, refusal)
+            return
+        if status is None:
+            return
+        if status.state is PostState.FAILED:
+            log.warning(
+                "Post %s (%s) failed for good in channel %s: %s",
+                claim.post_id,
+                claim.kind,
+                claim.channel_id,
+                refusal.reason,
+            )
+            await self._settled(status)
+        else:
+            self.wake()  # the sweep schedules the retry
+
+    async def _settled(self, status: PostStatus) -> None:
+        for future in self._waiters.pop(status.post_id, []):
+            if not future.done():
+                future.set_result(status)
+        for listener in self._listeners:
+            try:
+                await listener(status)
+            except Exception:
+                log.exception("A listener failed on settled post %s", status.post_id)
