@@ -378,9 +378,11 @@ class InteractionResponder:
         files: Sequence[UploadedFile],
     ) -> None:
         """Edit a message as the interaction's bot; an edit that would empty it gets 50006."""
+        channel = self.world.channels.get(message.channel_id)
+        if channel is None:  # the channel was deleted, and its messages with it
+            raise errors.unknown_message()
         check_edit_keeps_content(message, body, files)
         app = self._app(interaction)
-        channel = self.world.channels[message.channel_id]
         self.messages.edit(
             message,
             body,

@@ -1,0 +1,110 @@
+"""Posting through the outbox: what Discord refuses, slows down or never saw, as members see it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from bot.app import PLNCoachBot
+from bot.db import OutboxPost, Resource, utcnow
+from tests.e2e.conftest import Community
+from tests.e2e.helpers import (
+    answer_when,
+    as_rendered,
+    bot_posts,
+    press_button,
+    run_command,
+)
+
+CARD_POST = ("POST", "/channels/{channel_id}/messages")
+
+
+async def test_a_link_in_capitals_is_stored_so_discord_accepts_its_card(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    reply = await run_command(
+        community, community.ana.id, "share", {"url": "HTTPS://EXAMPLE.ORG/Caps"}
+    )
+    assert "**Shared!**" in reply.content
+    [card] = bot_posts(community, community.general.id)
+    assert card.embeds[0]["url"] == "https://example.org/Caps"  # the path keeps its case
+    assert str(card.id) in reply.content
+
+
+async def test_a_long_rate_limit_is_waited_out_and_the_member_is_told_the_truth(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    emu = community.emulator
+    emu.inject_rate_limit("POST", f"/channels/{community.general.id}/messages", retry_after=45)
+    ix = await emu.run_slash_command(
+        community.guild.id,
+        community.general.id,
+        community.ana.id,
+        "share",
+        {"url": "https://a.org/slow"},
+    )
+    waiting = await answer_when(ix, lambda text: "on its way" in text)
+    assert "**Shared!**" in waiting
+    assert "went wrong" not in waiting
+    assert bot_posts(community, community.general.id) == []
+    async with coach.services.database.read() as session:
+        retry_at = await session.scalar(select(OutboxPost.next_attempt_at))
+    assert retry_at is not None
+    assert retry_at >= utcnow() + timedelta(seconds=40)  # Discord's retry_after, respected
+
+    async with coach.services.database.write() as session:  # 45 seconds later...
+        await session.execute(update(OutboxPost).values(next_attempt_at=utcnow()))
+    coach.posts.wake()
+    for _ in range(100):
+        if bot_posts(community, community.general.id):
+            break
+        await asyncio.sleep(0.05)
+    [card] = bot_posts(community, community.general.id)
+    done = await answer_when(ix, lambda text: str(card.id) in text)
+    assert "Your card:" in done
+
+
+async def test_a_channel_deleted_before_the_card_is_posted_gets_a_friendly_reason(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    emu = community.emulator
+    await run_command(
+        community, community.admin.id, "pln shares-channel", {"channel": community.resources.id}
+    )
+    held = emu.hold_requests(*CARD_POST)
+    ix = await emu.run_slash_command(
+        community.guild.id,
+        community.general.id,
+        community.ana.id,
+        "share",
+        {"url": "https://a.org/gone"},
+    )
+    await answer_when(ix, lambda text: "on its way" in text)
+    emu.remove_channel(community.resources.id)  # deleted while the card was on its way
+    held.set()
+    answer = await answer_when(ix, lambda text: "couldn't post the card" in text)
+    assert "that channel no longer exists" in answer
+    assert "/pln shares-channel" in answer
+    assert "Unknown Channel" not in answer  # Discord's own words never reach a member
+    async with coach.services.database.read() as session:
+        post = (await session.execute(select(OutboxPost.state, OutboxPost.error_code))).one()
+        assert await session.scalar(select(Resource.url)) == "https://a.org/gone"
+    assert tuple(post) == ("failed", 10003)
+
+
+async def test_markdown_in_a_display_name_stays_text_in_other_members_answers(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    emu = community.emulator
+    sly = emu.create_user("sly", global_name="[Ana](https://evil.example)")
+    emu.add_member(community.guild.id, sly.id)
+    await run_command(community, sly.id, "share", {"url": "https://a.org/sly"})
+    [card] = bot_posts(community, community.general.id)
+    thanks = await press_button(community, card, community.ben.id)
+    assert "counts toward [Ana](https://evil.example)'s" in as_rendered(thanks.content)
+    assert "\\[Ana](" in thanks.content  # escaped: Discord shows it, doesn't link it
+    repeat = await run_command(community, community.ben.id, "share", {"url": "https://a.org/sly"})
+    assert "**[Ana](https://evil.example)** already shared" in as_rendered(repeat.content)
+    assert "\\[Ana](" in repeat.content
