@@ -1,4 +1,10 @@
-"""`pln-coach`: run the bot (or the offline sandbox), migrate the database, sync commands."""
+"""`pln-coach`: run the bot (or the offline sandbox), migrate the database, sync commands.
+
+Start-up goes in steps: settings, then the database (connected and migrated before Discord is
+contacted, so a database mistake is reported without spending a login), then Discord. A problem
+in any step is one line on stderr and exit code 2 (see ``bot.startup_errors``); a token Discord
+rejects is exit code 1.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,22 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import discord
 
 from bot.app import PLNCoachBot
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, without_secrets
 from bot.db import Database
 from bot.db.migrate import downgrade, upgrade
+from bot.log_redaction import install_redaction
+from bot.startup_errors import (
+    StartupFailure,
+    opening_database,
+    preparing_sandbox,
+    reaching_discord,
+)
 
 log = logging.getLogger("pln_coach")
 
@@ -37,31 +51,68 @@ def _parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     up = db_commands.add_parser("upgrade", help="migrate to the newest schema (default: head)")
     up.add_argument("revision", nargs="?", default="head")
-    down = db_commands.add_parser("downgrade", help="migrate back to an older revision")
+    down = db_commands.add_parser(
+        "downgrade", help="migrate back to an older revision (can drop tables and their data)"
+    )
     down.add_argument("revision")
+    down.add_argument(
+        "--yes", action="store_true", help="confirm the downgrade; without it nothing is changed"
+    )
     return parser
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, *, secrets: Iterable[str] = ()) -> None:
+    """Log to stderr at ``level``, with interaction tokens and ``secrets`` always hidden."""
     discord.utils.setup_logging(level=getattr(logging, level), root=True)
+    install_redaction(secrets)
 
 
 async def _migrate(settings: Settings, action: str, revision: str) -> None:
-    database = Database(settings.database.url)
-    try:
-        await (upgrade if action == "upgrade" else downgrade)(database, revision)
-    finally:
-        await database.dispose()
+    url = settings.database.url
+    with opening_database(url):
+        database = Database(url)
+        try:
+            await (upgrade if action == "upgrade" else downgrade)(database, revision)
+        finally:
+            await database.dispose()
     print(f"Database at {revision} ({action}).")  # noqa: T201
 
 
 async def _run_bot(settings: Settings, token: str, *, sync_only: bool) -> None:
+    await _prepare_database(settings)
     bot = PLNCoachBot(settings, force_command_sync=sync_only)
-    async with bot:
-        if sync_only:
-            await bot.login(token)  # login runs setup_hook, which syncs
-        else:
-            await bot.start(token)
+    with reaching_discord(settings.discord.api_base_url, settings.database.url, token):
+        async with bot:
+            if sync_only:
+                await bot.login(token)  # login runs setup_hook, which syncs
+            else:
+                await bot.start(token)
+
+
+async def _prepare_database(settings: Settings) -> None:
+    """Open and migrate the database before logging in; setup_hook then finds it at head."""
+    url = settings.database.url
+    with opening_database(url):
+        database = Database(url, echo=settings.database.echo)
+        try:
+            await upgrade(database)
+        finally:
+            await database.dispose()
+
+
+async def _run_sandbox(settings: Settings) -> None:
+    from bot.sandbox import run_sandbox
+
+    with preparing_sandbox():
+        await run_sandbox(settings)
+
+
+def _downgrade_refusal(settings: Settings, revision: str) -> str:
+    return (
+        f"pln-coach: db downgrade {revision} would take the database at "
+        f"{without_secrets(settings.database.url)} back to revision {revision}, dropping the "
+        "tables and data added since; nothing was changed. Re-run with --yes to do it."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,16 +123,19 @@ def main(argv: list[str] | None = None) -> int:
         for problem in error.problems:
             print(f"pln-coach: config error: {problem}", file=sys.stderr)  # noqa: T201
         return EXIT_CONFIG
-    configure_logging(settings.logging.level)
     command = args.command or "run"
     token = settings.discord.token
+    configure_logging(
+        settings.logging.level, secrets=[token.get_secret_value()] if token is not None else []
+    )
     try:
         if command == "db":
+            if args.db_command == "downgrade" and not args.yes:
+                print(_downgrade_refusal(settings, args.revision), file=sys.stderr)  # noqa: T201
+                return EXIT_CONFIG
             asyncio.run(_migrate(settings, args.db_command, args.revision))
         elif command == "sandbox" or (command == "run" and token is None):
-            from bot.sandbox import run_sandbox
-
-            asyncio.run(run_sandbox(settings))
+            asyncio.run(_run_sandbox(settings))
         elif token is None:
             print(  # noqa: T201
                 "pln-coach: config error: discord.token: needed for `sync` "
@@ -91,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_CONFIG
         else:
             asyncio.run(_run_bot(settings, token.get_secret_value(), sync_only=command == "sync"))
+    except StartupFailure as failure:
+        print(f"pln-coach: {failure}", file=sys.stderr)  # noqa: T201
+        return EXIT_CONFIG
     except discord.LoginFailure:
         print(  # noqa: T201
             "pln-coach: Discord rejected the token. Copy it again from the Developer Portal "

@@ -22,6 +22,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     SettingsError,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.discord_endpoints import DISCORD_API_BASE_URL
 
@@ -81,6 +83,20 @@ class DiscordSettings(_Section):
         return value
 
 
+_PERCENT_ENCODING_HINT = "write @, : and / in the password as %40, %3A and %2F"
+
+
+def _must_parse_as_database_url(value: str) -> str:
+    # SQLAlchemy's own parse errors quote parts of the URL, password included: never pass them on.
+    try:
+        host = make_url(value).host or ""
+    except (ValueError, ArgumentError):
+        raise ValueError(f"not a valid URL ({_PERCENT_ENCODING_HINT})") from None
+    if "@" in host:  # "user:p@ss@host" reads as host "ss@host"
+        raise ValueError(f"more than one @ before the host ({_PERCENT_ENCODING_HINT})")
+    return value
+
+
 class DatabaseSettings(_Section):
     url: str = Field(default=DEFAULT_DATABASE_URL, description="SQLAlchemy async URL.")
     echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
@@ -89,7 +105,7 @@ class DatabaseSettings(_Section):
     @classmethod
     def _check_driver(cls, value: str) -> str:
         if value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            return value
+            return _must_parse_as_database_url(value)
         if value.startswith(("postgresql://", "postgres://")):
             raise ValueError("use the asyncpg driver: postgresql+asyncpg://user@host:5432/dbname")
         if value.startswith("sqlite://"):
@@ -197,17 +213,22 @@ def _describe(error: dict[str, Any]) -> str:
     if isinstance(given, dict | SecretStr) or "token" in key:
         return f"{key}: {message}"
     if isinstance(given, str):
-        given = _without_secrets(given)
+        given = without_secrets(given)
     return f"{key}: {message} (got {given!r})"
 
 
-_URL_PASSWORD = re.compile(r"(://[^/@\s:]*:)[^@\s]*@")
+# The password runs to the *last* @: one typed with @, : or / in it (not percent-encoded) must
+# not leave its tail on show. Hiding a host that follows a stray @ is the lesser harm.
+_URL_PASSWORD = re.compile(r"(://[^/@:]*:).*@")
 _QUERY_PASSWORD = re.compile(r"(?i)((?:password|passwd|pwd|secret|token)=)[^&\s]*")
 
 
-def _without_secrets(value: str) -> str:
-    """Hide a password in a URL (``user:***@``) or its query string before echoing it."""
-    return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", value))
+def without_secrets(url: str) -> str:
+    """The URL with its password (``user:***@``) and any password in its query string hidden.
+
+    For one URL at a time, not for a line of text: the password is taken to run to the last @.
+    """
+    return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", url))
 
 
 def load_settings(config_path: Path | None = None) -> Settings:
@@ -225,8 +246,19 @@ def load_settings(config_path: Path | None = None) -> Settings:
                 file_values = tomllib.load(handle)
         except FileNotFoundError:
             raise ConfigError([f"{path}: config file not found"]) from None
+        except IsADirectoryError:
+            raise ConfigError([f"{path}: is a folder; give the path of a TOML file"]) from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                [
+                    f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at position "
+                    f"{exc.start}); save the file as UTF-8"
+                ]
+            ) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError([f"{path}: not valid TOML ({exc})"]) from None
+        except OSError as exc:
+            raise ConfigError([f"{path}: cannot read the file ({exc.strerror})"]) from None
     try:
         return Settings(**file_values)
     except ValidationError as exc:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, without_secrets
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,6 +83,9 @@ def test_every_problem_is_reported_with_its_key(monkeypatch: pytest.MonkeyPatch)
         "mysql+aiomysql://u:hunter2@h:notaport/db",
         "postgres://u:hunter2@h/db",
         "postgresql://u@h/db?password=hunter2",
+        "postgresql+asyncpg://u:hun@ter2@h/db",  # an @ not percent-encoded
+        "postgresql+asyncpg://u:hun/ter2@h:notaport/db",
+        "postgresql+asyncpg://u:hun:ter2@h:5432:5432/db",
     ],
 )
 def test_database_passwords_are_never_echoed(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -90,8 +93,44 @@ def test_database_passwords_are_never_echoed(url: str, monkeypatch: pytest.Monke
     with pytest.raises(ConfigError) as caught:
         load_settings()
     assert caught.value.problems[0].startswith("database.url:")
-    assert "hunter2" not in str(caught.value)
+    for piece in ("hunter2", "hun", "ter2"):
+        assert piece not in str(caught.value)
     assert "***" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql+asyncpg://coach:s3cr3t@db:5432/pln",
+            "postgresql+asyncpg://coach:***@db:5432/pln",
+        ),
+        ("postgresql+asyncpg://coach:s3@cr3t@db/pln", "postgresql+asyncpg://coach:***@db/pln"),
+        ("postgresql+asyncpg://coach:s3:cr/3t@db/pln", "postgresql+asyncpg://coach:***@db/pln"),
+        ("postgresql+asyncpg://coach:s3@c:r/3@t@db/pln", "postgresql+asyncpg://coach:***@db/pln"),
+        ("postgresql+asyncpg://coach:s3%40cr3t@db/pln", "postgresql+asyncpg://coach:***@db/pln"),
+        ("postgresql+asyncpg://coach@db/pln", "postgresql+asyncpg://coach@db/pln"),
+        (
+            "sqlite+aiosqlite:///data/pln@coach.sqlite3",
+            "sqlite+aiosqlite:///data/pln@coach.sqlite3",
+        ),
+    ],
+)
+def test_a_shown_url_hides_the_whole_password(url: str, shown: str) -> None:
+    assert without_secrets(url) == shown
+
+
+def test_a_folder_or_a_non_utf8_file_as_config_is_named_plainly(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path)
+    assert caught.value.problems == [f"{tmp_path}: is a folder; give the path of a TOML file"]
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes("# é\n".encode("latin-1"))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(latin1)
+    assert caught.value.problems == [
+        f"{latin1}: not UTF-8 text (byte 0xe9 at position 2); save the file as UTF-8"
+    ]
 
 
 def test_a_whole_section_in_one_variable_is_a_config_error(

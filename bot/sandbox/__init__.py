@@ -1,7 +1,8 @@
 """The offline sandbox: the local Discord emulator, a demo server, the real bot, and a prompt.
 
 `make run` starts it when no Discord token is configured, so anyone can try PLN Coach in a
-terminal in a minute, without creating a Discord application first.
+terminal in a minute, without creating a Discord application first. Its database is wiped at
+every start, so only one sandbox may run in a folder at a time (see ``lock``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from bot.app import PLNCoachBot
 from bot.config import Settings, local_settings
 from bot.sandbox.console import SandboxConsole
 from bot.sandbox.demo_world import build_demo_world
+from bot.sandbox.lock import SandboxFolderUnusable, sandbox_lock
 from emulator import DiscordEmulator
 
 SANDBOX_DATABASE = Path("data/sandbox.sqlite3")
@@ -33,13 +35,26 @@ You are Ana, in #general. Type :help for what you can do."""
 
 
 def _fresh_database() -> str:
-    SANDBOX_DATABASE.parent.mkdir(parents=True, exist_ok=True)
+    """Delete the last sandbox's database; only under the sandbox lock, which made the folder."""
     for suffix in ("", "-wal", "-shm"):
-        Path(f"{SANDBOX_DATABASE}{suffix}").unlink(missing_ok=True)
+        try:
+            Path(f"{SANDBOX_DATABASE}{suffix}").unlink(missing_ok=True)
+        except OSError as error:
+            raise SandboxFolderUnusable(SANDBOX_DATABASE.parent, error) from error
     return f"sqlite+aiosqlite:///{SANDBOX_DATABASE}"
 
 
 async def run_sandbox(settings: Settings) -> None:
+    """Run the sandbox until the prompt ends.
+
+    Raises SandboxAlreadyRunning (another sandbox uses this folder; nothing was touched) or
+    SandboxFolderUnusable (``data`` cannot be created or written).
+    """
+    with sandbox_lock(SANDBOX_DATABASE.parent):
+        await _run_locked(settings)
+
+
+async def _run_locked(settings: Settings) -> None:
     if settings.logging.level == "INFO":
         logging.getLogger().setLevel(logging.WARNING)  # keep the prompt readable
     async with DiscordEmulator() as emulator:
