@@ -7,6 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PLNCoachBot
+from bot.delivery.answers import RenderedAnswer
 from bot.delivery.permissions import missing_post_permissions
 from bot.errors import UserFacingError
 from bot.services.answers import OwedAnswer
@@ -65,7 +66,7 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
             answer=answer_ticket(interaction),
         )
         await self.bot.answers.deliver(
-            owed, content=shares_channel_reply(channel.id if channel else None)
+            owed, RenderedAnswer(shares_channel_reply(channel.id if channel else None))
         )
 
     async def _render_reply(self, answer: OwedAnswer, _post: PostStatus | None) -> str:

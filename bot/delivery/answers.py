@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import discord
@@ -34,6 +35,14 @@ SWEEP_INTERVAL = 2.0
 RETRY_INTERVAL = 30.0
 # Discord's answers to an edit that can never succeed: the token expired or the message is gone.
 _GONE = {10008, 10015, 50027}
+
+
+@dataclass(frozen=True)
+class RenderedAnswer:
+    """An answer's text and the state of its post it was rendered with."""
+
+    content: str
+    post: PostStatus | None = None
 
 
 class AnswerDelivery:
@@ -86,11 +95,11 @@ class AnswerDelivery:
                 if status is not None and status.state is not PostState.PENDING:
                     await self.deliver(answer)
 
-    async def deliver(self, answer: OwedAnswer, *, content: str | None = None) -> None:
-        """Render (unless ``content`` is given) and edit the answer in; never raises.
+    async def deliver(self, answer: OwedAnswer, rendered: RenderedAnswer | None = None) -> None:
+        """Render the answer from storage (unless the command already did) and edit it in.
 
-        A stored answer stays stored until it is final, so a failure here is retried by the
-        sweep, and a crash by the next start.
+        Never raises. A stored answer stays stored until it is final (its post settled), so a
+        failure here is retried by the sweep, and a crash by the next start.
         """
         if answer.ticket.expires_at <= utcnow():
             self._finish(answer)
@@ -100,14 +109,12 @@ class AnswerDelivery:
             if answer.id is not None and answer.id in self._done:
                 return
             try:
-                post = await self._outbox.status(answer.post_id) if answer.post_id else None
-                if content is None:
-                    renderer = self._renderers.get(answer.kind)
-                    if renderer is None:
-                        log.error("No renderer for answers of kind %r", answer.kind)
+                if rendered is None:
+                    rendered = await self._render(answer)
+                    if rendered is None:
                         return
-                    content = await renderer(answer, post)
-                await self._edit_original(answer, content)
+                post = rendered.post
+                await self._edit_original(answer, rendered.content)
             except discord.HTTPException as error:
                 if error.code in _GONE or error.status == 404:
                     self._finish(answer)
@@ -128,24 +135,24 @@ class AnswerDelivery:
         if answer.id is not None and answer.id in self._done:
             self._locks.pop(answer.id, None)
 
+    async def _render(self, answer: OwedAnswer) -> RenderedAnswer | None:
+        renderer = self._renderers.get(answer.kind)
+        if renderer is None:
+            log.warning("No renderer for answers of kind %r (is its cog loaded?)", answer.kind)
+            return None
+        post = await self._outbox.status(answer.post_id) if answer.post_id else None
+        return RenderedAnswer(await renderer(answer, post), post)
+
     async def post_settled(self, status: PostStatus) -> None:
-        """Finish every stored answer that was waiting on this post (other than commands')."""
-        interim = [
+        """Finish the answers shown while this post was pending (commands finish their own).
+
+        Only answers this process has shown are known here; one left by another process or a
+        crash is found by the sweep, which delivers it with the post's current state.
+        """
+        waiting = [
             answer
             for answer in self._interim.values()
             if answer.post_id == status.post_id and answer.id not in self._handled
-        ]
-        known = {answer.id for answer in interim}
-        try:
-            stored = await self._answers.for_post(status.post_id)
-        except DatabaseUnavailable:
-            stored = []
-        waiting = interim + [
-            answer
-            for answer in stored
-            if answer.id not in known
-            and answer.id not in self._handled
-            and answer.id not in self._done
         ]
         await asyncio.gather(*(self.deliver(answer) for answer in waiting))
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -26,7 +27,7 @@ import discord
 from bot.db import utcnow
 from bot.delivery.permissions import missing_in
 from bot.delivery.refusals import missing_permissions_reason, refusal_for
-from bot.delivery.renderers import Renderers
+from bot.delivery.renderers import OutgoingPost, Renderers
 from bot.errors import DatabaseUnavailable
 from bot.services.outbox import CLAIM_LEASE, Outbox, PostClaim, PostState, PostStatus, Refusal
 
@@ -40,6 +41,7 @@ SWEEP_INTERVAL = 15.0
 # How far before an earlier attempt the history lookup starts (clock skew with Discord).
 LOOKUP_MARGIN = timedelta(seconds=30)
 LOOKUP_LIMIT = 500
+RECENTLY_SETTLED = 1000
 
 
 SettledListener = Callable[[PostStatus], Awaitable[None]]
@@ -81,6 +83,9 @@ class PostDelivery:
         self._lanes: dict[int, _Lane] = {}
         self._in_flight: dict[int, PostClaim] = {}
         self._claimed_at: dict[int, float] = {}
+        self._rendered: dict[int, OutgoingPost] = {}
+        # Posts settled lately, for a command that starts waiting just after its post settled.
+        self._recently_settled: OrderedDict[int, PostStatus] = OrderedDict()
         self._waiters: dict[int, list[asyncio.Future[PostStatus]]] = {}
         self._wake = asyncio.Event()
         self._sweeper: asyncio.Task[None] | None = None
@@ -112,10 +117,16 @@ class PostDelivery:
 
     # -- handing over and waiting -----------------------------------------------------------
 
-    def submit(self, claim: PostClaim) -> None:
-        """Post a row this worker claimed while storing it; returns at once."""
+    def submit(self, claim: PostClaim, rendered: OutgoingPost | None = None) -> None:
+        """Post a row this worker claimed while storing it; returns at once.
+
+        ``rendered`` saves reading back what the command has just stored; a retry renders
+        from storage again.
+        """
         if claim.worker_id != self.worker_id:
             raise ValueError("a claim made for another worker")
+        if rendered is not None:
+            self._rendered[claim.post_id] = rendered
         self._enqueue(claim)
 
     def wake(self) -> None:
@@ -124,6 +135,9 @@ class PostDelivery:
 
     async def wait(self, post_id: int, timeout: float) -> PostStatus | None:  # noqa: ASYNC109
         """The post's status once posted or failed, or None if still pending after ``timeout``."""
+        settled = self._recently_settled.get(post_id)
+        if settled is not None and settled.state is PostState.POSTED:  # final, unlike failed
+            return settled
         future: asyncio.Future[PostStatus] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(post_id, []).append(future)
         try:
@@ -162,6 +176,7 @@ class PostDelivery:
     # -- lanes ------------------------------------------------------------------------------
 
     def _enqueue(self, claim: PostClaim) -> None:
+        self._recently_settled.pop(claim.post_id, None)
         self._in_flight[claim.post_id] = claim
         self._claimed_at[claim.post_id] = asyncio.get_running_loop().time()
         lane = self._lanes.get(claim.channel_id)
@@ -185,6 +200,7 @@ class PostDelivery:
             finally:
                 self._in_flight.pop(claim.post_id, None)
                 self._claimed_at.pop(claim.post_id, None)
+                self._rendered.pop(claim.post_id, None)
         if self._lanes.get(channel_id) is lane:
             del self._lanes[channel_id]
 
@@ -192,13 +208,15 @@ class PostDelivery:
         waited = asyncio.get_running_loop().time() - self._claimed_at.get(claim.post_id, 0.0)
         if waited > CLAIM_LEASE.total_seconds() / 2 and not await self._outbox.renew(claim):
             return  # another worker took it over while it queued here
+        post = self._rendered.pop(claim.post_id, None)
         renderer = self._renderers.get(claim.kind)
-        if renderer is None:
+        if post is None and renderer is None:
             log.error("No renderer for outbox posts of kind %r", claim.kind)
             await self._refused(claim, Refusal("this bot version can't post it", permanent=False))
             return
         try:
-            post = await renderer(claim)
+            if post is None and renderer is not None:
+                post = await renderer(claim)
         except DatabaseUnavailable:
             await self._refused(claim, Refusal("the database did not answer", permanent=False))
             return
@@ -291,6 +309,9 @@ class PostDelivery:
             self.wake()  # the sweep schedules the retry
 
     async def _settled(self, status: PostStatus) -> None:
+        self._recently_settled[status.post_id] = status
+        while len(self._recently_settled) > RECENTLY_SETTLED:
+            self._recently_settled.popitem(last=False)
         for future in self._waiters.pop(status.post_id, []):
             if not future.done():
                 future.set_result(status)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database, PendingAnswer, utcnow
@@ -77,21 +77,26 @@ class PendingAnswers:
         post_id: int | None = None,
     ) -> OwedAnswer:
         """Owe an answer, inside the transaction that stores the member's action."""
-        row = PendingAnswer(
-            server_id=server_id,
-            member_id=member_id,
-            kind=kind,
-            subject_id=subject_id,
-            outcome=outcome,
-            post_id=post_id,
-            channel_id=ticket.channel_id,
-            application_id=ticket.application_id,
-            interaction_token=ticket.token,
-            expires_at=ticket.expires_at,
+        answer_id = await session.scalar(
+            insert(PendingAnswer)
+            .values(
+                server_id=server_id,
+                member_id=member_id,
+                kind=kind,
+                subject_id=subject_id,
+                outcome=outcome,
+                post_id=post_id,
+                channel_id=ticket.channel_id,
+                application_id=ticket.application_id,
+                interaction_token=ticket.token,
+                expires_at=ticket.expires_at,
+                created_at=utcnow(),
+            )
+            .returning(PendingAnswer.id)
         )
-        session.add(row)
-        await session.flush()
-        return _owed(row)
+        return OwedAnswer(
+            answer_id, server_id, member_id, kind, subject_id, outcome, post_id, ticket
+        )
 
     async def unexpired(self, *, exclude: Iterable[int] = ()) -> list[OwedAnswer]:
         """Answers still deliverable, oldest first (at start-up: what the last run left)."""
@@ -101,22 +106,6 @@ class PendingAnswers:
             if skip:
                 query = query.where(PendingAnswer.id.not_in(skip))
             rows = (await session.execute(query.order_by(PendingAnswer.id))).scalars().all()
-        return [_owed(row) for row in rows]
-
-    async def for_post(self, post_id: int) -> list[OwedAnswer]:
-        async with self._database.read() as session:
-            rows = (
-                (
-                    await session.execute(
-                        select(PendingAnswer).where(
-                            PendingAnswer.post_id == post_id,
-                            PendingAnswer.expires_at > self._clock(),
-                        )
-                    )
-                )
-                .scalars()
-                .all()
-            )
         return [_owed(row) for row in rows]
 
     async def forget(self, answer_ids: Iterable[int]) -> None:

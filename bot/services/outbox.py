@@ -300,29 +300,33 @@ class Outbox:
         """
         now = self._clock()
         async with self._database.write() as session:
-            await session.execute(
-                update(OutboxPost)
-                .execution_options(synchronize_session=False)
-                .where(
-                    OutboxPost.id == claim.post_id,
-                    OutboxPost.state != PostState.POSTED.value,
-                )
-                .values(
-                    state=PostState.POSTED.value,
-                    message_id=message_id,
-                    channel_id=claim.channel_id,
-                    claimed_by=None,
-                    claimed_until=None,
-                    last_error=None,
-                    error_code=None,
-                    finished_at=now,
-                )
-            )
             row = (
                 await session.execute(
-                    select(*_STATUS_COLUMNS).where(OutboxPost.id == claim.post_id)
+                    update(OutboxPost)
+                    .execution_options(synchronize_session=False)
+                    .where(
+                        OutboxPost.id == claim.post_id,
+                        OutboxPost.state != PostState.POSTED.value,
+                    )
+                    .values(
+                        state=PostState.POSTED.value,
+                        message_id=message_id,
+                        channel_id=claim.channel_id,
+                        claimed_by=None,
+                        claimed_until=None,
+                        last_error=None,
+                        error_code=None,
+                        finished_at=now,
+                    )
+                    .returning(*_STATUS_COLUMNS)
                 )
-            ).one()
+            ).one_or_none()
+            if row is None:  # posted already, by another worker: its message counts
+                row = (
+                    await session.execute(
+                        select(*_STATUS_COLUMNS).where(OutboxPost.id == claim.post_id)
+                    )
+                ).one()
         return _status(row)
 
     async def record_refusal(self, claim: PostClaim, refusal: Refusal) -> PostStatus | None:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import discord
 
 from bot.command_tree import report_error
+from bot.delivery.answers import RenderedAnswer
 from bot.services.sharing import SharedResource, UsefulMark
 from cogs._safe_text import note, plain
 from cogs._shared import COACH_COLOUR, actor_from, answer_ticket, coach_bot
@@ -107,7 +108,7 @@ class UsefulButton(
         except Exception as error:  # buttons have no tree-level handler: answer here
             await report_error(interaction, error, action="Useful button")
             return
-        await bot.answers.deliver(owed, content=useful_reply(mark, resource.shared_by_name))
+        await bot.answers.deliver(owed, RenderedAnswer(useful_reply(mark, resource.shared_by_name)))
 
 
 def card_view(resource: SharedResource) -> discord.ui.View:

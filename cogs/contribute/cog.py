@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PLNCoachBot
+from bot.delivery.answers import RenderedAnswer
 from bot.delivery.renderers import OutgoingPost
 from bot.errors import DatabaseUnavailable, NotFound
 from bot.services.answers import OwedAnswer
@@ -23,13 +26,25 @@ from bot.services.sharing import (
     RESOURCE_CARD,
     SHARE_ANSWER,
     USEFUL_ANSWER,
+    SharedResource,
     ShareResult,
     UsefulMark,
 )
 from cogs._shared import actor_from, answer_ticket
 from cogs.contribute.cards import UsefulButton, card_marker, card_view, resource_card, useful_reply
 from cogs.contribute.receipts import ReceiptFacts, share_receipt
-from cogs.contribute.targets import card_channel_chooser, fallback_note
+from cogs.contribute.targets import CardChannelChoice, fallback_note
+
+
+def _card_post(resource: SharedResource) -> OutgoingPost:
+    return OutgoingPost(
+        marker=card_marker(resource.id), embed=resource_card(resource), view=card_view(resource)
+    )
+
+
+def _on_its_way(claim: PostClaim) -> PostStatus:
+    return PostStatus(claim.post_id, PostState.PENDING, claim.channel_id, None, None, None)
+
 
 # How long /share waits for its card before answering "on its way" (the answer is edited again
 # once the card is up): long enough for a card on the happy path, well inside patience.
@@ -77,54 +92,62 @@ class Contribute(commands.Cog):
         actor = actor_from(interaction)
         channel_id = interaction.channel_id or 0
         await interaction.response.defer(ephemeral=True, thinking=True)
+        card_channel = CardChannelChoice(interaction.guild, channel_id)
         outcome = await self.bot.services.sharing.share(
             actor,
             channel_id,
             share,
             answer=answer_ticket(interaction),
-            card_channel=card_channel_chooser(interaction.guild, channel_id),
+            card_channel=card_channel,
             deliverer=self.bot.posts.worker_id,
         )
         # From here on the share, its card and this answer are all stored: nothing is lost.
-        answers = self.bot.answers
-        async with answers.handling(outcome.answer):
-            if outcome.card_claim is not None:
-                self.bot.posts.submit(outcome.card_claim)
+        async with self.bot.answers.handling(outcome.answer):
             card = outcome.resource.card
-            if outcome.card_claim is not None or (card and card.state is PostState.PENDING):
-                assert outcome.answer.post_id is not None
-                await self.bot.posts.wait(outcome.answer.post_id, CARD_WAIT)
-            await answers.deliver(outcome.answer)
+            if outcome.card_claim is not None:
+                self.bot.posts.submit(outcome.card_claim, _card_post(outcome.resource))
+                card = _on_its_way(outcome.card_claim)
+            if card is not None and card.state is PostState.PENDING:
+                card = await self.bot.posts.wait(card.post_id, CARD_WAIT) or card
+            text = await self._receipt(
+                outcome.answer, outcome.resource, card, card_channel.shares_channel_id
+            )
+            await self.bot.answers.deliver(outcome.answer, RenderedAnswer(text, card))
 
-    # -- rendering from storage (now, later, or after a restart) ---------------------------
+    async def _receipt(
+        self,
+        answer: OwedAnswer,
+        resource: SharedResource,
+        card: PostStatus | None,
+        shares_channel_id: int | None,
+    ) -> str:
+        result = ShareResult(answer.outcome)
+        step = None
+        with contextlib.suppress(DatabaseUnavailable):  # the receipt is true without it
+            progress = await self.bot.services.progress.progress(answer.server_id, answer.member_id)
+            step = next_step(progress)
+        note = None
+        if card is not None and result is not ShareResult.REPEAT:  # this share placed the card
+            guild = self.bot.get_guild(answer.server_id)
+            note = fallback_note(guild, shares_channel_id, card.channel_id)
+        return share_receipt(ReceiptFacts(answer.member_id, result, resource, card, step, note))
+
+    # -- rendering from storage (later, or after a restart) ---------------------------------
 
     async def _render_card(self, claim: PostClaim) -> OutgoingPost | None:
         try:
             resource = await self.bot.services.sharing.resource(claim.server_id, claim.subject_id)
         except NotFound:
             return None
-        return OutgoingPost(
-            marker=card_marker(resource.id),
-            embed=resource_card(resource),
-            view=card_view(resource),
-        )
+        return _card_post(resource)
 
     async def _render_receipt(self, answer: OwedAnswer, card: PostStatus | None) -> str:
         services = self.bot.services
         resource = await services.sharing.resource(answer.server_id, answer.subject_id)
-        result = ShareResult(answer.outcome)
-        step = None
-        note = None
-        try:
-            step = next_step(await services.progress.progress(answer.server_id, answer.member_id))
-            if card is not None and result is not ShareResult.REPEAT:
-                shares_channel = await services.server_settings.shares_channel(answer.server_id)
-                guild = self.bot.get_guild(answer.server_id)
-                note = fallback_note(guild, shares_channel, card.channel_id)
-        except DatabaseUnavailable:
-            pass  # the receipt is true without them
-        facts = ReceiptFacts(answer.member_id, result, resource, card, step, note)
-        return share_receipt(facts)
+        shares_channel_id = None
+        with contextlib.suppress(DatabaseUnavailable):
+            shares_channel_id = await services.server_settings.shares_channel(answer.server_id)
+        return await self._receipt(answer, resource, card, shares_channel_id)
 
     async def _render_useful_reply(self, answer: OwedAnswer, _card: PostStatus | None) -> str:
         resource = await self.bot.services.sharing.resource(answer.server_id, answer.subject_id)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import discord
 
 
@@ -15,15 +13,22 @@ def usable_for_cards(guild: discord.Guild | None, channel_id: int) -> bool:
     )
 
 
-def card_channel_chooser(guild: discord.Guild | None, used_in: int) -> Callable[[int | None], int]:
-    """Given the shares channel setting (read with the share), the channel for the card."""
+class CardChannelChoice:
+    """Picks the card's channel from the shares channel setting read with the share.
 
-    def choose(shares_channel_id: int | None) -> int:
-        if shares_channel_id is not None and usable_for_cards(guild, shares_channel_id):
+    Remembers the setting it saw, so the answer can say why a card is not where an admin chose.
+    """
+
+    def __init__(self, guild: discord.Guild | None, used_in: int) -> None:
+        self._guild = guild
+        self._used_in = used_in
+        self.shares_channel_id: int | None = None
+
+    def __call__(self, shares_channel_id: int | None) -> int:
+        self.shares_channel_id = shares_channel_id
+        if shares_channel_id is not None and usable_for_cards(self._guild, shares_channel_id):
             return shares_channel_id
-        return used_in
-
-    return choose
+        return self._used_in
 
 
 def fallback_note(
