@@ -70,7 +70,7 @@ def configure_logging(level: str, *, secrets: Iterable[str] = ()) -> None:
 async def _migrate(settings: Settings, action: str, revision: str) -> None:
     url = settings.database.url
     with opening_database(url):
-        database = Database(url)
+        database = Database(url, statement_timeout=None)  # a migration may take minutes
         try:
             await (upgrade if action == "upgrade" else downgrade)(database, revision)
         finally:
@@ -93,7 +93,7 @@ async def _prepare_database(settings: Settings) -> None:
     """Open and migrate the database before logging in; setup_hook then finds it at head."""
     url = settings.database.url
     with opening_database(url):
-        database = Database(url, echo=settings.database.echo)
+        database = Database(url, echo=settings.database.echo, statement_timeout=None)
         try:
             await upgrade(database)
         finally:
