@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bot.config import without_secrets
 from bot.db.migrate import DatabaseNewerThanCode, UnknownRevision
+from bot.errors import DatabaseUnavailable
 from bot.sandbox.lock import SandboxAlreadyRunning, SandboxFolderUnusable
 
 # SQLSTATE classes of PostgreSQL errors that mean "you cannot use this database as configured":
@@ -166,6 +167,11 @@ def database_failure(error: BaseException, url: str) -> str | None:
         return (
             f"no database revision {error.revision!r} ({error.reason}); give head, base or one "
             f"of: {', '.join(error.known)}"
+        )
+    if isinstance(error, DatabaseUnavailable):
+        return (
+            f"the database at {where} did not answer in time (a lock held by another program, "
+            "or a server that stopped answering); check it, then start again"
         )
     sqlite_path = _sqlite_path(url)
     line = (

@@ -20,7 +20,8 @@ from sqlalchemy.engine import make_url
 
 from bot.db import Database
 from bot.db.migrate import known_revisions, upgrade
-from bot.startup_errors import StartupFailure, opening_database
+from bot.errors import DatabaseUnavailable
+from bot.startup_errors import StartupFailure, database_failure, opening_database
 from tests.conftest import POSTGRES_URL, asyncpg_url, environment_without_bot_settings
 
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gx0aBc.a-token-that-must-never-be-printed"
@@ -295,3 +296,14 @@ def test_downgrade_asks_for_yes_and_changes_nothing_without_it(tmp_path: Path) -
     result = pln_coach(["db", "downgrade", "base", "--yes"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert tables_of(database) == {"alembic_version"}
+
+
+def test_a_database_that_does_not_answer_in_time_is_one_line() -> None:
+    """E.g. the command-sync write at login, while another program holds SQLite's write lock."""
+    line = database_failure(
+        DatabaseUnavailable(DatabaseUnavailable.SAVING),
+        "postgresql+asyncpg://coach:s3cr@t@db.example/pln",
+    )
+    assert line is not None
+    assert "did not answer in time" in line
+    assert "s3cr" not in line

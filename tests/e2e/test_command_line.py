@@ -45,6 +45,8 @@ level = "DEBUG"
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
+    # Read as it comes: at DEBUG the bot writes more than a pipe holds.
+    reading = asyncio.create_task(process.communicate())
     try:
         await emu.wait_until_ready(timeout=30)
         reply = await run_command(community, community.ana.id, "ping")
@@ -55,7 +57,7 @@ level = "DEBUG"
         assert "Shared!" in reply.content
     finally:
         process.send_signal(signal.SIGINT)
-        output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+        output, _ = await asyncio.wait_for(reading, timeout=30)
     log = output.decode()
     assert process.returncode == 0, log
     assert community.app.token not in log
