@@ -11,17 +11,21 @@ from typing import Any
 EPHEMERAL = 1 << 6
 WIDTH = 72
 
-_USER_MENTION = re.compile(r"<@!?(\d+)>")
-_CHANNEL_MENTION = re.compile(r"<#(\d+)>")
-_TIMESTAMP = re.compile(r"<t:(\d+)(?::[tTdDfFR])?>")
+_USER_MENTION = re.compile(r"(?<!\\)<@!?(\d+)>")
+_CHANNEL_MENTION = re.compile(r"(?<!\\)<#(\d+)>")
+_TIMESTAMP = re.compile(r"(?<!\\)<t:(\d+)(?::[tTdDfFR])?>")
+# Discord hides a backslash before any character that is not a letter, digit or space.
+_ESCAPE = re.compile(r"\\([^0-9A-Za-z\s])")
 
 
 def _readable(text: str, names: Callable[[int], str]) -> str:
+    """As a member would read it in Discord: mentions as names, escapes gone."""
     text = _USER_MENTION.sub(lambda m: "@" + names(int(m.group(1))), text)
     text = _CHANNEL_MENTION.sub(lambda m: "#" + names(int(m.group(1))), text)
-    return _TIMESTAMP.sub(
+    text = _TIMESTAMP.sub(
         lambda m: datetime.fromtimestamp(int(m.group(1)), UTC).strftime("%Y-%m-%d"), text
     )
+    return _ESCAPE.sub(r"\1", text)
 
 
 def _wrap(text: str, indent: str) -> list[str]:
@@ -59,13 +63,13 @@ def render_message(
         if embed.get("author", {}).get("name"):
             lines.extend(_wrap(embed["author"]["name"], "  │ "))
         if embed.get("title"):
-            lines.extend(_wrap(f"** {embed['title']} **", "  │ "))
+            lines.extend(_wrap(f"** {_readable(embed['title'], names)} **", "  │ "))
         if embed.get("url"):
             lines.extend(_wrap(embed["url"], "  │ "))
         if embed.get("description"):
             lines.extend(_wrap(_readable(embed["description"], names), "  │ "))
         for embed_field in embed.get("fields", []):
-            lines.extend(_wrap(embed_field["name"], "  │ "))
+            lines.extend(_wrap(_readable(embed_field["name"], names), "  │ "))
             lines.extend(_wrap(_readable(embed_field["value"], names), "  │   "))
         if embed.get("footer", {}).get("text"):
             lines.extend(_wrap(embed["footer"]["text"], "  │ "))
