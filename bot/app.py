@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import pkgutil
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -30,6 +31,8 @@ from bot.invite import invite_url
 from bot.services import Services, build_services
 
 log = logging.getLogger(__name__)
+
+WORKER_SLOT = "main"
 
 
 def discover_extensions() -> list[str]:
@@ -89,6 +92,10 @@ class PLNCoachBot(commands.Bot):
         )
         self.settings = settings
         self.force_command_sync = force_command_sync
+        # This process in outbox claims and owed answers: its slot (one process per slot; a
+        # shard set once the bot is sharded), which a restart keeps so it can take back what the
+        # last run left at once, and a per-run part, so two runs never pass for one another.
+        self.worker_id = f"{WORKER_SLOT}/{secrets.token_hex(4)}"
         self._services: Services | None = None
         # How each kind of post and answer is drawn; the cogs fill it in as they load.
         self.renderers = Renderers()
@@ -160,7 +167,9 @@ class PLNCoachBot(commands.Bot):
         database = Database(self.settings.database.url, echo=self.settings.database.echo)
         self._services = services = build_services(database)
         self._posts = PostDelivery(self, services.outbox, self.renderers, worker_id=self.worker_id)
-        self._answers = AnswerDelivery(self, services.answers, services.outbox, self.renderers)
+        self._answers = AnswerDelivery(
+            self, services.answers, services.outbox, self.renderers, worker_id=self.worker_id
+        )
         self._posts.on_settled(self._answers.post_settled)
         for extension in discover_extensions():
             await self.load_extension(extension)
@@ -186,12 +195,6 @@ class PLNCoachBot(commands.Bot):
         log.info("Connected as %s to %d servers", self.user, len(self.guilds))
         if self.application_id:
             log.info("Invite me to a server: %s", invite_url(self.application_id))
-
-    @property
-    def worker_id(self) -> str:
-        """This process's name in outbox claims; the same after a restart, so it can take its
-        own unfinished claims back at once."""
-        return "main"
 
     async def close(self) -> None:
         for delivery in (self._posts, self._answers):

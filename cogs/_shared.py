@@ -45,4 +45,5 @@ def answer_ticket(interaction: discord.Interaction[Any]) -> AnswerTicket:
         channel_id=interaction.channel_id or 0,
         token=interaction.token,
         created_at=interaction.created_at,
+        owner=coach_bot(interaction).worker_id,
     )

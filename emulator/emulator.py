@@ -57,6 +57,9 @@ class DiscordEmulator(UserActions):
         self.internal_errors: list[BaseException] = []
         self.interactions: list[Interaction] = []
         self._holds: list[tuple[str, str, asyncio.Event]] = []
+        # How long Discord remembers a message's nonce to drop a duplicate sent with
+        # enforce_nonce (a few minutes); 0 turns that off, for tests of what must not rely on it.
+        self.nonce_window = 300.0
         self.host = "127.0.0.1"
         self.port = 0
         self._runner: web.AppRunner | None = None

@@ -39,7 +39,6 @@ IS_VOICE_MESSAGE = 1 << 13
 CHANNEL_MESSAGE_FLAGS = (
     SUPPRESS_EMBEDS | SUPPRESS_NOTIFICATIONS | IS_COMPONENTS_V2 | IS_VOICE_MESSAGE
 )
-NONCE_WINDOW = 300.0
 
 routes = web.RouteTableDef()
 
@@ -291,7 +290,7 @@ async def create_message(request: web.Request) -> web.Response:
     nonce = data.get("nonce")
     if nonce is not None and data.get("enforce_nonce"):
         previous = _recent_with_nonce(
-            emu.world.visible_messages(channel.id), app.bot_user.id, nonce
+            emu.world.visible_messages(channel.id), app.bot_user.id, nonce, emu.nonce_window
         )
         if previous is not None:
             return json_response(200, previous.to_payload())
@@ -305,10 +304,12 @@ async def create_message(request: web.Request) -> web.Response:
     return json_response(200, message.to_payload())
 
 
-def _recent_with_nonce(messages: list[Message], author_id: int, nonce: Any) -> Message | None:
+def _recent_with_nonce(
+    messages: list[Message], author_id: int, nonce: Any, window: float
+) -> Message | None:
     now = time.time()
     for message in reversed(messages):
-        if now - message.created_at.timestamp() > NONCE_WINDOW:
+        if now - message.created_at.timestamp() > window:
             break
         if message.author_id == author_id and message.nonce == nonce:
             return message

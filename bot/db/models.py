@@ -198,6 +198,8 @@ class PendingAnswer(Base):
     # The post the answer talks about, if any: the answer is final once that post is.
     post_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_posts.id", ondelete="SET NULL"))
     channel_id: Mapped[int] = mapped_column(Snowflake)
+    # The worker (process) completing it; others step in only once it has had its chance.
+    owner: Mapped[str] = mapped_column(String(64))
     application_id: Mapped[int] = mapped_column(Snowflake)
     interaction_token: Mapped[str] = mapped_column(String(500))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -52,7 +52,10 @@ class AnswerDelivery:
         answers: PendingAnswers,
         outbox: Outbox,
         renderers: Renderers,
+        *,
+        worker_id: str,
     ) -> None:
+        self._worker_id = worker_id
         self._client = client
         self._answers = answers
         self._outbox = outbox
@@ -134,6 +137,8 @@ class AnswerDelivery:
                 self._finish(answer)
         if answer.id is not None and answer.id in self._done:
             self._locks.pop(answer.id, None)
+        elif answer.id is not None and answer.id not in self._interim:
+            self._locks.pop(answer.id, None)  # failed: the sweep retries it, with a new lock
 
     async def _render(self, answer: OwedAnswer) -> RenderedAnswer | None:
         renderer = self._renderers.get(answer.kind)
@@ -160,6 +165,9 @@ class AnswerDelivery:
         if answer.id is not None:
             self._interim.pop(answer.id, None)
             self._done.add(answer.id)
+            lock = self._locks.get(answer.id)
+            if lock is not None and not lock.locked():
+                del self._locks[answer.id]
 
     async def _edit_original(self, answer: OwedAnswer, content: str) -> None:
         ticket = answer.ticket
@@ -192,16 +200,23 @@ class AnswerDelivery:
 
     async def _retry_stored(self) -> None:
         """Deliver stored answers nobody here is completing: left by a crash, or that failed."""
+        now = utcnow()
+        for answer in list(self._interim.values()):  # past Discord's window: nothing to edit
+            if answer.ticket.expires_at <= now:
+                self._finish(answer)
         skip = self._handled | self._done | set(self._interim)
-        owed = await self._answers.unexpired(exclude=skip)
+        owed = await self._answers.unexpired(self._worker_id, exclude=skip)
         statuses = await self._outbox.statuses(
             [answer.post_id for answer in self._interim.values() if answer.post_id]
         )
         settled = [
             answer
             for answer in self._interim.values()
-            if answer.post_id in statuses
-            and statuses[answer.post_id].state is not PostState.PENDING
+            # A post that is gone (its server or member was forgotten) counts as settled.
+            if (
+                answer.post_id not in statuses
+                or statuses[answer.post_id].state is not PostState.PENDING
+            )
             and answer.id not in self._handled
         ]
         if owed:

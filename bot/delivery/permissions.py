@@ -13,8 +13,10 @@ import discord
 def missing_post_permissions(permissions: discord.Permissions, *, in_thread: bool) -> list[str]:
     """What the bot lacks to post an embed there, in the words of Discord's settings.
 
-    Discord reports Embed Links as missing whenever Send Messages is, so it is named only when
-    it is the one thing to fix.
+    Read Message History is needed too: without it Discord answers the history lookup that
+    keeps a post from going out twice after a crash with an empty list, not an error. Discord
+    reports Embed Links as missing whenever Send Messages is, so it is named only when it is the
+    one thing to fix.
     """
     send = "Send Messages in Threads" if in_thread else "Send Messages"
     can_send = permissions.send_messages_in_threads if in_thread else permissions.send_messages
@@ -25,6 +27,8 @@ def missing_post_permissions(permissions: discord.Permissions, *, in_thread: boo
     ]
     if not missing and not permissions.embed_links:
         missing.append("Embed Links")
+    if not permissions.read_message_history:
+        missing.append("Read Message History")
     return missing
 
 

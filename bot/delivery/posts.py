@@ -29,18 +29,21 @@ from bot.delivery.permissions import missing_in
 from bot.delivery.refusals import missing_permissions_reason, refusal_for
 from bot.delivery.renderers import OutgoingPost, Renderers
 from bot.errors import DatabaseUnavailable
-from bot.services.outbox import CLAIM_LEASE, Outbox, PostClaim, PostState, PostStatus, Refusal
+from bot.services.outbox import Outbox, PostClaim, PostState, PostStatus, Refusal
 
 log = logging.getLogger(__name__)
 
 # Give up on one send after this long (discord.py waits up to 30 s for a rate limit), well
-# inside the claim's lease; the next attempt then looks for the message first.
+# inside a claim's lease (renewed before each step); the next attempt looks for it first.
 SEND_TIMEOUT = 40.0
 # How often the sweep looks for due posts when nothing wakes it.
 SWEEP_INTERVAL = 15.0
 # How far before an earlier attempt the history lookup starts (clock skew with Discord).
 LOOKUP_MARGIN = timedelta(seconds=30)
 LOOKUP_LIMIT = 500
+LOOKUP_TIMEOUT = 15.0
+# A claim younger than this is renewed before it is relied on for a lookup or a send.
+FRESH_CLAIM = 5.0
 RECENTLY_SETTLED = 1000
 
 
@@ -156,20 +159,24 @@ class PostDelivery:
     async def _sweep_forever(self) -> None:
         await self._client.wait_until_ready()
         while True:
+            self._wake.clear()  # before looking, so a wake-up during the look is not lost
             delay = SWEEP_INTERVAL
             try:
-                for claim in await self._outbox.claim_due(self.worker_id):
-                    if claim.post_id in self._in_flight:  # our own lane still holds it
-                        continue
-                    self._enqueue(claim)
-                due = await self._outbox.next_due_at()
+                due = await self._outbox.next_due_at()  # a read: idle sweeps write nothing
+                if due is not None and due <= utcnow():
+                    for claim in await self._outbox.claim_due(self.worker_id):
+                        if claim.post_id in self._in_flight:  # queued here past its lease:
+                            self._in_flight[claim.post_id] = claim  # the lane takes the new one
+                            self._claimed_at[claim.post_id] = asyncio.get_running_loop().time()
+                            continue
+                        self._enqueue(claim)
+                    due = await self._outbox.next_due_at()
                 if due is not None:
                     delay = min(delay, max((due - utcnow()).total_seconds(), 0.05))
             except DatabaseUnavailable:
                 log.warning("Outbox sweep: the database did not answer; trying again soon")
             except Exception:
                 log.exception("Outbox sweep failed; trying again soon")
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
 
@@ -191,6 +198,7 @@ class PostDelivery:
     async def _run_lane(self, channel_id: int, lane: _Lane) -> None:
         while not lane.queue.empty():
             claim = lane.queue.get_nowait()
+            claim = self._in_flight.get(claim.post_id, claim)  # the latest claim on it
             try:
                 await self._deliver(claim)
             except asyncio.CancelledError:
@@ -204,10 +212,24 @@ class PostDelivery:
         if self._lanes.get(channel_id) is lane:
             del self._lanes[channel_id]
 
+    async def _still_mine(self, claim: PostClaim) -> bool:
+        """Renew a claim that is no longer fresh, so its lease outlasts the next step.
+
+        False when it was taken over (the lease ran out meanwhile): leave it to its new holder.
+        Each step after this one (a history lookup, one send) ends well inside a fresh lease.
+        """
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._claimed_at.get(claim.post_id, 0.0) < FRESH_CLAIM:
+            return True
+        if not await self._outbox.renew(claim):
+            log.info("Post %s was taken over by another attempt; leaving it", claim.post_id)
+            return False
+        self._claimed_at[claim.post_id] = loop.time()
+        return True
+
     async def _deliver(self, claim: PostClaim) -> None:
-        waited = asyncio.get_running_loop().time() - self._claimed_at.get(claim.post_id, 0.0)
-        if waited > CLAIM_LEASE.total_seconds() / 2 and not await self._outbox.renew(claim):
-            return  # another worker took it over while it queued here
+        if not await self._still_mine(claim):
+            return
         post = self._rendered.pop(claim.post_id, None)
         renderer = self._renderers.get(claim.kind)
         if post is None and renderer is None:
@@ -240,11 +262,17 @@ class PostDelivery:
         )
         try:
             if claim.may_be_posted:
-                found = await self._find_marked(target, claim, post.marker)
+                if not await self._still_mine(claim):
+                    return
+                found = await asyncio.wait_for(
+                    self._find_marked(target, claim, post.marker), LOOKUP_TIMEOUT
+                )
                 if found is not None:
                     log.info("Post %s was already in the channel; not posting it again", claim)
                     await self._posted(claim, found)
                     return
+            if not await self._still_mine(claim):
+                return
             message = await asyncio.wait_for(
                 target.send(
                     content=post.content,
@@ -315,8 +343,14 @@ class PostDelivery:
         for future in self._waiters.pop(status.post_id, []):
             if not future.done():
                 future.set_result(status)
-        for listener in self._listeners:
-            try:
-                await listener(status)
-            except Exception:
-                log.exception("A listener failed on settled post %s", status.post_id)
+        for listener in self._listeners:  # off the lane: its next post need not wait for them
+            task = asyncio.create_task(self._notify(listener, status))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _notify(listener: SettledListener, status: PostStatus) -> None:
+        try:
+            await listener(status)
+        except Exception:
+            log.exception("A listener failed on settled post %s", status.post_id)

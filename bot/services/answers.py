@@ -19,26 +19,40 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database, PendingAnswer, utcnow
+from bot.services.outbox import worker_slot
 
 # Discord keeps an interaction token valid for 15 minutes; stop a little earlier so an edit
 # started at the last moment still lands.
 ANSWER_WINDOW = timedelta(minutes=15) - timedelta(seconds=20)
 
 
+# How long another process leaves an answer to the worker that owns it (its command answers
+# within seconds) before completing it itself: the owner may have died.
+OWNER_GRACE = timedelta(seconds=60)
+
+
 @dataclass(frozen=True, slots=True)
 class AnswerTicket:
-    """What the bot needs to answer one interaction later: who, where, and its token."""
+    """What the bot needs to answer one interaction later: where, its token, and who answers."""
 
     application_id: int
     channel_id: int
     expires_at: datetime
+    # The worker (process) that answers it; see PendingAnswers.unexpired.
+    owner: str
     token: str = field(repr=False)
 
     @classmethod
     def for_interaction(
-        cls, *, application_id: int, channel_id: int, token: str, created_at: datetime
+        cls,
+        *,
+        application_id: int,
+        channel_id: int,
+        token: str,
+        created_at: datetime,
+        owner: str,
     ) -> AnswerTicket:
-        return cls(application_id, channel_id, created_at + ANSWER_WINDOW, token)
+        return cls(application_id, channel_id, created_at + ANSWER_WINDOW, owner, token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +101,11 @@ class PendingAnswers:
                 outcome=outcome,
                 post_id=post_id,
                 channel_id=ticket.channel_id,
+                owner=ticket.owner,
                 application_id=ticket.application_id,
                 interaction_token=ticket.token,
                 expires_at=ticket.expires_at,
-                created_at=utcnow(),
+                created_at=ticket.expires_at - ANSWER_WINDOW,  # when the member acted
             )
             .returning(PendingAnswer.id)
         )
@@ -98,11 +113,22 @@ class PendingAnswers:
             answer_id, server_id, member_id, kind, subject_id, outcome, post_id, ticket
         )
 
-    async def unexpired(self, *, exclude: Iterable[int] = ()) -> list[OwedAnswer]:
-        """Answers still deliverable, oldest first (at start-up: what the last run left)."""
+    async def unexpired(self, worker_id: str, *, exclude: Iterable[int] = ()) -> list[OwedAnswer]:
+        """Answers ``worker_id`` should deliver now, oldest first.
+
+        Its own, those its slot's earlier runs left (a restart completes them at once), and
+        any other worker's answer that has had OWNER_GRACE to be delivered by its owner.
+        """
         skip = list(exclude)
+        now = self._clock()
+        mine = (PendingAnswer.owner == worker_id) | PendingAnswer.owner.startswith(
+            f"{worker_slot(worker_id)}/", autoescape=True
+        )
         async with self._database.read() as session:
-            query = select(PendingAnswer).where(PendingAnswer.expires_at > self._clock())
+            query = select(PendingAnswer).where(
+                PendingAnswer.expires_at > now,
+                mine | (PendingAnswer.created_at < now - OWNER_GRACE),
+            )
             if skip:
                 query = query.where(PendingAnswer.id.not_in(skip))
             rows = (await session.execute(query.order_by(PendingAnswer.id))).scalars().all()
@@ -132,6 +158,7 @@ def _owed(row: PendingAnswer) -> OwedAnswer:
             application_id=row.application_id,
             channel_id=row.channel_id,
             expires_at=row.expires_at,
+            owner=row.owner,
             token=row.interaction_token,
         ),
     )

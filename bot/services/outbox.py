@@ -21,15 +21,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy import CursorResult, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database, OutboxPost, utcnow
+from bot.db.types import UTCDateTime
 from bot.db.upsert import dialect_insert
 
-# How long a claim keeps other workers away. A post waits at most 30 s for a rate limit
-# (``max_ratelimit_timeout``) and the worker gives up on one request after 40 s, so a live claim
-# never runs out in the middle of a post.
+# How long a claim keeps other workers away. The worker renews a claim before each step that
+# relies on it (a history lookup of at most 15 s, a send of at most 40 s), so a live claim never
+# runs out in the middle of a post.
 CLAIM_LEASE = timedelta(seconds=60)
 # Transient failures back off exponentially from FIRST_RETRY up to LAST_RETRY between attempts;
 # after MAX_ATTEMPTS (about a day of trying) the post is given up as failed.
@@ -108,6 +109,21 @@ _STATUS_COLUMNS = (
     OutboxPost.last_error,
     OutboxPost.error_code,
 )
+
+
+def _still_held(claim: PostClaim) -> tuple[Any, ...]:
+    """The claim is this one: same worker and same attempt (a takeover bumps the attempt)."""
+    return (
+        OutboxPost.id == claim.post_id,
+        OutboxPost.state == PostState.PENDING.value,
+        OutboxPost.claimed_by == claim.worker_id,
+        OutboxPost.attempts == claim.attempt,
+    )
+
+
+def worker_slot(worker_id: str) -> str:
+    """``main/3f2a9c1d`` -> ``main``: the part of a worker's id that a restart keeps."""
+    return worker_id.rpartition("/")[0] or worker_id
 
 
 def _rowcount(result: Any) -> int:
@@ -198,33 +214,42 @@ class Outbox:
         """Give a failed post another chance (its cause may be fixed).
 
         With ``claim_for``, that worker holds it and posts it next (the claim is returned);
-        without, the next sweep does. Nothing happens to a post that had not failed.
+        without, the next sweep does. One conditional update, so of two members re-sharing at
+        once only one revives the post.
         """
+        claimed = claim_for is not None
         row = (
             await session.execute(
-                select(OutboxPost).where(
-                    OutboxPost.id == post_id, OutboxPost.state == PostState.FAILED.value
+                update(OutboxPost)
+                .execution_options(synchronize_session=False)
+                .where(OutboxPost.id == post_id, OutboxPost.state == PostState.FAILED.value)
+                .values(
+                    state=PostState.PENDING.value,
+                    channel_id=channel_id,
+                    next_attempt_at=now,
+                    last_error=None,
+                    error_code=None,
+                    finished_at=None,
+                    attempts=1 if claimed else 0,
+                    claimed_by=claim_for,
+                    claimed_until=now + CLAIM_LEASE if claimed else None,
+                    first_attempted_at=func.coalesce(
+                        OutboxPost.first_attempted_at,
+                        literal(now if claimed else None, UTCDateTime),
+                    ),
+                )
+                .returning(
+                    OutboxPost.server_id,
+                    OutboxPost.kind,
+                    OutboxPost.subject_id,
+                    OutboxPost.first_attempted_at,
                 )
             )
-        ).scalar_one_or_none()
-        if row is None:
+        ).one_or_none()
+        if row is None or claim_for is None:
             return None
-        may_be_posted = row.first_attempted_at is not None
-        row.state = PostState.PENDING.value
-        row.channel_id = channel_id
-        row.next_attempt_at = now
-        row.last_error = None
-        row.error_code = None
-        row.finished_at = None
-        if claim_for is None:
-            row.attempts = 0
-            return None
-        row.attempts = 1
-        row.first_attempted_at = row.first_attempted_at or now
-        row.claimed_by = claim_for
-        row.claimed_until = now + CLAIM_LEASE
         return PostClaim(
-            post_id=row.id,
+            post_id=post_id,
             server_id=row.server_id,
             kind=row.kind,
             subject_id=row.subject_id,
@@ -232,7 +257,8 @@ class Outbox:
             worker_id=claim_for,
             attempt=1,
             first_attempted_at=row.first_attempted_at,
-            may_be_posted=may_be_posted,
+            # Set before this retry: an earlier attempt may have reached Discord.
+            may_be_posted=row.first_attempted_at != now,
         )
 
     # -- delivery ---------------------------------------------------------------------------
@@ -283,11 +309,7 @@ class Outbox:
             result = await session.execute(
                 update(OutboxPost)
                 .execution_options(synchronize_session=False)
-                .where(
-                    OutboxPost.id == claim.post_id,
-                    OutboxPost.state == PostState.PENDING.value,
-                    OutboxPost.claimed_by == claim.worker_id,
-                )
+                .where(*_still_held(claim))
                 .values(claimed_until=now + CLAIM_LEASE)
             )
         return _rowcount(result) == 1
@@ -353,11 +375,7 @@ class Outbox:
             result = await session.execute(
                 update(OutboxPost)
                 .execution_options(synchronize_session=False)
-                .where(
-                    OutboxPost.id == claim.post_id,
-                    OutboxPost.state == PostState.PENDING.value,
-                    OutboxPost.claimed_by == claim.worker_id,
-                )
+                .where(*_still_held(claim))
                 .values(**values)
             )
             if _rowcount(result) == 0:
@@ -370,10 +388,12 @@ class Outbox:
         return _status(row)
 
     async def release_claims(self, worker_id: str) -> int:
-        """Free the claims a previous run of this worker left behind when it stopped.
+        """Free the claims that earlier runs of this worker's slot left when they stopped.
 
-        Called at start-up, so a restarted bot delivers at once instead of waiting out its own
-        dead leases. An earlier attempt's time is kept: those posts are looked up first.
+        A worker's id is its slot (e.g. ``main``, later a shard set) and a per-run suffix. Called
+        at start-up, so a restarted bot delivers at once instead of waiting out the dead run's
+        leases; one process runs per slot. An earlier attempt's time is kept: those posts are
+        looked up in their channel first.
         """
         async with self._database.write() as session:
             result = await session.execute(
@@ -381,7 +401,8 @@ class Outbox:
                 .execution_options(synchronize_session=False)
                 .where(
                     OutboxPost.state == PostState.PENDING.value,
-                    OutboxPost.claimed_by == worker_id,
+                    OutboxPost.claimed_by.startswith(f"{worker_slot(worker_id)}/", autoescape=True),
+                    OutboxPost.claimed_by != worker_id,
                 )
                 .values(claimed_by=None, claimed_until=None)
             )

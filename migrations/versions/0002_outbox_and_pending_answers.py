@@ -77,6 +77,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=32), nullable=False),
         sa.Column("post_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("channel_id", sa.BigInteger(), nullable=False),
+        sa.Column("owner", sa.String(length=64), nullable=False),
         sa.Column("application_id", sa.BigInteger(), nullable=False),
         sa.Column("interaction_token", sa.String(length=500), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
@@ -107,8 +108,9 @@ def upgrade() -> None:
 
     # Every card, posted or not, becomes an outbox post. A card never posted stays failed (as
     # before this version, sharing the link again posts it) rather than appearing out of the blue
-    # at the upgrade; one that was being posted keeps that attempt's time, so the next attempt
-    # looks for it in the channel first.
+    # at the upgrade. Any of them may have reached Discord unrecorded (the old code gave up a
+    # card after errors that can still post, like a 5xx), so each counts as attempted: the next
+    # attempt looks for it in the channel first.
     op.execute(
         sa.text(
             """
@@ -121,7 +123,7 @@ def upgrade() -> None:
                 CASE WHEN card_message_id IS NULL THEN 'failed' ELSE 'posted' END,
                 CASE WHEN card_message_id IS NULL THEN 0 ELSE 1 END,
                 created_at,
-                CASE WHEN card_message_id IS NULL THEN card_claimed_at ELSE created_at END,
+                COALESCE(card_claimed_at, created_at),
                 card_message_id,
                 CASE WHEN card_message_id IS NULL
                     THEN 'was not posted before an upgrade; share the link again to post it'

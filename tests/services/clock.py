@@ -15,8 +15,12 @@ class Clock:
         return self.now
 
 
-def answer_ticket(now: datetime, channel_id: int = 1) -> AnswerTicket:
+def answer_ticket(now: datetime, channel_id: int = 1, owner: str = "main/run1") -> AnswerTicket:
     """An interaction's answer ticket, as a command would pass it to a service."""
     return AnswerTicket.for_interaction(
-        application_id=4242, channel_id=channel_id, token="interaction-token", created_at=now
+        application_id=4242,
+        channel_id=channel_id,
+        token="interaction-token",
+        created_at=now,
+        owner=owner,
     )

@@ -129,15 +129,31 @@ async def test_a_post_that_keeps_failing_is_given_up(database: Database) -> None
     assert status.problem == "Discord had a problem"
 
 
-async def test_a_restarted_worker_takes_back_its_own_claims_at_once(database: Database) -> None:
+async def test_a_restarted_worker_takes_back_its_last_runs_claims_at_once(
+    database: Database,
+) -> None:
     outbox = Outbox(database, clock=Clock(NOW))
-    await _owe(database, range(1, 3), claim_for="main")
-    await _owe(database, range(3, 4), claim_for="shard-1")
-    assert await outbox.claim_due("main") == []  # all leased
-    assert await outbox.release_claims("main") == 2
-    reclaimed = await outbox.claim_due("main")
+    await _owe(database, range(1, 3), claim_for="main/run1")  # the run that was killed
+    await _owe(database, range(3, 4), claim_for="shard-1/run5")  # another, live process
+    assert await outbox.claim_due("main/run2") == []  # all leased
+    assert await outbox.release_claims("main/run2") == 2
+    reclaimed = await outbox.claim_due("main/run2")
     assert sorted(claim.subject_id for claim in reclaimed) == [1, 2]
     assert all(claim.may_be_posted for claim in reclaimed)  # the dead run may have posted them
+
+
+async def test_a_claim_taken_over_cannot_be_renewed_or_settled_by_its_old_holder(
+    database: Database,
+) -> None:
+    clock = Clock(NOW)
+    outbox = Outbox(database, clock=clock)
+    await _owe(database, range(1, 2))
+    [slow] = await outbox.claim_due("main/run1")
+    clock.now += CLAIM_LEASE + timedelta(seconds=1)
+    [taken_over] = await outbox.claim_due("main/run1")  # the same worker's sweep, a new attempt
+    assert not await outbox.renew(slow)
+    assert await outbox.record_refusal(slow, Refusal("Discord had a problem", False)) is None
+    assert await outbox.renew(taken_over)  # the late refusal did not end the live claim
 
 
 async def test_concurrent_workers_never_claim_the_same_post(database: Database) -> None:
