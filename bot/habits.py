@@ -37,3 +37,20 @@ class EventKind(StrEnum):
     RESHARE = "reshare"
     # Another member pressed "Useful" on a resource card.
     MARKED_USEFUL = "marked_useful"
+    # Passive signals, from what members do in the server anyway (metadata only).
+    # A reply to another member's message (other_member_id: the replied-to author).
+    REPLY = "reply"
+    # A message in a thread, answering whoever spoke there last (other_member_id), if anyone.
+    THREAD_MESSAGE = "thread_message"
+    # A reaction added to another member's message; removing it deletes the event.
+    REACTION = "reaction"
+    # A thread started by the member.
+    THREAD_CREATED = "thread_created"
+
+
+# The signals in which one member reaches another: what ties and conversations are made of.
+INTERACTION_KINDS: tuple[EventKind, ...] = (
+    EventKind.REPLY,
+    EventKind.THREAD_MESSAGE,
+    EventKind.REACTION,
+)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from bot.db import Base
 from bot.db.forgetting import FORGETTING, How
 
-PERSONAL_COLUMNS = {"server_id", "member_id", "user_id", "shared_by", "other_member_id"}
+PERSONAL_COLUMNS = {
+    "server_id",
+    "member_id",
+    "user_id",
+    "shared_by",
+    "other_member_id",
+    "member_a",
+    "member_b",
+}
 
 
 def test_every_table_is_listed() -> None:

@@ -5,12 +5,14 @@ from bot.db.database import Database
 from bot.db.models import (
     ActivityEvent,
     BotState,
+    ConversationWeek,
     Member,
     OutboxPost,
     PendingAnswer,
     Resource,
     ResourceTag,
     Server,
+    Tie,
 )
 from bot.db.types import utcnow
 
@@ -18,6 +20,7 @@ __all__ = [
     "ActivityEvent",
     "Base",
     "BotState",
+    "ConversationWeek",
     "Database",
     "Member",
     "OutboxPost",
@@ -25,5 +28,6 @@ __all__ = [
     "Resource",
     "ResourceTag",
     "Server",
+    "Tie",
     "utcnow",
 ]

@@ -57,5 +57,13 @@ FORGETTING: dict[str, Forgetting] = {
         member={"server_id, member_id": How.CASCADE},
         expires="15 minutes after the interaction (the token's lifetime)",
     ),
+    "ties": Forgetting(
+        server={"server_id": How.CASCADE},
+        member={"member_a": How.DELETE, "member_b": How.DELETE},
+    ),
+    "conversation_weeks": Forgetting(
+        server={"server_id": How.CASCADE},
+        member={"member_a": How.DELETE, "member_b": How.DELETE},
+    ),
     "bot_state": Forgetting(server={}, member={}),
 }

@@ -7,9 +7,10 @@ settings, not tallies.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
+    Date,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -116,6 +117,12 @@ class ActivityEvent(Base):
         Index(
             "ix_activity_events_member_kind_time", "server_id", "member_id", "kind", "occurred_at"
         ),
+        # One pair's interactions, either way (ties and conversations are derived from them).
+        Index("ix_activity_events_member_other", "server_id", "member_id", "other_member_id"),
+        # What a deleted message earned (its reply credit, the reactions on it).
+        Index("ix_activity_events_message", "server_id", "message_id"),
+        # Who spoke last in a thread.
+        Index("ix_activity_events_channel_time", "server_id", "channel_id", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True)
@@ -204,6 +211,40 @@ class PendingAnswer(Base):
     interaction_token: Mapped[str] = mapped_column(String(500))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Tie(Base):
+    """Two members of a server who reached each other; derived from the ledger, kept current.
+
+    ``member_a`` is the smaller id. A replay of the ledger rebuilds every row.
+    """
+
+    __tablename__ = "ties"
+    __table_args__ = (Index("ix_ties_server_id_member_b", "server_id", "member_b"),)
+
+    server_id: Mapped[int] = mapped_column(
+        ForeignKey("servers.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_a: Mapped[int] = mapped_column(Snowflake, primary_key=True, autoincrement=False)
+    member_b: Mapped[int] = mapped_column(Snowflake, primary_key=True, autoincrement=False)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    a_to_b: Mapped[int] = mapped_column(default=0)
+    b_to_a: Mapped[int] = mapped_column(default=0)
+
+
+class ConversationWeek(Base):
+    """A week in which two members had a conversation; derived from the ledger, kept current."""
+
+    __tablename__ = "conversation_weeks"
+    __table_args__ = (Index("ix_conversation_weeks_server_id_member_b", "server_id", "member_b"),)
+
+    server_id: Mapped[int] = mapped_column(
+        ForeignKey("servers.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_a: Mapped[int] = mapped_column(Snowflake, primary_key=True, autoincrement=False)
+    member_b: Mapped[int] = mapped_column(Snowflake, primary_key=True, autoincrement=False)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
 
 
 class BotState(Base):
