@@ -7,7 +7,7 @@ after each batch of signals and a full replay of the ledger, and can be property
   turn in a thread); it is *reciprocated* once both did;
 - a **conversation** is A→B and B→A within 72 hours, or at least 3 turns between the same two
   people in one thread; conversations are counted per pair and week (UTC, Monday first), which is
-  what the levels and relationships need;
+  what the levels and relationships need, and withdrawing a signal can only remove weeks;
 - a **relationship** is the same partner in conversations in at least 3 distinct weeks.
 """
 
@@ -23,7 +23,7 @@ THREAD_TURNS = 3
 RELATIONSHIP_WEEKS = 3
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class Interaction:
     """``actor`` reached out to ``target`` at ``at`` (in ``thread_id``, for a turn in a thread)."""
 
@@ -47,6 +47,13 @@ class TieSummary:
         return self.a_to_b > 0 and self.b_to_a > 0
 
 
+def _in_order(interactions: Iterable[Interaction]) -> list[Interaction]:
+    """Oldest first, with a fixed order for equal times, so arrival order never matters."""
+    return sorted(
+        interactions, key=lambda item: (item.at, item.actor, item.target, item.thread_id or 0)
+    )
+
+
 def pair_of(one: int, other: int) -> tuple[int, int]:
     return (one, other) if one < other else (other, one)
 
@@ -59,7 +66,7 @@ def week_of(moment: datetime) -> date:
 
 def tie_summary(interactions: Iterable[Interaction]) -> TieSummary | None:
     """One pair's tie, or None when neither reached the other."""
-    ordered = sorted(interactions)
+    ordered = _in_order(interactions)
     if not ordered:
         return None
     a, b = pair_of(ordered[0].actor, ordered[0].target)
@@ -76,9 +83,10 @@ def tie_summary(interactions: Iterable[Interaction]) -> TieSummary | None:
 def conversation_weeks(interactions: Iterable[Interaction]) -> set[date]:
     """The weeks in which one pair had a conversation, whatever order the signals came in.
 
-    A conversation belongs to the week of the interaction that completes it.
+    A conversation belongs to the week of the interaction that completes it; a thread exchange
+    of three turns or more to every week in which it continues.
     """
-    ordered = sorted(interactions)
+    ordered = _in_order(interactions)
     weeks: set[date] = set()
     # Reciprocation: each interaction answered by the other member within the window.
     last_by_actor: dict[int, datetime] = {}
@@ -93,8 +101,9 @@ def conversation_weeks(interactions: Iterable[Interaction]) -> set[date]:
         if item.thread_id is not None:
             by_thread[item.thread_id].append(item)
     for turns in by_thread.values():
-        if len(turns) + 1 >= THREAD_TURNS:
-            weeks.add(week_of(turns[THREAD_TURNS - 2].at))
+        # From its third turn on, a thread exchange is a conversation in every week it goes on
+        # (so withdrawing a turn can end one, never start or move one).
+        weeks.update(week_of(turn.at) for turn in turns[THREAD_TURNS - 2 :])
     return weeks
 
 

@@ -1,7 +1,8 @@
 """Progress: each member's level in the four habits, derived from the activity ledger.
 
-Only the member's own rows are read, through the (server, member, kind, time) index, so the
-answer takes the same few milliseconds in a server with ten events or ten million.
+Only the member's own rows are read, through the (server, member, kind, time) index and the
+conversation weeks' indexes, so the answer takes the same few milliseconds in a server with ten
+events or ten million.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import ActivityEvent, Database, Resource, utcnow
-from bot.habits import HABIT_ORDER, EventKind, Habit, Level
+from bot.db import ActivityEvent, ConversationWeek, Database, Resource, utcnow
+from bot.habits import HABIT_ORDER, INTERACTION_KINDS, EventKind, Habit, Level
+from bot.services.conversations import RELATIONSHIP_WEEKS
 
 WEEK = timedelta(days=7)
 HABIT_WINDOW_WEEKS = 4
@@ -96,9 +98,84 @@ def contribute_progress(shares: int, used: int, weeks_active: int) -> HabitProgr
     return HabitProgress(Habit.CONTRIBUTE, level, True, summary, milestone)
 
 
+PRACTICING_PEOPLE = 5
+PRACTICING_PARTNERS = 3
+
+
+def connect_progress(people: int, weeks_active: int) -> HabitProgress:
+    """Connect: people reached (replies, reactions, turns in threads), and in how many weeks."""
+    practicing = people >= PRACTICING_PEOPLE
+    level = Level.NOT_STARTED
+    if people >= 1:
+        level = Level.STARTED
+    if practicing:
+        level = Level.PRACTICING
+    if practicing and weeks_active >= HABIT_ACTIVE_WEEKS:
+        level = Level.HABIT
+    summary = "Nobody reached yet."
+    if people:
+        summary = (
+            f"{_plural(people, 'colleague')} reached · active {weeks_active} of the last "
+            f"{HABIT_WINDOW_WEEKS} weeks"
+        )
+    milestone: str | None
+    if level is Level.NOT_STARTED:
+        milestone = "Reply to or react to a colleague's message."
+    elif level is Level.STARTED:
+        milestone = (
+            f"Reach {PRACTICING_PEOPLE - people} more "
+            f"{'colleague' if PRACTICING_PEOPLE - people == 1 else 'colleagues'} to reach "
+            "Practicing."
+        )
+    elif level is Level.PRACTICING:
+        missing = HABIT_ACTIVE_WEEKS - weeks_active
+        milestone = (
+            f"Reach out in {HABIT_ACTIVE_WEEKS} of the last {HABIT_WINDOW_WEEKS} weeks to make "
+            f"it a habit ({_plural(missing, 'more week')} to go)."
+        )
+    else:
+        milestone = None
+    return HabitProgress(Habit.CONNECT, level, True, summary, milestone)
+
+
+def converse_progress(weeks_by_partner: dict[int, int]) -> HabitProgress:
+    """Converse: conversations per partner and week; a relationship is 3 weeks with one partner."""
+    conversations = sum(weeks_by_partner.values())
+    partners = len(weeks_by_partner)
+    longest = max(weeks_by_partner.values(), default=0)
+    level = Level.NOT_STARTED
+    if conversations >= 1:
+        level = Level.STARTED
+    if partners >= PRACTICING_PARTNERS:
+        level = Level.PRACTICING
+    if longest >= RELATIONSHIP_WEEKS:
+        level = Level.HABIT
+    summary = "No conversation yet."
+    if conversations:
+        summary = (
+            f"{_plural(conversations, 'conversation')} with {_plural(partners, 'colleague')} · "
+            f"longest: {_plural(longest, 'week')} with the same colleague"
+        )
+    milestone: str | None
+    if level is Level.NOT_STARTED:
+        milestone = "Answer someone who replied to you, within three days."
+    elif level is Level.STARTED:
+        more = PRACTICING_PARTNERS - partners
+        milestone = (
+            f"Have a conversation with {more} more {'colleague' if more == 1 else 'colleagues'}"
+            f" (or talk with one in {RELATIONSHIP_WEEKS} different weeks) to go further."
+        )
+    elif level is Level.PRACTICING:
+        milestone = (
+            f"Keep talking with one colleague: conversations in {RELATIONSHIP_WEEKS} different "
+            "weeks make a relationship, and the habit."
+        )
+    else:
+        milestone = None
+    return HabitProgress(Habit.CONVERSE, level, True, summary, milestone)
+
+
 _NOT_TRACKED_YET = {
-    Habit.CONNECT: "Replying to, reacting to and welcoming colleagues will count here soon.",
-    Habit.CONVERSE: "Back-and-forth exchanges with colleagues will count here soon.",
     Habit.REQUEST: "Questions you ask the network with /ask will count here soon.",
 }
 
@@ -113,14 +190,60 @@ class ProgressService:
     async def progress(self, server_id: int, user_id: int) -> MemberProgress:
         now = self._clock()
         async with self._database.read() as session:
-            contribute = await self._contribute(session, server_id, user_id, now)
+            tracked = {
+                Habit.CONNECT: await self._connect(session, server_id, user_id, now),
+                Habit.CONTRIBUTE: await self._contribute(session, server_id, user_id, now),
+                Habit.CONVERSE: await self._converse(session, server_id, user_id),
+            }
         habits = tuple(
-            contribute
-            if habit is Habit.CONTRIBUTE
-            else HabitProgress(habit, Level.NOT_STARTED, False, _NOT_TRACKED_YET[habit], None)
+            tracked.get(habit)
+            or HabitProgress(habit, Level.NOT_STARTED, False, _NOT_TRACKED_YET[habit], None)
             for habit in HABIT_ORDER
         )
         return MemberProgress(server_id, user_id, habits)
+
+    @staticmethod
+    async def _connect(
+        session: AsyncSession, server_id: int, user_id: int, now: datetime
+    ) -> HabitProgress:
+        reached = (
+            (ActivityEvent.server_id == server_id)
+            & (ActivityEvent.member_id == user_id)
+            & ActivityEvent.kind.in_([kind.value for kind in INTERACTION_KINDS])
+            & ActivityEvent.other_member_id.is_not(None)
+        )
+        people = (
+            await session.scalar(
+                select(func.count(func.distinct(ActivityEvent.other_member_id))).where(reached)
+            )
+            or 0
+        )
+        recent = (
+            await session.scalars(
+                select(ActivityEvent.occurred_at).where(
+                    reached, ActivityEvent.occurred_at > now - HABIT_WINDOW_WEEKS * WEEK
+                )
+            )
+        ).all()
+        return connect_progress(people, active_weeks(list(recent), now))
+
+    @staticmethod
+    async def _converse(session: AsyncSession, server_id: int, user_id: int) -> HabitProgress:
+        partner = case(
+            (ConversationWeek.member_a == user_id, ConversationWeek.member_b),
+            else_=ConversationWeek.member_a,
+        )
+        rows = (
+            await session.execute(
+                select(partner, func.count())
+                .where(
+                    ConversationWeek.server_id == server_id,
+                    (ConversationWeek.member_a == user_id) | (ConversationWeek.member_b == user_id),
+                )
+                .group_by(partner)
+            )
+        ).all()
+        return converse_progress({row[0]: row[1] for row in rows})
 
     @staticmethod
     async def _contribute(

@@ -34,7 +34,7 @@ async def test_a_newcomer_has_not_started_any_habit(database: Database) -> None:
     progress = await ProgressService(database, clock=Clock(NOW)).progress(1001, 11)
     assert [item.habit for item in progress.habits] == list(HABIT_ORDER)
     assert all(item.level is Level.NOT_STARTED for item in progress.habits)
-    assert "/share" in next_step(progress)
+    assert "Reply to or react to" in next_step(progress)  # a network grows from Connect
 
 
 async def test_one_share_starts_contribute(database: Database) -> None:
