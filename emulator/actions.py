@@ -50,15 +50,6 @@ class UserActions:
         """The DM channel between two users (e.g. a member and the bot), created on first use."""
         return self.world.dm_channel(user_id, other_id)
 
-    def _user_channel_permissions(self, channel: Channel, user_id: int) -> int:
-        if channel.guild_id is None:
-            if user_id not in channel.recipient_ids:
-                raise PermissionError(f"user {user_id} is not part of DM channel {channel.id}")
-            return int(P.VIEW_CHANNEL | P.SEND_MESSAGES | P.EMBED_LINKS | P.READ_MESSAGE_HISTORY)
-        if self.world.member(channel.guild_id, user_id) is None:
-            raise PermissionError(f"user {user_id} is not a member of guild {channel.guild_id}")
-        return self.world.channel_permissions(channel.id, user_id)
-
     async def send_message(
         self,
         channel_id: int,
@@ -68,12 +59,19 @@ class UserActions:
         *,
         embeds: Sequence[Payload] = (),
         allowed_mentions: Payload | None = None,
+        mention_author: bool = True,
     ) -> Message:
-        """A user posts in a channel (MESSAGE_CREATE goes to bots with the right intents)."""
+        """A user posts in a channel or thread (MESSAGE_CREATE goes to bots with the right intents).
+
+        ``reply_to`` makes it a reply (type 19) to a message in the same channel; like the
+        client's default it pings the replied-to author unless ``mention_author`` is False. In a
+        thread SEND_MESSAGES_IN_THREADS is needed instead of SEND_MESSAGES, and posting joins it.
+        """
         channel = self.world.require_channel(channel_id)
         author = self.world.require_user(author_id)
-        permissions = self._user_channel_permissions(channel, author_id)
-        if not permissions & P.VIEW_CHANNEL or not permissions & P.SEND_MESSAGES:
+        permissions = self.world.participant_permissions(channel, author_id)
+        send = P.SEND_MESSAGES_IN_THREADS if channel.is_thread else P.SEND_MESSAGES
+        if not permissions & P.VIEW_CHANNEL or not permissions & send:
             raise PermissionError(f"user {author_id} cannot send messages in channel {channel_id}")
         if len(content) > CONTENT_LIMIT:
             raise ValueError(f"content is longer than {CONTENT_LIMIT} characters")
@@ -85,7 +83,22 @@ class UserActions:
         if allowed_mentions is not None:
             body["allowed_mentions"] = allowed_mentions
         if reply_to is not None:
+            target = self.world.messages.get(reply_to)
+            if (
+                target is None
+                or target.deleted
+                or target.ephemeral
+                or target.channel_id != channel_id
+            ):
+                raise ValueError(f"cannot reply to {reply_to}: it is not a message in {channel_id}")
             body["message_reference"] = {"message_id": str(reply_to), "channel_id": str(channel_id)}
+            if not mention_author:
+                # What the client sends with the reply ping switched off.
+                body["allowed_mentions"] = {
+                    "parse": ["users", "roles", "everyone"],
+                    **(allowed_mentions or {}),
+                    "replied_user": False,
+                }
         return self.message_service.create(
             channel=channel, author=author, body=body, author_permissions=permissions
         )

@@ -1,9 +1,10 @@
 """``DiscordEmulator``: a local Discord (REST v10 + gateway) that an unmodified discord.py talks to.
 
 Tests build a world (applications, users, guilds, roles, channels, members), act as users
-(send messages, run slash commands, press buttons, submit modals) and inspect what the bot did
+(send messages and replies, start threads, react, delete messages, run slash commands, press
+buttons, submit modals) and inspect what the bot did
 (messages, interaction responses, pings, every REST request). Faults (429s, reconnects, dropped
-connections, invalidated sessions) can be injected. All state is in memory.
+connections, invalidated sessions, duplicate deliveries) can be injected. All state is in memory.
 """
 
 from __future__ import annotations
@@ -17,21 +18,24 @@ from aiohttp import web
 
 from .actions import UserActions
 from .commands import CommandRegistry
+from .conversation import ConversationActions
 from .gateway import GatewayHub, GatewaySession, Listener
 from .intents import PRIVILEGED_INTENTS
 from .interactions import Interaction
 from .messages import MessageService
 from .ratelimits import RateLimiter, RouteLimit
+from .reactions import ReactionService
 from .responses import InteractionResponder
 from .rest import RecordedRequest
 from .server import GATEWAY_PATH, RESUME_GATEWAY_PATH, build_app
 from .state import Application, Channel, Guild, Member, Message, Overwrite, Payload, Role, User
+from .threads import ThreadService
 from .world import World
 
 log = logging.getLogger(__name__)
 
 
-class DiscordEmulator(UserActions):
+class DiscordEmulator(UserActions, ConversationActions):
     def __init__(
         self,
         *,
@@ -44,6 +48,8 @@ class DiscordEmulator(UserActions):
         self.world = World()
         self.hub = GatewayHub(self.world, heartbeat_interval_ms=heartbeat_interval_ms)
         self.message_service = MessageService(self.world, self.hub)
+        self.thread_service = ThreadService(self.world, self.hub, self.message_service)
+        self.reaction_service = ReactionService(self.world, self.hub)
         self.command_registry = CommandRegistry(self.world.ids)
         self.responder = InteractionResponder(
             self.world,
@@ -280,7 +286,14 @@ class DiscordEmulator(UserActions):
         self.hub.emit("CHANNEL_UPDATE", channel.to_payload(), guild_id=guild.id)
 
     def remove_channel(self, channel_id: int) -> None:
+        """Delete a channel (CHANNEL_DELETE) with its threads, or a thread (THREAD_DELETE)."""
         channel = self.world.require_channel(channel_id)
+        if channel.thread is not None:
+            self.thread_service.delete(channel)
+            return
+        for thread in self.threads_in(channel_id):
+            # Discord deletes them with the parent; clients drop them on CHANNEL_DELETE.
+            self.world.channels.pop(thread.id, None)
         payload = channel.to_payload()
         self.hub.emit("CHANNEL_DELETE", payload, guild_id=channel.guild_id)
         del self.world.channels[channel_id]
@@ -294,6 +307,10 @@ class DiscordEmulator(UserActions):
 
     def get_message(self, message_id: int) -> Message | None:
         return self.world.messages.get(message_id)
+
+    def threads_in(self, channel_id: int) -> list[Channel]:
+        """The threads started in a text channel (archived or not)."""
+        return [c for c in self.world.channels.values() if c.thread and c.parent_id == channel_id]
 
     def commands(self, application_id: int, guild_id: int | None = None) -> list[Payload]:
         return self.command_registry.list_commands(application_id, guild_id)
@@ -357,3 +374,18 @@ class DiscordEmulator(UserActions):
 
     async def invalidate_sessions(self, resumable: bool = False) -> None:
         self.hub.invalidate_sessions(resumable=resumable)
+
+    def replay_last(self, count: int = 1, *, application_id: int | None = None) -> int:
+        """Deliver the last ``count`` dispatches of every connected session again, unchanged.
+
+        This is the duplicate delivery a bot meets in production: a RESUME replays from the
+        sequence number the client last recorded, so events it had already handled (but whose
+        ``s`` it had not yet recorded, e.g. because the socket died mid-batch) arrive twice.
+        The frames keep their original ``s``; the last one re-sent is the newest, so the
+        client's sequence ends where it was. discord.py does not deduplicate: it simply stores
+        each frame's ``s`` and dispatches the event again (``on_message``,
+        ``on_raw_reaction_add``, ... fire twice; its message cache even gets the message twice),
+        so recognising repeats is the bot's job. The buffer also holds READY, GUILD_CREATE and
+        RESUMED, so keep ``count`` to the events just emitted. Returns the frames re-sent.
+        """
+        return self.hub.replay_last(count, application_id=application_id)

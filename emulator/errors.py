@@ -117,6 +117,10 @@ def unknown_message() -> APIError:
     return APIError(404, 10008, "Unknown Message")
 
 
+def unknown_emoji() -> APIError:
+    return APIError(400, 10014, "Unknown Emoji")
+
+
 def unknown_user() -> APIError:
     return APIError(404, 10013, "Unknown User")
 

@@ -29,6 +29,7 @@ from aiohttp import WSMsgType, web
 from .compression import Compressor
 from .gateway_payloads import guild_create_payload, ready_payload
 from .intents import ALL_INTENTS, PRIVILEGED_INTENTS, Intent, required_intent, strip_message_content
+from .permissions import P
 from .state import Application, Guild
 from .world import World
 
@@ -148,6 +149,15 @@ class GatewaySession:
         if self.connection is not None:
             self.connection.send(frame)
 
+    def replay_last(self, count: int) -> int:
+        """Send the newest ``count`` buffered frames again, as they were (same ``s``)."""
+        if self.connection is None or count <= 0:
+            return 0
+        frames = list(self.buffer)[-count:]
+        for _, frame in frames:
+            self.connection.send(frame)
+        return len(frames)
+
 
 class GatewayHub:
     """All sessions and connections, plus the event fan-out used by the rest of the emulator."""
@@ -194,10 +204,13 @@ class GatewayHub:
         shard_guild_id: int | None = None,
         exclude_application_id: int | None = None,
         recipients: Collection[int] | None = None,
+        channel_id: int | None = None,
     ) -> None:
         """Dispatch an event to every session entitled to it (membership, shard, intents).
 
-        ``recipients`` limits a DM event to the bots taking part in the conversation.
+        ``recipients`` limits a DM event to the bots taking part in the conversation;
+        ``channel_id`` limits an event about something in a guild channel or thread to the bots
+        that can view it, as Discord does for messages, reactions and threads.
         """
         self.notify(event, data)
         intent = required_intent(event, in_guild=guild_id is not None)
@@ -221,12 +234,20 @@ class GatewayHub:
                 continue  # DMs and guild-less events go to shard 0
             if intent and not session.intents & intent:
                 continue
+            if channel_id is not None and not self._can_view(channel_id, app.bot_user.id):
+                continue
             payload = data
             if event in ("MESSAGE_CREATE", "MESSAGE_UPDATE"):
                 payload = strip_message_content(
                     data, bot_user_id=app.bot_user.id, intents=session.intents
                 )
             session.dispatch(event, payload)
+
+    def _can_view(self, channel_id: int, user_id: int) -> bool:
+        channel = self.world.channels.get(channel_id)
+        if channel is None or channel.guild_id is None:
+            return True  # gone already, or a DM (``recipients`` decides)
+        return bool(self.world.channel_permissions(channel_id, user_id) & P.VIEW_CHANNEL)
 
     def send_guild_create(self, guild: Guild, application: Application) -> None:
         """A bot joined a guild while connected: its session(s) for that shard get GUILD_CREATE."""
@@ -240,6 +261,10 @@ class GatewayHub:
         self.notify("GUILD_CREATE", guild.to_payload())
 
     # -- faults ---------------------------------------------------------------------------------
+
+    def replay_last(self, count: int, *, application_id: int | None = None) -> int:
+        """Duplicate delivery: each connected session gets its last ``count`` dispatches again."""
+        return sum(s.replay_last(count) for s in self.live_sessions(application_id))
 
     def send_reconnect(self) -> None:
         for connection in list(self.connections):

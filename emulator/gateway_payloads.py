@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from .intents import Intent
+from .permissions import P
 from .snowflakes import iso
-from .state import Application, Guild
+from .state import Application, Channel, Guild
 from .world import World
 
 
@@ -48,7 +49,8 @@ def ready_payload(
 def guild_create_payload(
     world: World, guild: Guild, app: Application, intents: int
 ) -> dict[str, Any]:
-    """The full guild a session receives: roles, channels, members (all with GUILD_MEMBERS)."""
+    """The full guild a session receives: roles, channels, members (all with GUILD_MEMBERS) and
+    the active threads the bot can see."""
     me = guild.members.get(app.bot_user.id)
     if intents & Intent.GUILD_MEMBERS:
         members = list(guild.members.values())
@@ -64,7 +66,7 @@ def guild_create_payload(
             "voice_states": [],
             "members": [m.to_payload() for m in members],
             "channels": [c.to_payload() for c in guild.channels.values()],
-            "threads": [],
+            "threads": active_threads(world, guild, app),
             "presences": [],
             "stage_instances": [],
             "guild_scheduled_events": [],
@@ -77,3 +79,23 @@ def guild_create_payload(
     for channel in payload["channels"]:
         channel.pop("guild_id", None)
     return payload
+
+
+def active_threads(world: World, guild: Guild, app: Application) -> list[dict[str, Any]]:
+    """GUILD_CREATE's ``threads``: active threads the bot can view, each with the bot's thread
+    member object (without ``id``/``user_id``) when it has joined (docs: topics/threads)."""
+    bot_id = app.bot_user.id
+    threads: list[dict[str, Any]] = []
+    for thread in world.threads_of(guild.id):
+        state = thread.thread
+        if state is None or state.archived or not _can_view(world, thread, bot_id):
+            continue
+        payload = thread.to_payload()
+        if bot_id in state.members:
+            payload["member"] = state.member_payload(thread.id, bot_id, with_ids=False)
+        threads.append(payload)
+    return threads
+
+
+def _can_view(world: World, channel: Channel, user_id: int) -> bool:
+    return bool(world.channel_permissions(channel.id, user_id) & P.VIEW_CHANNEL)

@@ -2,7 +2,9 @@
 
 Discord only sends events whose intent the session identified with, and without the privileged
 MESSAGE_CONTENT intent it blanks content, embeds, attachments, components and polls of messages
-that are not the bot's own, not in DMs, and do not mention the bot.
+that are not the bot's own, not in DMs, and do not mention the bot. Everything else (author,
+channel, ``message_reference``, type) stays, which is what passive tracking relies on; a reply's
+``referenced_message`` is judged on its own (a reply to the bot's message shows the bot's text).
 """
 
 from __future__ import annotations
@@ -52,9 +54,20 @@ _GUILD_EVENTS = {
     "CHANNEL_UPDATE",
     "CHANNEL_DELETE",
     "CHANNEL_PINS_UPDATE",
+    "THREAD_CREATE",
+    "THREAD_UPDATE",
+    "THREAD_DELETE",
+    "THREAD_LIST_SYNC",
+    "THREAD_MEMBER_UPDATE",
 }
 _MEMBER_EVENTS = {"GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_REMOVE"}
 _MESSAGE_EVENTS = {"MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE", "MESSAGE_DELETE_BULK"}
+_REACTION_EVENTS = {
+    "MESSAGE_REACTION_ADD",
+    "MESSAGE_REACTION_REMOVE",
+    "MESSAGE_REACTION_REMOVE_ALL",
+    "MESSAGE_REACTION_REMOVE_EMOJI",
+}
 
 
 def required_intent(event: str, *, in_guild: bool) -> int:
@@ -65,6 +78,8 @@ def required_intent(event: str, *, in_guild: bool) -> int:
         return int(Intent.GUILD_MEMBERS)
     if event in _MESSAGE_EVENTS:
         return int(Intent.GUILD_MESSAGES if in_guild else Intent.DIRECT_MESSAGES)
+    if event in _REACTION_EVENTS:
+        return int(Intent.GUILD_MESSAGE_REACTIONS if in_guild else Intent.DIRECT_MESSAGE_REACTIONS)
     return 0
 
 
@@ -76,6 +91,17 @@ def strip_message_content(
         return data
     if "guild_id" not in data:
         return data
+    stripped = _without_content(data, bot_user_id)
+    referenced = data.get("referenced_message")
+    if isinstance(referenced, dict):
+        inner = _without_content(referenced, bot_user_id)
+        if inner is not referenced:
+            stripped = {**stripped, "referenced_message": inner}
+    return stripped
+
+
+def _without_content(data: dict[str, Any], bot_user_id: int) -> dict[str, Any]:
+    """``data`` itself when the bot may read it, else a copy with the content fields blanked."""
     author = data.get("author") or {}
     if str(author.get("id")) == str(bot_user_id):
         return data

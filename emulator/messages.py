@@ -17,11 +17,18 @@ from .gateway import GatewayHub
 from .mentions import PARSE_ALL, MentionContext, resolve_pings
 from .permissions import P
 from .snowflakes import utcnow
-from .state import EPHEMERAL, LOADING, Channel, Message, Payload, User
+from .state import (
+    EPHEMERAL,
+    LOADING,
+    REPLY,
+    THREAD_STARTER_MESSAGE,
+    Channel,
+    Message,
+    Payload,
+    User,
+)
 from .validation import message_has_content, normalize_embeds
 from .world import World
-
-REPLY = 19
 
 
 @dataclass(frozen=True)
@@ -257,6 +264,16 @@ class MessageService:
         self._announce("MESSAGE_UPDATE", message, channel)
         return message
 
+    def post_system(self, message: Message) -> Message:
+        """Store a message Discord writes itself (thread created/starter) and announce it."""
+        self.world.add_message(message)
+        self._announce("MESSAGE_CREATE", message, self.world.channels[message.channel_id])
+        return message
+
+    def announce_update(self, message: Message) -> None:
+        """MESSAGE_UPDATE for a change Discord makes to a message (e.g. it started a thread)."""
+        self._announce("MESSAGE_UPDATE", message, self.world.channels[message.channel_id])
+
     def _announce(self, event: str, message: Message, channel: Channel) -> None:
         """Send MESSAGE_CREATE/UPDATE to the bots that may see it; ephemeral messages stay
         between the interaction and its user."""
@@ -265,21 +282,49 @@ class MessageService:
                 event,
                 message.to_payload(gateway=True),
                 guild_id=message.guild_id,
-                recipients=_dm(channel),
+                recipients=dm_recipients(channel),
+                channel_id=channel.id,
             )
 
     def delete(self, message: Message) -> None:
-        message.deleted = True
+        """MESSAGE_DELETE with ``id``, ``channel_id`` and (in a guild) ``guild_id``."""
+        self._forget(message)
         if message.ephemeral:
             return
         data: Payload = {"id": str(message.id), "channel_id": str(message.channel_id)}
         if message.guild_id is not None:
             data["guild_id"] = str(message.guild_id)
         channel = self.world.channels.get(message.channel_id)
-        recipients = _dm(channel) if channel is not None else None
-        self.hub.emit("MESSAGE_DELETE", data, guild_id=message.guild_id, recipients=recipients)
+        recipients = dm_recipients(channel) if channel is not None else None
+        self.hub.emit(
+            "MESSAGE_DELETE",
+            data,
+            guild_id=message.guild_id,
+            recipients=recipients,
+            channel_id=message.channel_id,
+        )
+
+    def bulk_delete(self, channel: Channel, messages: Sequence[Message]) -> None:
+        """One MESSAGE_DELETE_BULK (``ids``, ``channel_id``, ``guild_id``) for a guild channel."""
+        for message in messages:
+            self._forget(message)
+        data: Payload = {"ids": [str(m.id) for m in messages], "channel_id": str(channel.id)}
+        if channel.guild_id is not None:
+            data["guild_id"] = str(channel.guild_id)
+        self.hub.emit("MESSAGE_DELETE_BULK", data, guild_id=channel.guild_id, channel_id=channel.id)
+
+    def _forget(self, message: Message) -> None:
+        message.deleted = True
+        channel = self.world.channels.get(message.channel_id)
+        if (
+            channel is not None
+            and channel.thread is not None
+            and not message.ephemeral
+            and message.type != THREAD_STARTER_MESSAGE
+        ):
+            channel.thread.message_count = max(0, channel.thread.message_count - 1)
 
 
-def _dm(channel: Channel) -> list[int] | None:
+def dm_recipients(channel: Channel) -> list[int] | None:
     """DM events only go to the bots in the conversation."""
     return channel.recipient_ids if channel.guild_id is None else None

@@ -3,6 +3,8 @@
 Mirrors the documented order: @everyone role, then the member's roles (OR-ed), owner and
 ADMINISTRATOR short-circuits, then channel overwrites (@everyone, roles combined, member) and the
 implicit rules (no VIEW_CHANNEL means nothing; no SEND_MESSAGES drops the send-dependent bits).
+Threads use their parent's overwrites, and there SEND_MESSAGES_IN_THREADS is the bit that counts
+(docs: topics/threads, Permissions).
 """
 
 from __future__ import annotations
@@ -132,8 +134,14 @@ def channel_permissions(
     everyone_overwrite: OverwriteBits | None,
     role_overwrites: Iterable[OverwriteBits],
     member_overwrite: OverwriteBits | None,
+    *,
+    send_bit: int = P.SEND_MESSAGES,
 ) -> int:
-    """Apply a channel's overwrites to guild-level permissions, with Discord's implicit rules."""
+    """Apply a channel's overwrites to guild-level permissions, with Discord's implicit rules.
+
+    ``send_bit`` is the permission that allows talking there: SEND_MESSAGES, or
+    SEND_MESSAGES_IN_THREADS for a thread.
+    """
     if base & P.ADMINISTRATOR:
         return ALL_PERMISSIONS
     permissions = base
@@ -151,7 +159,7 @@ def channel_permissions(
         permissions |= member_overwrite.allow
     if not permissions & P.VIEW_CHANNEL:
         return 0
-    if not permissions & P.SEND_MESSAGES:
+    if not permissions & send_bit:
         permissions &= ~_SEND_DEPENDENT
     return permissions
 

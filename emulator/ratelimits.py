@@ -26,6 +26,8 @@ DEFAULT_ROUTE_LIMITS: dict[str, RouteLimit] = {
     "PATCH /channels/{channel_id}/messages/{message_id}": RouteLimit(5, 5.0),
     "DELETE /channels/{channel_id}/messages/{message_id}": RouteLimit(5, 1.0),
     "GET /channels/{channel_id}/messages": RouteLimit(50, 1.0),
+    # Reactions are famously slow: one per quarter second per channel.
+    "PUT /channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me": RouteLimit(1, 0.25),
     "PUT /applications/{application_id}/commands": RouteLimit(5, 20.0),
     "POST /applications/{application_id}/commands": RouteLimit(5, 20.0),
     "PATCH /applications/{application_id}/commands/{command_id}": RouteLimit(5, 20.0),

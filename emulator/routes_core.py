@@ -30,6 +30,7 @@ from .state import (
     IS_COMPONENTS_V2,
     SUPPRESS_EMBEDS,
     SUPPRESS_NOTIFICATIONS,
+    THREAD_STARTER_MESSAGE,
     Channel,
     Message,
 )
@@ -166,7 +167,7 @@ def _limit_not_int() -> errors.APIError:
     return errors.form_error(("limit",), "NUMBER_TYPE_COERCE", "Value is not int.")
 
 
-def _query_limit(request: web.Request, *, default: int, maximum: int) -> int:
+def query_limit(request: web.Request, *, default: int, maximum: int) -> int:
     """The ``limit`` query parameter of a listing: an int from 1 to ``maximum``."""
     try:
         limit = int(request.query.get("limit", str(default)))
@@ -189,7 +190,7 @@ async def list_guild_members(request: web.Request) -> web.Response:
         after = int(request.query.get("after", "0"))
     except ValueError:
         raise _limit_not_int() from None
-    limit = _query_limit(request, default=1, maximum=1000)
+    limit = query_limit(request, default=1, maximum=1000)
     members = sorted(
         (m for m in guild.members.values() if m.user.id > after), key=lambda m: m.user.id
     )
@@ -199,7 +200,7 @@ async def list_guild_members(request: web.Request) -> web.Response:
 # -- channels and messages ---------------------------------------------------------------------
 
 
-def _bot_channel(request: web.Request) -> tuple[Channel, int]:
+def bot_channel(request: web.Request) -> tuple[Channel, int]:
     """The path's channel (10003 when unknown) and the bot's permissions in it."""
     channel_id = snowflake(request, "channel_id", errors.unknown_channel())
     channel = emulator(request).world.channels.get(channel_id)
@@ -233,14 +234,24 @@ def _bot_channel_permissions(request: web.Request, channel: Channel) -> int:
 
 @routes.get("/channels/{channel_id}")
 async def get_channel(request: web.Request) -> web.Response:
-    channel, _ = _bot_channel(request)
-    return json_response(200, _channel_payload(request, channel))
+    channel, _ = bot_channel(request)
+    payload = _channel_payload(request, channel)
+    me = bot_app(request).bot_user.id
+    if channel.thread is not None and me in channel.thread.members:
+        # Getting a thread includes the bot's thread member object once it joined.
+        payload["member"] = channel.thread.member_payload(channel.id, me)
+    return json_response(200, payload)
+
+
+def send_permission(channel: Channel) -> P:
+    """What lets the bot talk in a channel: SEND_MESSAGES has no effect in threads."""
+    return P.SEND_MESSAGES_IN_THREADS if channel.is_thread else P.SEND_MESSAGES
 
 
 @routes.post("/channels/{channel_id}/typing")
 async def trigger_typing(request: web.Request) -> web.Response:
-    _, permissions = _bot_channel(request)
-    if not permissions & P.SEND_MESSAGES:
+    channel, permissions = bot_channel(request)
+    if not permissions & send_permission(channel):
         raise errors.missing_permissions()
     return no_content()
 
@@ -270,8 +281,8 @@ def _apply_embed_permission(
 async def create_message(request: web.Request) -> web.Response:
     emu = emulator(request)
     app = bot_app(request)
-    channel, permissions = _bot_channel(request)
-    if not permissions & P.SEND_MESSAGES:
+    channel, permissions = bot_channel(request)
+    if not permissions & send_permission(channel):
         raise errors.missing_permissions()
     if channel.guild_id is None:
         other = [u for u in channel.recipient_ids if u != app.bot_user.id]
@@ -319,7 +330,7 @@ def _recent_with_nonce(
 @routes.get("/channels/{channel_id}/messages")
 async def list_messages(request: web.Request) -> web.Response:
     emu = emulator(request)
-    channel, permissions = _bot_channel(request)
+    channel, permissions = bot_channel(request)
     if not permissions & P.READ_MESSAGE_HISTORY:
         return json_response(200, [])
     try:
@@ -328,7 +339,7 @@ async def list_messages(request: web.Request) -> web.Response:
         }
     except ValueError:
         raise _limit_not_int() from None
-    limit = _query_limit(request, default=50, maximum=100)
+    limit = query_limit(request, default=50, maximum=100)
     messages = [m for m in emu.world.visible_messages(channel.id) if not m.ephemeral]
     if "around" in anchors:
         pivot = anchors["around"]
@@ -341,10 +352,11 @@ async def list_messages(request: web.Request) -> web.Response:
         before = anchors.get("before")
         selected = [m for m in messages if before is None or m.id < before][-limit:]
     selected.sort(key=lambda m: m.id, reverse=True)
-    return json_response(200, [m.to_payload() for m in selected])
+    me = bot_app(request).bot_user.id
+    return json_response(200, [m.to_payload(viewer_id=me) for m in selected])
 
 
-def _message(request: web.Request, channel: Channel) -> Message:
+def channel_message(request: web.Request, channel: Channel) -> Message:
     message_id = snowflake(request, "message_id", errors.unknown_message())
     message = emulator(request).world.messages.get(message_id)
     if message is None or message.deleted or message.ephemeral or message.channel_id != channel.id:
@@ -354,18 +366,19 @@ def _message(request: web.Request, channel: Channel) -> Message:
 
 @routes.get("/channels/{channel_id}/messages/{message_id}")
 async def get_message(request: web.Request) -> web.Response:
-    channel, permissions = _bot_channel(request)
+    channel, permissions = bot_channel(request)
     if not permissions & P.READ_MESSAGE_HISTORY:
         raise errors.missing_access()
-    return json_response(200, _message(request, channel).to_payload())
+    me = bot_app(request).bot_user.id
+    return json_response(200, channel_message(request, channel).to_payload(viewer_id=me))
 
 
 @routes.patch("/channels/{channel_id}/messages/{message_id}")
 async def edit_message(request: web.Request) -> web.Response:
     emu = emulator(request)
     app = bot_app(request)
-    channel, permissions = _bot_channel(request)
-    message = _message(request, channel)
+    channel, permissions = bot_channel(request)
+    message = channel_message(request, channel)
     data = _message_body(request)
     if message.author_id != app.bot_user.id or message.webhook_id is not None:
         if set(data) - {"flags"}:
@@ -381,16 +394,69 @@ async def edit_message(request: web.Request) -> web.Response:
         data = {k: v for k, v in data.items() if k != "embeds"}
     check_edit_keeps_content(message, data, uploaded)
     emu.message_service.edit(message, data, uploaded, author_permissions=permissions)
-    return json_response(200, message.to_payload())
+    return json_response(200, message.to_payload(viewer_id=app.bot_user.id))
 
 
 @routes.delete("/channels/{channel_id}/messages/{message_id}")
 async def delete_message(request: web.Request) -> web.Response:
     emu = emulator(request)
     app = bot_app(request)
-    channel, permissions = _bot_channel(request)
-    message = _message(request, channel)
+    channel, permissions = bot_channel(request)
+    message = channel_message(request, channel)
     if message.author_id != app.bot_user.id and not permissions & P.MANAGE_MESSAGES:
         raise errors.missing_permissions()
+    if message.type == THREAD_STARTER_MESSAGE:  # not deletable (resources/message types)
+        raise errors.APIError(400, 50021, "Cannot execute action on a system message")
     emu.message_service.delete(message)
+    return no_content()
+
+
+BULK_DELETE_MIN, BULK_DELETE_MAX = 2, 100
+BULK_DELETE_MAX_AGE = 14 * 24 * 3600  # seconds
+
+
+@routes.post("/channels/{channel_id}/messages/bulk-delete")
+async def bulk_delete_messages(request: web.Request) -> web.Response:
+    """MANAGE_MESSAGES in a guild channel; 2-100 distinct ids, none older than two weeks.
+
+    Unknown ids count towards the limits and are skipped (docs: resources/message).
+    """
+    emu = emulator(request)
+    channel, permissions = bot_channel(request)
+    if channel.guild_id is None:
+        raise errors.APIError(403, 50003, "Cannot execute action on a DM channel")
+    if not permissions & P.MANAGE_MESSAGES:
+        raise errors.missing_permissions()
+    data = _message_body(request)
+    raw_ids = data.get("messages")
+    if not isinstance(raw_ids, list):
+        raise errors.form_error(("messages",), "BASE_TYPE_REQUIRED", "This field is required")
+    if not BULK_DELETE_MIN <= len(raw_ids) <= BULK_DELETE_MAX:
+        raise errors.form_error(
+            ("messages",),
+            "BASE_TYPE_BAD_LENGTH",
+            f"Must be between {BULK_DELETE_MIN} and {BULK_DELETE_MAX} in length.",
+        )
+    try:
+        ids = [int(i) for i in raw_ids]
+    except (TypeError, ValueError):
+        raise errors.form_error(
+            ("messages",), "NUMBER_TYPE_COERCE", "Value is not snowflake."
+        ) from None
+    if len(set(ids)) != len(ids):
+        raise errors.form_error(("messages",), "BASE_TYPE_DUPLICATES", "Duplicate values.")
+    found = [
+        m
+        for i in ids
+        if (m := emu.world.messages.get(i)) is not None
+        and m.channel_id == channel.id
+        and not m.deleted
+        and not m.ephemeral
+    ]
+    if any(time.time() - m.created_at.timestamp() > BULK_DELETE_MAX_AGE for m in found):
+        raise errors.APIError(
+            400, 50034, "You can only bulk delete messages that are under 14 days old."
+        )
+    if found:
+        emu.message_service.bulk_delete(channel, found)
     return no_content()

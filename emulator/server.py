@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import BodyPartReader, web
 from aiohttp.typedefs import Handler
 
-from . import errors, routes_commands, routes_core, routes_interactions
+from . import errors, routes_commands, routes_core, routes_interactions, routes_reactions
 from .errors import APIError
 from .messages import UploadedFile
 from .rest import API_PREFIX, EMULATOR_KEY, RecordedRequest, RequestContext, current, json_response
@@ -37,7 +37,12 @@ _FILE_FIELD = re.compile(r"^files\[(\d+)\]$")
 def build_app(emu: DiscordEmulator) -> web.Application:
     app = web.Application(middlewares=[_discord_edge], client_max_size=MAX_BODY)
     app[EMULATOR_KEY] = emu
-    for table in (routes_core.routes, routes_commands.routes, routes_interactions.routes):
+    for table in (
+        routes_core.routes,
+        routes_reactions.routes,
+        routes_commands.routes,
+        routes_interactions.routes,
+    ):
         for route in table:
             if isinstance(route, web.RouteDef):
                 app.router.add_route(route.method, API_PREFIX + route.path, route.handler)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .snowflakes import iso, snowflake_time
 
 if TYPE_CHECKING:
+    from .reactions import Reaction
     from .world import World
 
 Payload = dict[str, Any]
@@ -24,10 +25,17 @@ LOADING = 1 << 7
 SUPPRESS_EMBEDS = 1 << 2
 SUPPRESS_NOTIFICATIONS = 1 << 12
 IS_COMPONENTS_V2 = 1 << 15
+HAS_THREAD = 1 << 5  # the message started a thread, which has the message's id
 
 TEXT_CHANNEL = 0
 DM_CHANNEL = 1
 CATEGORY_CHANNEL = 4
+PUBLIC_THREAD = 11
+
+REPLY = 19
+THREAD_STARTER_MESSAGE = 21
+# Message types whose payload resolves ``message_reference`` into ``referenced_message``.
+REFERENCING_TYPES = (REPLY, THREAD_STARTER_MESSAGE)
 
 
 @dataclass(eq=False)
@@ -174,8 +182,17 @@ class Channel:
     overwrites: dict[int, Overwrite] = field(default_factory=dict)
     last_message_id: int | None = None
     recipient_ids: list[int] = field(default_factory=list)
+    # Threads only: who started it, and the thread's own state.
+    owner_id: int | None = None
+    thread: ThreadState | None = None
+
+    @property
+    def is_thread(self) -> bool:
+        return self.thread is not None
 
     def to_payload(self) -> Payload:
+        if self.thread is not None:
+            return self._thread_payload(self.thread)
         if self.guild_id is None:
             return {
                 "id": str(self.id),
@@ -198,6 +215,61 @@ class Channel:
             "parent_id": _str_or_none(self.parent_id),
             "flags": 0,
         }
+
+    def _thread_payload(self, thread: ThreadState) -> Payload:
+        """A thread as documented: no overwrites (it inherits its parent's), an owner, counters
+        and ``thread_metadata``."""
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "guild_id": str(self.guild_id),
+            "parent_id": _str_or_none(self.parent_id),
+            "owner_id": _str_or_none(self.owner_id),
+            "name": self.name,
+            "last_message_id": _str_or_none(self.last_message_id),
+            "rate_limit_per_user": self.rate_limit_per_user,
+            "flags": 0,
+            "message_count": thread.message_count,
+            "member_count": min(len(thread.members), 50),
+            "total_message_sent": thread.total_message_sent,
+            "thread_metadata": thread.metadata_payload(),
+        }
+
+
+@dataclass(eq=False)
+class ThreadState:
+    """What only a thread has: its metadata, message counters and who joined it.
+
+    Discord counts messages without the starter message; ``message_count`` drops when one is
+    deleted, ``total_message_sent`` never does. Posting in a thread joins it.
+    """
+
+    created_at: datetime.datetime
+    auto_archive_duration: int = 1440
+    archived: bool = False
+    locked: bool = False
+    message_count: int = 0
+    total_message_sent: int = 0
+    members: dict[int, datetime.datetime] = field(default_factory=dict)
+
+    def join(self, user_id: int, at: datetime.datetime) -> None:
+        self.members.setdefault(user_id, at)
+
+    def metadata_payload(self) -> Payload:
+        return {
+            "archived": self.archived,
+            "auto_archive_duration": self.auto_archive_duration,
+            "archive_timestamp": iso(self.created_at),
+            "locked": self.locked,
+            "create_timestamp": iso(self.created_at),
+        }
+
+    def member_payload(self, thread_id: int, user_id: int, *, with_ids: bool = True) -> Payload:
+        """A thread member object; GUILD_CREATE leaves out ``id`` and ``user_id``."""
+        payload: Payload = {"join_timestamp": iso(self.members[user_id]), "flags": 0}
+        if with_ids:
+            payload = {"id": str(thread_id), "user_id": str(user_id), **payload}
+        return payload
 
 
 @dataclass(eq=False)
@@ -337,6 +409,7 @@ class Message:
     mention_user_ids: list[int] = field(default_factory=list)
     mention_role_ids: list[int] = field(default_factory=list)
     mention_everyone: bool = False
+    reactions: list[Reaction] = field(default_factory=list)
     deleted: bool = False
     world: World | None = field(default=None, repr=False)
 
@@ -348,7 +421,19 @@ class Message:
     def loading(self) -> bool:
         return bool(self.flags & LOADING)
 
-    def to_payload(self, *, gateway: bool = False, with_reference: bool = True) -> Payload:
+    def to_payload(
+        self,
+        *,
+        gateway: bool = False,
+        with_reference: bool = True,
+        viewer_id: int | None = None,
+    ) -> Payload:
+        """The message as REST returns it, or (``gateway``) as MESSAGE_CREATE/UPDATE carry it.
+
+        ``reactions`` are only rendered for REST, where ``me`` is about the bot asking
+        (``viewer_id``); gateway message events leave them out and reaction events carry the
+        changes instead.
+        """
         world = self.world
         author = world.users.get(self.author_id) if world else None
         author_payload = (
@@ -402,12 +487,18 @@ class Message:
             payload["interaction"] = self.interaction_legacy
         if self.message_reference is not None:
             payload["message_reference"] = self.message_reference
-            if with_reference and self.type == 19 and world is not None:
+            if with_reference and self.type in REFERENCING_TYPES and world is not None:
                 ref_id = self.message_reference.get("message_id")
                 ref = world.messages.get(int(ref_id)) if ref_id else None
                 payload["referenced_message"] = (
                     ref.to_payload(with_reference=False) if ref and not ref.deleted else None
                 )
+        if self.flags & HAS_THREAD and world is not None:
+            thread = world.channels.get(self.id)
+            if thread is not None and thread.thread is not None:
+                payload["thread"] = thread.to_payload()
+        if self.reactions and not gateway:
+            payload["reactions"] = [r.to_payload(viewer_id) for r in self.reactions]
         if gateway and self.guild_id is not None:
             payload["guild_id"] = str(self.guild_id)
             if world is not None and self.webhook_id is None:

@@ -15,6 +15,7 @@ from .snowflakes import SnowflakeGenerator
 from .state import (
     DM_CHANNEL,
     TEXT_CHANNEL,
+    THREAD_STARTER_MESSAGE,
     Application,
     Channel,
     Guild,
@@ -203,6 +204,16 @@ class World:
     def visible_messages(self, channel_id: int) -> list[Message]:
         return [m for m in self.channel_messages.get(channel_id, []) if not m.deleted]
 
+    def add_thread(self, thread: Channel) -> None:
+        """A thread is a channel (routes find it by id) but not one of the guild's channels."""
+        self.channels[thread.id] = thread
+        self.channel_messages[thread.id] = []
+
+    def threads_of(self, guild_id: int) -> list[Channel]:
+        return [
+            c for c in self.channels.values() if c.guild_id == guild_id and c.thread is not None
+        ]
+
     def add_message(self, message: Message) -> None:
         message.world = self
         self.messages[message.id] = message
@@ -210,6 +221,11 @@ class World:
         channel = self.channels.get(message.channel_id)
         if channel is not None and not message.ephemeral:
             channel.last_message_id = message.id
+            if channel.thread is not None and message.type != THREAD_STARTER_MESSAGE:
+                # Posting in a thread joins it; the starter message is not counted.
+                channel.thread.message_count += 1
+                channel.thread.total_message_sent += 1
+                channel.thread.join(message.author_id, message.created_at)
 
     # -- permissions ----------------------------------------------------------------------------
 
@@ -225,10 +241,17 @@ class World:
         return perms.base_permissions(everyone, role_bits, is_owner=guild.owner_id == user_id)
 
     def channel_permissions(self, channel_id: int, user_id: int) -> int:
+        """A member's permissions in a channel; a thread has its parent's (docs: topics/threads)."""
         channel = self.channels.get(channel_id)
         if channel is None or channel.guild_id is None:
             return 0
+        send_bit = perms.P.SEND_MESSAGES
         guild = self.guilds[channel.guild_id]
+        if channel.thread is not None:
+            parent = self.channels.get(channel.parent_id or 0)
+            if parent is None:
+                return 0
+            channel, send_bit = parent, perms.P.SEND_MESSAGES_IN_THREADS
         member = guild.members.get(user_id)
         if member is None:
             return 0
@@ -249,7 +272,26 @@ class World:
         ]
         member_ow = channel.overwrites.get(user_id)
         member_bits = bits(member_ow) if member_ow is not None and member_ow.type == 1 else None
-        return perms.channel_permissions(base, everyone, role_overwrites, member_bits)
+        return perms.channel_permissions(
+            base, everyone, role_overwrites, member_bits, send_bit=send_bit
+        )
+
+    def participant_permissions(self, channel: Channel, user_id: int) -> int:
+        """What a user may do in a channel they take part in (a DM's recipients get the fixed
+        DM set); ``PermissionError`` for a DM they are not in or a guild they are not in."""
+        if channel.guild_id is None:
+            if user_id not in channel.recipient_ids:
+                raise PermissionError(f"user {user_id} is not part of DM channel {channel.id}")
+            return int(
+                perms.P.VIEW_CHANNEL
+                | perms.P.SEND_MESSAGES
+                | perms.P.EMBED_LINKS
+                | perms.P.READ_MESSAGE_HISTORY
+                | perms.P.ADD_REACTIONS
+            )
+        if self.member(channel.guild_id, user_id) is None:
+            raise PermissionError(f"user {user_id} is not a member of guild {channel.guild_id}")
+        return self.channel_permissions(channel.id, user_id)
 
     def bot_role(self, guild_id: int, bot_user_id: int) -> Role | None:
         guild = self.guilds.get(guild_id)
