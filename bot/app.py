@@ -29,6 +29,7 @@ from bot.delivery.renderers import Renderers
 from bot.discord_endpoints import apply_discord_endpoints
 from bot.invite import invite_url
 from bot.services import Services, build_services
+from bot.services.ingest import PassiveIngest
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class PLNCoachBot(commands.Bot):
         self.renderers = Renderers()
         self._posts: PostDelivery | None = None
         self._answers: AnswerDelivery | None = None
+        self._ingest: PassiveIngest | None = None
 
     @property
     def services(self) -> Services:
@@ -121,6 +123,13 @@ class PLNCoachBot(commands.Bot):
         if self._answers is None:
             raise RuntimeError("delivery starts in setup_hook; the bot has not logged in yet")
         return self._answers
+
+    @property
+    def ingest(self) -> PassiveIngest:
+        """Stores passive signals (replies, reactions, threads) in batches."""
+        if self._ingest is None:
+            raise RuntimeError("ingest starts in setup_hook; the bot has not logged in yet")
+        return self._ingest
 
     async def login(self, token: str) -> None:
         apply_discord_endpoints(
@@ -171,6 +180,8 @@ class PLNCoachBot(commands.Bot):
             self, services.answers, services.outbox, self.renderers, worker_id=self.worker_id
         )
         self._posts.on_settled(self._answers.post_settled)
+        self._ingest = PassiveIngest(database)
+        self._ingest.start()
         for extension in discover_extensions():
             await self.load_extension(extension)
         # Both wait for the gateway to be ready before they post anything.
@@ -200,7 +211,12 @@ class PLNCoachBot(commands.Bot):
         for delivery in (self._posts, self._answers):
             if delivery is not None:
                 await delivery.stop()
-        await super().close()
+        await super().close()  # no new signals after the gateway is closed
+        if self._ingest is not None:
+            try:
+                await self._ingest.stop()  # a clean stop stores every queued signal
+            except Exception:
+                log.exception("Passive signals could not be stored at shutdown")
         if self._services is not None:
             await self._services.database.dispose()
             self._services = None

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import discord
@@ -81,12 +83,46 @@ async def _migrate(settings: Settings, action: str, revision: str) -> None:
 async def _run_bot(settings: Settings, token: str, *, sync_only: bool) -> None:
     await _prepare_database(settings)
     bot = PLNCoachBot(settings, force_command_sync=sync_only)
-    with reaching_discord(settings.discord.api_base_url, settings.database.url, token):
+    with (
+        reaching_discord(settings.discord.api_base_url, settings.database.url, token),
+        stop_on_sigterm(),
+    ):
         async with bot:
             if sync_only:
                 await bot.login(token)  # login runs setup_hook, which syncs
             else:
                 await bot.start(token)
+
+
+@contextlib.contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """Make SIGTERM (process managers, `docker stop`, systemd) a clean stop like Ctrl-C.
+
+    Without it the process dies on the spot and the passive signals still queued (up to a
+    second's worth) are lost; with it the bot closes, which stores them.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    terminated = False
+
+    def terminate() -> None:
+        nonlocal terminated
+        terminated = True
+        if task is not None:
+            task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, terminate)
+    except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
+        yield
+        return
+    try:
+        yield
+    except asyncio.CancelledError:
+        if not terminated:
+            raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 async def _prepare_database(settings: Settings) -> None:

@@ -66,6 +66,7 @@ class Progress(commands.Cog):
             return
         # Answer Discord first: the database may be slow, and the member must see something.
         await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.bot.ingest.catch_up()  # what they just did counts in the answer
         result = await self.bot.services.progress.progress(actor.server_id, subject.id)
         embed = progress_embed(subject.display_name, result, own=subject.id == interaction.user.id)
         await interaction.edit_original_response(embed=embed, allowed_mentions=NO_PINGS)

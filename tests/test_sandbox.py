@@ -88,3 +88,25 @@ def test_ctrl_c_ends_the_sandbox_cleanly(tmp_path: Path) -> None:
         process.kill()
     assert process.returncode == 0, output.decode()
     assert b"Fatal Python error" not in output
+
+
+def test_replies_reactions_and_threads_in_the_sandbox_count(tmp_path: Path) -> None:
+    script = "\n".join(
+        [
+            "Any tips for exit tickets?",
+            ":as ben",
+            ":reply Three quick questions work well",
+            ":thread Exit tickets",
+            "I use a form",
+            ":as ana",
+            "Thanks!",
+            ":react 🙏",
+            "/progress",
+            ":quit",
+        ]
+    )
+    out = _sandbox("sandbox", script, tmp_path, environment_without_bot_settings())
+    assert "(replied to Ana" in out
+    assert "(started the thread #Exit tickets" in out
+    assert "1. Connect — ◔ Started" in out  # Ana answered Ben in the thread and reacted
+    assert "3. Converse — ◔ Started" in out

@@ -23,8 +23,13 @@ Other commands:
   :as NAME     act as another member ({members})
   :in CHANNEL  move to another channel ({channels})
   :press N     press button [N] as the current member
+  :reply TEXT  reply to the last message someone else posted here
+  :react EMOJI react (e.g. :react 👍) to the last message someone else posted here
+  :thread NAME start a thread here and move into it (:in general to leave it)
+  :delete      delete your last message here
   :help        this text            :quit   leave (Ctrl-D works too)
-Anything else is posted as an ordinary chat message in the current channel."""
+Anything else is posted as an ordinary chat message in the current channel.
+Replies, reactions and threads count toward Connect and Converse (see /progress)."""
 
 USER, CHANNEL, ROLE, MENTIONABLE, INTEGER, BOOLEAN, NUMBER = 6, 7, 8, 9, 4, 5, 10
 DEFERRED = 5
@@ -187,6 +192,39 @@ class SandboxConsole:
         ix = await self.emulator.press_button(message_id, custom_id, self.member)
         await self._show_answer(ix)
 
+    def _last_message(self, *, mine: bool) -> Message:
+        for message in reversed(self.emulator.messages_in(self.channel)):
+            if message.ephemeral or message.interaction_id is not None:
+                continue
+            if (message.author_id == self.member) == mine:
+                return message
+        whose = "of yours" if mine else "from someone else"
+        raise CommandLineError(f"There is no message {whose} here yet.")
+
+    async def interact(self, command: str, argument: str) -> None:
+        """What members do in the server anyway: replies, reactions, threads, deletions."""
+        if command == ":reply":
+            if not argument:
+                raise CommandLineError("Write what you reply, e.g. :reply Great idea!")
+            target = self._last_message(mine=False)
+            await self.emulator.send_message(self.channel, self.member, argument, target.id)
+            print(f"(replied to {self.name_of(target.author_id)})")
+        elif command == ":react":
+            target = self._last_message(mine=False)
+            await self.emulator.add_reaction(self.channel, target.id, self.member, argument or "👍")
+            print(f"(reacted to {self.name_of(target.author_id)}'s message)")
+        elif command == ":thread":
+            thread = await self.emulator.create_thread(
+                self.channel, self.member, argument or "Let's talk"
+            )
+            self.world.names[thread.id] = thread.name or "thread"
+            self.channel = thread.id
+            print(f"(started the thread #{self.name_of(thread.id)}; you are in it now)")
+        else:
+            target = self._last_message(mine=True)
+            await self.emulator.delete_message(target.id, self.member)
+            print("(deleted your last message)")
+
     async def handle(self, line: str) -> bool:
         """Act on one line; returns False when the user wants to leave."""
         line = line.strip()
@@ -211,6 +249,8 @@ class SandboxConsole:
             self.channel = self.world.channels[name]
         elif command == ":press":
             await self.press(argument)
+        elif command in (":reply", ":react", ":thread", ":delete"):
+            await self.interact(command, argument.strip())
         elif line.startswith(":"):
             raise CommandLineError("Unknown command. Type :help to see what you can do.")
         else:

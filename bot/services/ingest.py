@@ -116,6 +116,12 @@ class PassiveIngest:
             except Exception:
                 log.exception("Passive signals: a batch failed and was dropped")
 
+    async def catch_up(self) -> None:
+        """Store what is queued now, so an answer about progress includes the latest signals."""
+        with contextlib.suppress(DatabaseUnavailable):  # then the answer is a second behind
+            while self._pending:
+                await self.flush()
+
     async def flush(self) -> int:
         """Store up to one batch of queued signals in one transaction; returns how many.
 
@@ -199,6 +205,8 @@ class PassiveIngest:
         target = signal.reply_to
         if signal.in_thread:
             previous = await self._last_speaker(session, batch, signal)
+            if previous is None:
+                previous = signal.thread_owner_id
             batch.last_speaker[signal.channel_id] = author
             if target is None:
                 target = previous

@@ -33,6 +33,8 @@ class MessageSeen:
     reply_to: int | None = None
     # Set when the message is in a thread (then ``channel_id`` is the thread).
     in_thread: bool = False
+    # Who started the thread: the one answered when nobody has spoken there yet.
+    thread_owner_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,6 @@ async def test_kill_9_in_a_throttled_burst_leaves_one_card_per_share_and_every_a
     community: Community, database_url: str, tmp_path: Path
 ) -> None:
     emu = community.emulator
-    bot_id = community.app.bot_user.id
     members = []
     for n in range(MEMBERS):
         user = emu.create_user(f"teacher{n}", global_name=f"Teacher {n}")
@@ -68,6 +67,17 @@ async def test_kill_9_in_a_throttled_burst_leaves_one_card_per_share_and_every_a
     # unrecorded card from appearing twice is the bot looking for it in the channel.
     emu.nonce_window = 0
     bot = BotSubprocess(community, tmp_path, database_url)
+    try:
+        await _burst_kill_and_restart(community, bot, members, database_url)
+    finally:
+        bot.kill()  # whatever happened, no bot outlives its test
+
+
+async def _burst_kill_and_restart(
+    community: Community, bot: BotSubprocess, members: list[Any], database_url: str
+) -> None:
+    emu = community.emulator
+    bot_id = community.app.bot_user.id
     await bot.start()
 
     # The first card stays in flight until every share is stored; the fifth card kills the

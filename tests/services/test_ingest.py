@@ -52,7 +52,7 @@ async def ties(database: Database) -> list[tuple[int, int, int, int]]:
                 Tie.member_a, Tie.member_b
             )
         )
-        return [tuple(row) for row in rows.all()]
+        return [(row[0], row[1], row[2], row[3]) for row in rows.all()]
 
 
 async def weeks(database: Database) -> list[tuple[int, int, date]]:
@@ -60,7 +60,7 @@ async def weeks(database: Database) -> list[tuple[int, int, date]]:
         rows = await session.execute(
             select(ConversationWeek.member_a, ConversationWeek.member_b, ConversationWeek.week)
         )
-        return sorted(tuple(row) for row in rows.all())
+        return sorted((row[0], row[1], row[2]) for row in rows.all())
 
 
 async def events(database: Database) -> int:

@@ -1,0 +1,139 @@
+"""Passive tracking: replies, messages in threads, reactions, thread starts and deletions.
+
+Gateway events in, plain signals out (``bot.services.signals``); the ingest stores them in
+batches. Only metadata is read: ids, authors, places, times and reply targets, never what a
+message says (the bot has no message-content intent). Bots, webhooks and system messages never
+count; self-replies and self-reactions are dropped by the ingest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import discord
+from discord.ext import commands
+
+from bot.app import PLNCoachBot
+from bot.db import utcnow
+from bot.services.signals import (
+    Author,
+    MessagesDeleted,
+    MessageSeen,
+    ReactionAdded,
+    ReactionRemoved,
+    ThreadCreated,
+)
+
+# Messages members write: ordinary ones and replies (not joins, pins, thread notices...).
+_MEMBER_MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
+
+
+def _author(user: discord.abc.User) -> Author:
+    return Author(user.id, user.display_name)
+
+
+def _replied_to(message: discord.Message) -> int | None:
+    """The author of the message this one replies to, when Discord sent it along."""
+    reference = message.reference
+    if reference is None or not isinstance(reference.resolved, discord.Message):
+        return None
+    replied = reference.resolved
+    if replied.author.bot or replied.webhook_id is not None:
+        return None
+    return replied.author.id
+
+
+class Tracking(commands.Cog):
+    def __init__(self, bot: PLNCoachBot) -> None:
+        self.bot = bot
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        guild = message.guild
+        if (
+            guild is None
+            or message.author.bot
+            or message.webhook_id is not None
+            or message.type not in _MEMBER_MESSAGE_TYPES
+        ):
+            return
+        thread = message.channel if isinstance(message.channel, discord.Thread) else None
+        reply_to = _replied_to(message)
+        if reply_to is None and thread is None:
+            return  # an ordinary message in a channel: nothing to record
+        await self.bot.ingest.offer(
+            MessageSeen(
+                server_id=guild.id,
+                server_name=guild.name,
+                channel_id=message.channel.id,
+                message_id=message.id,
+                author=_author(message.author),
+                at=message.created_at,
+                reply_to=reply_to,
+                in_thread=thread is not None,
+                thread_owner_id=thread.owner_id if thread is not None else None,
+            )
+        )
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, event: discord.RawReactionActionEvent) -> None:
+        guild = self.bot.get_guild(event.guild_id) if event.guild_id else None
+        member = event.member
+        author_id = event.message_author_id
+        if guild is None or member is None or member.bot or author_id is None:
+            return
+        await self.bot.ingest.offer(
+            ReactionAdded(
+                server_id=guild.id,
+                server_name=guild.name,
+                channel_id=event.channel_id,
+                message_id=event.message_id,
+                reactor=_author(member),
+                message_author_id=author_id,
+                emoji=str(event.emoji),
+                at=utcnow(),
+            )
+        )
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_remove(self, event: discord.RawReactionActionEvent) -> None:
+        if event.guild_id is None:
+            return
+        await self.bot.ingest.offer(
+            ReactionRemoved(event.guild_id, event.message_id, event.user_id, str(event.emoji))
+        )
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, event: discord.RawMessageDeleteEvent) -> None:
+        if event.guild_id is not None:
+            await self.bot.ingest.offer(MessagesDeleted(event.guild_id, (event.message_id,)))
+
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, event: discord.RawBulkMessageDeleteEvent) -> None:
+        if event.guild_id is not None:
+            await self.bot.ingest.offer(
+                MessagesDeleted(event.guild_id, tuple(sorted(event.message_ids)))
+            )
+
+    @commands.Cog.listener()
+    async def on_thread_create(self, thread: discord.Thread) -> None:
+        owner = thread.owner
+        if owner is None and thread.owner_id:
+            # Without the members intent the starter is rarely cached: ask (threads are few).
+            with contextlib.suppress(discord.HTTPException):
+                owner = await thread.guild.fetch_member(thread.owner_id)
+        if owner is None or owner.bot:
+            return
+        await self.bot.ingest.offer(
+            ThreadCreated(
+                server_id=thread.guild.id,
+                server_name=thread.guild.name,
+                thread_id=thread.id,
+                owner=_author(owner),
+                at=thread.created_at or utcnow(),
+            )
+        )
+
+
+async def setup(bot: PLNCoachBot) -> None:
+    await bot.add_cog(Tracking(bot))
