@@ -46,10 +46,15 @@ def _replied_to(message: discord.Message) -> int | None:
 class Tracking(commands.Cog):
     def __init__(self, bot: PLNCoachBot) -> None:
         self.bot = bot
+        # Bots seen posting: a reaction event names the message's author by id only, and
+        # without the members intent the cache can't say whether that id is a bot.
+        self._bots: set[int] = set()
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         guild = message.guild
+        if message.author.bot:
+            self._bots.add(message.author.id)
         if (
             guild is None
             or message.author.bot
@@ -82,6 +87,9 @@ class Tracking(commands.Cog):
         author_id = event.message_author_id
         if guild is None or member is None or member.bot or author_id is None:
             return
+        mine = self.bot.user is not None and author_id == self.bot.user.id
+        if author_id in self._bots and not mine:
+            return  # reacting to another bot's message reaches no colleague
         await self.bot.ingest.offer(
             ReactionAdded(
                 server_id=guild.id,
@@ -92,6 +100,7 @@ class Tracking(commands.Cog):
                 message_author_id=author_id,
                 emoji=str(event.emoji),
                 at=utcnow(),
+                on_bot_post=mine,
             )
         )
 

@@ -23,12 +23,13 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import ActivityEvent, Database, utcnow
+from bot.db import ActivityEvent, Database, OutboxPost, Resource, utcnow
 from bot.db.upsert import dialect_insert
 from bot.errors import DatabaseUnavailable
 from bot.habits import EventKind, Habit
 from bot.services.members import Actor, touch_actor
 from bot.services.network import refresh_pairs
+from bot.services.sharing import RESOURCE_CARD
 from bot.services.signals import (
     MessagesDeleted,
     MessageSeen,
@@ -251,8 +252,27 @@ class PassiveIngest:
     @staticmethod
     async def _reaction_added(session: AsyncSession, batch: _Batch, signal: ReactionAdded) -> None:
         reactor = signal.reactor.user_id
-        if signal.message_author_id == reactor:
-            return  # reacting to one's own message reaches nobody
+        author: int | None = signal.message_author_id
+        resource_id = None
+        if signal.on_bot_post:  # a resource card: its sharer is who the reaction reaches
+            card = (
+                await session.execute(
+                    select(Resource.id, Resource.shared_by)
+                    .join(
+                        OutboxPost,
+                        (OutboxPost.server_id == Resource.server_id)
+                        & (OutboxPost.kind == RESOURCE_CARD)
+                        & (OutboxPost.subject_id == Resource.id),
+                    )
+                    .where(
+                        OutboxPost.server_id == signal.server_id,
+                        OutboxPost.message_id == signal.message_id,
+                    )
+                )
+            ).one_or_none()
+            resource_id, author = card if card is not None else (None, None)
+        if author is None or author == reactor:
+            return  # reacting to one's own message (or a bot's post) reaches nobody
         recorded = await _record(
             session,
             server_id=signal.server_id,
@@ -260,13 +280,14 @@ class PassiveIngest:
             kind=EventKind.REACTION,
             habit=Habit.CONNECT,
             at=signal.at,
-            other_member_id=signal.message_author_id,
+            other_member_id=author,
             channel_id=signal.channel_id,
             message_id=signal.message_id,
+            resource_id=resource_id,
             dedupe_key=_reaction_key(signal),
         )
         if recorded:
-            batch.touched(signal.server_id, reactor, signal.message_author_id)
+            batch.touched(signal.server_id, reactor, author)
 
     @staticmethod
     async def _withdraw(
@@ -302,6 +323,7 @@ async def _record(
     other_member_id: int | None = None,
     channel_id: int | None = None,
     message_id: int | None = None,
+    resource_id: int | None = None,
 ) -> bool:
     """Append one passive event; False when the same signal was stored before."""
     result = await session.execute(
@@ -315,6 +337,7 @@ async def _record(
             other_member_id=other_member_id,
             channel_id=channel_id,
             message_id=message_id,
+            resource_id=resource_id,
             dedupe_key=dedupe_key,
         )
         .on_conflict_do_nothing(index_elements=[ActivityEvent.server_id, ActivityEvent.dedupe_key])

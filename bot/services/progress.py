@@ -24,7 +24,8 @@ HABIT_ACTIVE_WEEKS = 3
 PRACTICING_SHARES = 3
 
 CONTRIBUTION_KINDS = (EventKind.SHARE,)
-USE_KINDS = (EventKind.MARKED_USEFUL, EventKind.RESHARE)
+# Signs a resource was used by others (a reaction counts only on the resource's card).
+USE_KINDS = (EventKind.MARKED_USEFUL, EventKind.RESHARE, EventKind.REACTION)
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,9 @@ class ReactionAdded:
     message_author_id: int
     emoji: str
     at: datetime
+    # The reacted message is one of this bot's own posts: a reaction to a resource card credits
+    # the member who shared it; to anything else the bot posted, nobody.
+    on_bot_post: bool = False
 
 
 @dataclass(frozen=True, slots=True)

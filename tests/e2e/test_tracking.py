@@ -18,7 +18,7 @@ from bot.app import PLNCoachBot
 from bot.db import ActivityEvent, Base, ConversationWeek, Database, Tie
 from tests.e2e.bot_subprocess import BotSubprocess
 from tests.e2e.conftest import BotProcess, Community
-from tests.e2e.helpers import run_command, text_of
+from tests.e2e.helpers import bot_posts, run_command, text_of
 
 
 async def _eventually(check: Callable[[], Any], timeout: float = 5) -> None:  # noqa: ASYNC109
@@ -106,6 +106,7 @@ async def test_bots_and_talking_to_oneself_never_count(
     await emu.add_reaction(community.general.id, post.id, helper_bot.id, "🤖")
     bot_post = await emu.send_message(community.general.id, helper_bot.id, "Quiz time")
     await emu.send_message(community.general.id, community.ben.id, "Ok", reply_to=bot_post.id)
+    await emu.add_reaction(community.general.id, bot_post.id, community.ben.id, "👍")
     await _settle(coach)
     assert await _count(coach, ActivityEvent) == 0
     assert await _count(coach, Tie) == 0
@@ -189,3 +190,22 @@ async def test_sigterm_is_a_clean_stop_that_stores_what_was_queued(
         await database.dispose()
     assert stored == 5
     assert "Traceback" not in bot.log()
+
+
+async def test_a_reaction_on_a_resource_card_credits_the_member_who_shared_it(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    emu = community.emulator
+    await run_command(community, community.ana.id, "share", {"url": "https://a.org/plan"})
+    [card] = bot_posts(community, community.general.id)
+    await emu.add_reaction(community.general.id, card.id, community.ben.id, "❤️")
+    ana = text_of(await run_command(community, community.ana.id, "progress"))
+    assert "1 share · 1 found useful by others" in ana  # used by others (Contribute)
+    ben = text_of(await run_command(community, community.ben.id, "progress"))
+    assert "1. Connect — ◔ Started" in ben  # and Ben reached Ana (Connect)
+    await emu.remove_reaction(community.general.id, card.id, community.ben.id, "❤️")
+    ana = text_of(await run_command(community, community.ana.id, "progress"))
+    assert "1 share · 0 found useful by others" in ana
+    await emu.add_reaction(community.general.id, card.id, community.ana.id, "❤️")  # her own
+    ana = text_of(await run_command(community, community.ana.id, "progress"))
+    assert "0 found useful by others" in ana
