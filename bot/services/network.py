@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import ActivityEvent, ConversationWeek, Tie
@@ -75,25 +75,27 @@ async def refresh_pairs(
 ) -> None:
     """Recompute the tie and conversation weeks of each pair from its interactions."""
     for a, b in {pair_of(*pair) for pair in pairs}:
-        rows = (
-            await session.execute(
-                select(
-                    ActivityEvent.occurred_at,
-                    ActivityEvent.member_id,
-                    ActivityEvent.other_member_id,
-                    ActivityEvent.channel_id,
-                    ActivityEvent.kind,
-                ).where(
-                    ActivityEvent.server_id == server_id,
-                    ActivityEvent.kind.in_(_KINDS),
-                    or_(
-                        and_(ActivityEvent.member_id == a, ActivityEvent.other_member_id == b),
-                        and_(ActivityEvent.member_id == b, ActivityEvent.other_member_id == a),
-                    ),
+        # One indexed lookup per direction: an OR of the two would make SQLite scan the server.
+        found: list[Interaction] = []
+        for actor, target in ((a, b), (b, a)):
+            rows = (
+                await session.execute(
+                    select(
+                        ActivityEvent.occurred_at,
+                        ActivityEvent.member_id,
+                        ActivityEvent.other_member_id,
+                        ActivityEvent.channel_id,
+                        ActivityEvent.kind,
+                    ).where(
+                        ActivityEvent.server_id == server_id,
+                        ActivityEvent.member_id == actor,
+                        ActivityEvent.other_member_id == target,
+                        ActivityEvent.kind.in_(_KINDS),
+                    )
                 )
-            )
-        ).all()
-        await _store(session, server_id, (a, b), [_interaction(row) for row in rows])
+            ).all()
+            found.extend(_interaction(row) for row in rows)
+        await _store(session, server_id, (a, b), found)
 
 
 async def rebuild(session: AsyncSession, server_id: int) -> None:
