@@ -1,0 +1,340 @@
+"""One batch of passive signals as a handful of set-based statements, not a few per signal.
+
+The signals are first applied in order in memory (a reaction added then removed in the same
+batch never reaches the database; a reply answers whoever spoke last in its thread, as of the
+signals before it), then written: one upsert of the members named, one bulk delete of withdrawn
+credit, one bulk insert of new events (the same Discord signal twice is one event, by its dedupe
+key), and one read and rewrite of the ties and conversation weeks of every pair touched.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import ActivityEvent, Member, OutboxPost, Resource
+from bot.db.upsert import dialect_insert
+from bot.habits import EventKind, Habit
+from bot.services.members import touch_server
+from bot.services.network import store_pairs
+from bot.services.sharing import RESOURCE_CARD
+from bot.services.signals import (
+    Author,
+    MessagesDeleted,
+    MessageSeen,
+    ReactionAdded,
+    ReactionRemoved,
+    Signal,
+    ThreadCreated,
+)
+
+# Rows per INSERT statement: well inside SQLite's and PostgreSQL's bound-parameter limits.
+CHUNK = 500
+# Threads whose last speaker is remembered between batches.
+REMEMBERED_THREADS = 50_000
+_SPEAKER_KINDS = [EventKind.THREAD_MESSAGE.value, EventKind.THREAD_CREATED.value]
+
+
+@dataclass
+class _ServerBatch:
+    """What one batch does in one server, worked out in memory before anything is written."""
+
+    name: str
+    members: dict[int, str] = field(default_factory=dict)
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)  # by dedupe key
+    withdrawn_keys: set[str] = field(default_factory=set)
+    deleted_messages: set[int] = field(default_factory=set)
+    pairs: set[tuple[int, int]] = field(default_factory=set)
+
+
+def _event(
+    server_id: int,
+    member_id: int,
+    kind: EventKind,
+    habit: Habit | None,
+    at: datetime,
+    dedupe_key: str,
+    **values: Any,
+) -> dict[str, Any]:
+    return {
+        "server_id": server_id,
+        "member_id": member_id,
+        "kind": kind.value,
+        "habit": habit.value if habit else None,
+        "occurred_at": at,
+        "dedupe_key": dedupe_key[:100],
+        "other_member_id": None,
+        "channel_id": None,
+        "message_id": None,
+        "resource_id": None,
+        **values,
+    }
+
+
+def reaction_key(signal: ReactionAdded | ReactionRemoved) -> str:
+    user = signal.reactor.user_id if isinstance(signal, ReactionAdded) else signal.user_id
+    return f"reaction:{signal.message_id}:{user}:{signal.emoji}"[:100]
+
+
+class SignalBatchWriter:
+    """Writes batches; remembers each thread's last speaker between them."""
+
+    def __init__(self) -> None:
+        self._last_speaker: OrderedDict[int, int] = OrderedDict()
+
+    async def write(self, session: AsyncSession, signals: list[Signal], now: datetime) -> None:
+        speakers = await self._speakers_before(session, signals)
+        cards = await _cards_reacted_to(session, signals)
+        batches: dict[int, _ServerBatch] = {}
+        for signal in signals:
+            name = getattr(signal, "server_name", "")
+            batch = batches.setdefault(signal.server_id, _ServerBatch(name))
+            batch.name = batch.name or name
+            self._apply(signal.server_id, batch, signal, speakers, cards)
+        for server_id, batch in batches.items():
+            await self._write_server(session, server_id, batch, now)
+        for thread, speaker in speakers.items():  # only once the batch is stored
+            if speaker is not None:
+                self._remember(thread, speaker)
+
+    # -- in memory, in order -------------------------------------------------------------------
+
+    def _apply(
+        self,
+        server_id: int,
+        batch: _ServerBatch,
+        signal: Signal,
+        speakers: dict[int, int | None],
+        cards: dict[tuple[int, int], tuple[int, int]],
+    ) -> None:
+        if isinstance(signal, MessageSeen):
+            self._message(server_id, batch, signal, speakers)
+        elif isinstance(signal, ReactionAdded):
+            author: int | None = signal.message_author_id
+            resource_id = None
+            if signal.on_bot_post:  # a resource card reaches the member who shared it
+                resource_id, author = cards.get((server_id, signal.message_id), (None, None))
+            self._reaction(server_id, batch, signal, author, resource_id)
+        elif isinstance(signal, ReactionRemoved):
+            key = reaction_key(signal)
+            batch.events.pop(key, None)
+            batch.withdrawn_keys.add(key)
+        elif isinstance(signal, MessagesDeleted):
+            gone = set(signal.message_ids)
+            for key in [k for k, e in batch.events.items() if e["message_id"] in gone]:
+                event = batch.events.pop(key)
+                if event["other_member_id"] is not None:
+                    batch.pairs.add((event["member_id"], event["other_member_id"]))
+            batch.deleted_messages |= gone
+        elif isinstance(signal, ThreadCreated):
+            _name(batch, signal.owner)
+            batch.events[f"thread:{signal.thread_id}"] = _event(
+                server_id,
+                signal.owner.user_id,
+                EventKind.THREAD_CREATED,
+                None,
+                signal.at,
+                f"thread:{signal.thread_id}",
+                channel_id=signal.thread_id,
+            )
+            speakers[signal.thread_id] = signal.owner.user_id
+
+    @staticmethod
+    def _message(
+        server_id: int, batch: _ServerBatch, signal: MessageSeen, speakers: dict[int, int | None]
+    ) -> None:
+        author = signal.author.user_id
+        target = signal.reply_to
+        if signal.in_thread:
+            previous = speakers.get(signal.channel_id) or signal.thread_owner_id
+            speakers[signal.channel_id] = author
+            if target is None:
+                target = previous
+        if target == author:
+            target = None  # talking to oneself reaches nobody
+        if not signal.in_thread and target is None:
+            return  # an ordinary message: nothing is recorded
+        _name(batch, signal.author)
+        key = f"message:{signal.message_id}"
+        batch.events[key] = _event(
+            server_id,
+            author,
+            EventKind.THREAD_MESSAGE if signal.in_thread else EventKind.REPLY,
+            Habit.CONNECT if target is not None else None,
+            signal.at,
+            key,
+            other_member_id=target,
+            channel_id=signal.channel_id,
+            message_id=signal.message_id,
+        )
+
+    @staticmethod
+    def _reaction(
+        server_id: int,
+        batch: _ServerBatch,
+        signal: ReactionAdded,
+        author: int | None,
+        resource_id: int | None,
+    ) -> None:
+        if author is None or author == signal.reactor.user_id:
+            return  # reacting to one's own message (or a bot's post) reaches nobody
+        _name(batch, signal.reactor)
+        key = reaction_key(signal)
+        batch.withdrawn_keys.discard(key)
+        batch.events[key] = _event(
+            server_id,
+            signal.reactor.user_id,
+            EventKind.REACTION,
+            Habit.CONNECT,
+            signal.at,
+            key,
+            other_member_id=author,
+            channel_id=signal.channel_id,
+            message_id=signal.message_id,
+            resource_id=resource_id,
+        )
+
+    # -- what the database must tell first -----------------------------------------------------
+
+    async def _speakers_before(
+        self, session: AsyncSession, signals: list[Signal]
+    ) -> dict[int, int | None]:
+        """Who spoke last in each thread the batch posts in, before the batch."""
+        threads = {
+            (signal.server_id, signal.channel_id)
+            for signal in signals
+            if isinstance(signal, MessageSeen) and signal.in_thread
+        }
+        speakers: dict[int, int | None] = {}
+        unknown: defaultdict[int, list[int]] = defaultdict(list)
+        for server_id, thread in threads:
+            if thread in self._last_speaker:
+                speakers[thread] = self._last_speaker[thread]
+            else:
+                unknown[server_id].append(thread)
+        for server_id, ids in unknown.items():
+            latest = (
+                select(
+                    ActivityEvent.channel_id,
+                    ActivityEvent.member_id,
+                    func.row_number()
+                    .over(
+                        partition_by=ActivityEvent.channel_id,
+                        order_by=(ActivityEvent.occurred_at.desc(), ActivityEvent.id.desc()),
+                    )
+                    .label("rank"),
+                )
+                .where(
+                    ActivityEvent.server_id == server_id,
+                    ActivityEvent.channel_id.in_(ids),
+                    ActivityEvent.kind.in_(_SPEAKER_KINDS),
+                )
+                .subquery()
+            )
+            rows = await session.execute(
+                select(latest.c.channel_id, latest.c.member_id).where(latest.c.rank == 1)
+            )
+            speakers.update({row.channel_id: row.member_id for row in rows})
+        return speakers
+
+    def _remember(self, thread: int, speaker: int) -> None:
+        self._last_speaker[thread] = speaker
+        self._last_speaker.move_to_end(thread)
+        while len(self._last_speaker) > REMEMBERED_THREADS:
+            self._last_speaker.popitem(last=False)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    async def _write_server(
+        self, session: AsyncSession, server_id: int, batch: _ServerBatch, now: datetime
+    ) -> None:
+        await touch_server(session, server_id, batch.name)
+        if batch.members:
+            upsert = dialect_insert(session, Member)
+            await session.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=[Member.server_id, Member.user_id],
+                    set_={"display_name": upsert.excluded.display_name, "last_seen_at": now},
+                ),
+                [
+                    {
+                        "server_id": server_id,
+                        "user_id": user_id,
+                        "display_name": name[:100],
+                        "first_seen_at": now,
+                        "last_seen_at": now,
+                    }
+                    for user_id, name in batch.members.items()
+                ],
+            )
+        await self._withdraw(session, server_id, batch)
+        rows = list(batch.events.values())
+        for start in range(0, len(rows), CHUNK):
+            inserted = await session.execute(
+                dialect_insert(session, ActivityEvent)
+                .values(rows[start : start + CHUNK])
+                .on_conflict_do_nothing(
+                    index_elements=[ActivityEvent.server_id, ActivityEvent.dedupe_key]
+                )
+                .returning(ActivityEvent.member_id, ActivityEvent.other_member_id)
+            )
+            batch.pairs.update(
+                (row.member_id, row.other_member_id)
+                for row in inserted
+                if row.other_member_id is not None
+            )
+        await store_pairs(session, server_id, batch.pairs)
+
+    @staticmethod
+    async def _withdraw(session: AsyncSession, server_id: int, batch: _ServerBatch) -> None:
+        """Delete removed reactions and what deleted messages earned; note the pairs touched."""
+        conditions = []
+        if batch.withdrawn_keys:
+            conditions.append(ActivityEvent.dedupe_key.in_(sorted(batch.withdrawn_keys)))
+        if batch.deleted_messages:
+            conditions.append(ActivityEvent.message_id.in_(sorted(batch.deleted_messages)))
+        for condition in conditions:
+            removed = await session.execute(
+                delete(ActivityEvent)
+                .where(ActivityEvent.server_id == server_id, condition)
+                .returning(ActivityEvent.member_id, ActivityEvent.other_member_id)
+            )
+            batch.pairs.update(
+                (row.member_id, row.other_member_id)
+                for row in removed
+                if row.other_member_id is not None
+            )
+
+
+async def _cards_reacted_to(
+    session: AsyncSession, signals: list[Signal]
+) -> dict[tuple[int, int], tuple[int, int]]:
+    """(server, card message) -> (resource, sharer), for the bot's posts reacted to."""
+    wanted = {
+        (signal.server_id, signal.message_id)
+        for signal in signals
+        if isinstance(signal, ReactionAdded) and signal.on_bot_post
+    }
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(OutboxPost.server_id, OutboxPost.message_id, Resource.id, Resource.shared_by)
+        .join(
+            Resource,
+            (OutboxPost.server_id == Resource.server_id) & (OutboxPost.subject_id == Resource.id),
+        )
+        .where(
+            OutboxPost.kind == RESOURCE_CARD,
+            tuple_(OutboxPost.server_id, OutboxPost.message_id).in_(sorted(wanted)),
+        )
+    )
+    return {(row[0], row[1]): (row[2], row[3]) for row in rows if row[1] is not None}
+
+
+def _name(batch: _ServerBatch, author: Author) -> None:
+    batch.members[author.user_id] = author.display_name
