@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 # Give up on one send after this long (discord.py waits up to 30 s for a rate limit), well
 # inside a claim's lease (renewed before each step); the next attempt looks for it first.
 SEND_TIMEOUT = 40.0
+# A send slower than this is worth a line in the log.
+SLOW_SEND = 10.0
 # How often the sweep looks for due posts when nothing wakes it.
 SWEEP_INTERVAL = 15.0
 # How far before an earlier attempt the history lookup starts (clock skew with Discord).
@@ -273,6 +275,7 @@ class PostDelivery:
                     return
             if not await self._still_mine(claim):
                 return
+            started = asyncio.get_running_loop().time()
             message = await asyncio.wait_for(
                 target.send(
                     content=post.content,
@@ -285,9 +288,12 @@ class PostDelivery:
             )
         except (discord.HTTPException, discord.RateLimited, TimeoutError, OSError) as error:
             refusal = refusal_for(error)
-            log.warning("Post %s to channel %s: %s", claim.post_id, claim.channel_id, error)
+            log.warning("Post %s to channel %s: %r", claim.post_id, claim.channel_id, error)
             await self._refused(claim, refusal)
             return
+        took = asyncio.get_running_loop().time() - started
+        if took > SLOW_SEND:
+            log.warning("Post %s took %.1f s to send (rate limits?)", claim.post_id, took)
         await self._posted(claim, message)
 
     async def _find_marked(
