@@ -106,12 +106,13 @@ class PassiveIngest:
                 return 0
             try:
                 async with self._database.write() as session:
-                    await self._writer.write(session, batch, self._clock())
+                    speakers = await self._writer.write(session, batch, self._clock())
             except DatabaseUnavailable:
                 raise  # kept: the next flush tries again
             except Exception:
                 self._drop(len(batch))  # a batch that can never be stored must not block the rest
                 raise
+            self._writer.remember(speakers)  # committed: later batches may rely on it
             self._drop(len(batch))
             return len(batch)
 

@@ -87,7 +87,14 @@ class SignalBatchWriter:
     def __init__(self) -> None:
         self._last_speaker: OrderedDict[int, int] = OrderedDict()
 
-    async def write(self, session: AsyncSession, signals: list[Signal], now: datetime) -> None:
+    async def write(
+        self, session: AsyncSession, signals: list[Signal], now: datetime
+    ) -> dict[int, int | None]:
+        """Write a batch; returns each thread's last speaker after it, for ``remember``.
+
+        The caller remembers them once the transaction has committed: a batch that is rolled
+        back and written again must see the threads as they were before it.
+        """
         speakers = await self._speakers_before(session, signals)
         cards = await _cards_reacted_to(session, signals)
         batches: dict[int, _ServerBatch] = {}
@@ -98,7 +105,11 @@ class SignalBatchWriter:
             self._apply(signal.server_id, batch, signal, speakers, cards)
         for server_id, batch in batches.items():
             await self._write_server(session, server_id, batch, now)
-        for thread, speaker in speakers.items():  # only once the batch is stored
+        return speakers
+
+    def remember(self, speakers: dict[int, int | None]) -> None:
+        """Keep each thread's last speaker for the next batches (after a commit)."""
+        for thread, speaker in speakers.items():
             if speaker is not None:
                 self._remember(thread, speaker)
 

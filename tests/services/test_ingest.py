@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -143,3 +144,18 @@ async def test_a_replay_of_the_ledger_rebuilds_the_same_graph(database: Database
         await rebuild(session, SERVER)
     assert (await ties(database), await weeks(database)) == incremental
     assert incremental[1]  # something to compare
+
+
+async def test_a_full_buffer_makes_the_next_signal_wait_for_room(database: Database) -> None:
+    service = PassiveIngest(database, capacity=2)  # not started: nothing flushes by itself
+    await service.offer(reply(1, BEN, ANA))
+    await service.offer(reply(2, ANA, BEN))
+    third = asyncio.create_task(service.offer(reply(3, CAL, ANA)))
+    await asyncio.sleep(0.05)
+    assert not third.done()  # back-pressure: the buffer does not grow past its bound
+    assert service.backlog == 2
+    await service.flush()
+    await asyncio.wait_for(third, 1)
+    assert service.backlog == 1
+    await service.stop()
+    assert await events(database) == 3
