@@ -13,6 +13,7 @@ import pkgutil
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import discord
 from discord.ext import commands
@@ -33,6 +34,8 @@ from bot.services.ingest import PassiveIngest
 
 log = logging.getLogger(__name__)
 
+_Part = TypeVar("_Part")
+
 WORKER_SLOT = "main"
 
 
@@ -51,6 +54,12 @@ async def migrate_database(url: str) -> None:
         await upgrade(database)
     finally:
         await database.dispose()
+
+
+def _built(part: _Part | None, name: str) -> _Part:
+    if part is None:
+        raise RuntimeError(f"{name} is built in setup_hook; the bot has not logged in yet")
+    return part
 
 
 def bot_intents() -> discord.Intents:
@@ -73,7 +82,10 @@ class PLNCoachBot(commands.Bot):
         *,
         force_command_sync: bool = False,
         guild_ready_timeout: float = 2.0,
+        database_ready: bool = False,
     ) -> None:
+        """``database_ready``: the caller migrated the database already (`pln-coach run` does,
+        to report a database problem before logging in), so start-up need not look again."""
         # The bot has no voice features; don't warn at every start that voice libraries are absent.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
@@ -81,8 +93,8 @@ class PLNCoachBot(commands.Bot):
         # on_ready. Tests and the sandbox, whose guilds arrive at once, shorten it.
         super().__init__(
             guild_ready_timeout=guild_ready_timeout,
-            # Give up on a REST call rather than wait out a rate limit longer than this: a card
-            # post must finish well inside its 60 s claim (see SharingService).
+            # Give up on a REST call rather than wait out a rate limit longer than this: a post
+            # must finish well inside its outbox claim (CLAIM_LEASE in bot/services/outbox.py).
             max_ratelimit_timeout=30.0,
             command_prefix=commands.when_mentioned,
             intents=bot_intents(),
@@ -93,6 +105,7 @@ class PLNCoachBot(commands.Bot):
         )
         self.settings = settings
         self.force_command_sync = force_command_sync
+        self._database_ready = database_ready
         # This process in outbox claims and owed answers: its slot (one process per slot; a
         # shard set once the bot is sharded), which a restart keeps so it can take back what the
         # last run left at once, and a per-run part, so two runs never pass for one another.
@@ -106,30 +119,22 @@ class PLNCoachBot(commands.Bot):
 
     @property
     def services(self) -> Services:
-        if self._services is None:
-            raise RuntimeError("services are built in setup_hook; the bot has not logged in yet")
-        return self._services
+        return _built(self._services, "services")
 
     @property
     def posts(self) -> PostDelivery:
         """Delivers what the outbox owes channels (cogs register a renderer per post kind)."""
-        if self._posts is None:
-            raise RuntimeError("delivery starts in setup_hook; the bot has not logged in yet")
-        return self._posts
+        return _built(self._posts, "post delivery")
 
     @property
     def answers(self) -> AnswerDelivery:
         """Completes members' deferred answers, also after a restart."""
-        if self._answers is None:
-            raise RuntimeError("delivery starts in setup_hook; the bot has not logged in yet")
-        return self._answers
+        return _built(self._answers, "answer delivery")
 
     @property
     def ingest(self) -> PassiveIngest:
         """Stores passive signals (replies, reactions, threads) in batches."""
-        if self._ingest is None:
-            raise RuntimeError("ingest starts in setup_hook; the bot has not logged in yet")
-        return self._ingest
+        return _built(self._ingest, "the passive-signal ingest")
 
     async def login(self, token: str) -> None:
         apply_discord_endpoints(
@@ -172,7 +177,8 @@ class PLNCoachBot(commands.Bot):
         # Migrating is blocking work (alembic loads and runs its scripts in Python), so it runs
         # on a thread with its own loop and its own engine, without the statement timeout that
         # keeps members' commands from hanging: a migration may rightly take minutes.
-        await asyncio.to_thread(asyncio.run, migrate_database(self.settings.database.url))
+        if not self._database_ready:
+            await asyncio.to_thread(asyncio.run, migrate_database(self.settings.database.url))
         database = Database(self.settings.database.url, echo=self.settings.database.echo)
         self._services = services = build_services(database)
         self._posts = PostDelivery(self, services.outbox, self.renderers, worker_id=self.worker_id)

@@ -82,7 +82,7 @@ async def _migrate(settings: Settings, action: str, revision: str) -> None:
 
 async def _run_bot(settings: Settings, token: str, *, sync_only: bool) -> None:
     await _prepare_database(settings)
-    bot = PLNCoachBot(settings, force_command_sync=sync_only)
+    bot = PLNCoachBot(settings, force_command_sync=sync_only, database_ready=True)
     with (
         reaching_discord(settings.discord.api_base_url, settings.database.url, token),
         stop_on_sigterm(),

@@ -17,8 +17,8 @@ PostgreSQL a connect timeout, a per-statement timeout and a pool timeout. Those 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,17 @@ def is_unavailable(error: BaseException) -> bool:
             "connection" in type(cause).__name__.lower()
         )
     return False
+
+
+@contextmanager
+def _unavailable_as(message: str) -> Iterator[None]:
+    """Turn "the database did not answer" into DatabaseUnavailable; let everything else by."""
+    try:
+        yield
+    except Exception as error:
+        if is_unavailable(error):
+            raise DatabaseUnavailable(message) from error
+        raise
 
 
 def _ensure_sqlite_folder(url: str) -> None:
@@ -137,24 +148,16 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A session for looking only; rolled back at the end."""
-        try:
+        with _unavailable_as(DatabaseUnavailable.LOOKING):
             async with self._readers() as session:
                 yield session
-        except Exception as error:
-            if is_unavailable(error):
-                raise DatabaseUnavailable(DatabaseUnavailable.LOOKING) from error
-            raise
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session whose changes are committed together, or not at all if the block raises."""
-        try:
+        with _unavailable_as(DatabaseUnavailable.SAVING):
             async with self._queued(), self._writers() as session, session.begin():
                 yield session
-        except Exception as error:
-            if is_unavailable(error):
-                raise DatabaseUnavailable(DatabaseUnavailable.SAVING) from error
-            raise
 
     @asynccontextmanager
     async def _queued(self) -> AsyncIterator[None]:

@@ -56,6 +56,15 @@ def active_weeks(times: list[datetime], now: datetime, weeks: int = HABIT_WINDOW
     return len({bucket for bucket in buckets if bucket < weeks})
 
 
+def _level(started: bool, practicing: bool, habit: bool) -> Level:
+    """The highest level whose condition holds."""
+    if habit:
+        return Level.HABIT
+    if practicing:
+        return Level.PRACTICING
+    return Level.STARTED if started else Level.NOT_STARTED
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
@@ -63,13 +72,7 @@ def _plural(count: int, word: str) -> str:
 def contribute_progress(shares: int, used: int, weeks_active: int) -> HabitProgress:
     """Apply the Contribute thresholds from the product model to counted facts."""
     practicing = shares >= PRACTICING_SHARES and used >= 1
-    level = Level.NOT_STARTED
-    if shares >= 1:
-        level = Level.STARTED
-    if practicing:
-        level = Level.PRACTICING
-    if practicing and weeks_active >= HABIT_ACTIVE_WEEKS:
-        level = Level.HABIT
+    level = _level(shares >= 1, practicing, practicing and weeks_active >= HABIT_ACTIVE_WEEKS)
 
     summary = "Nothing shared yet."
     if shares:
@@ -106,13 +109,7 @@ PRACTICING_PARTNERS = 3
 def connect_progress(people: int, weeks_active: int) -> HabitProgress:
     """Connect: people reached (replies, reactions, turns in threads), and in how many weeks."""
     practicing = people >= PRACTICING_PEOPLE
-    level = Level.NOT_STARTED
-    if people >= 1:
-        level = Level.STARTED
-    if practicing:
-        level = Level.PRACTICING
-    if practicing and weeks_active >= HABIT_ACTIVE_WEEKS:
-        level = Level.HABIT
+    level = _level(people >= 1, practicing, practicing and weeks_active >= HABIT_ACTIVE_WEEKS)
     summary = "Nobody reached yet."
     if people:
         summary = (
@@ -144,13 +141,10 @@ def converse_progress(weeks_by_partner: dict[int, int]) -> HabitProgress:
     conversations = sum(weeks_by_partner.values())
     partners = len(weeks_by_partner)
     longest = max(weeks_by_partner.values(), default=0)
-    level = Level.NOT_STARTED
-    if conversations >= 1:
-        level = Level.STARTED
-    if partners >= PRACTICING_PARTNERS:
-        level = Level.PRACTICING
-    if longest >= RELATIONSHIP_WEEKS:
-        level = Level.HABIT
+    # A relationship is the habit, even before three partners.
+    level = _level(
+        conversations >= 1, partners >= PRACTICING_PARTNERS, longest >= RELATIONSHIP_WEEKS
+    )
     summary = "No conversation yet."
     if conversations:
         summary = (

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -63,15 +64,13 @@ async def answer_when(
     timeout: float = 10,  # noqa: ASYNC109
 ) -> str:
     """The member's answer once it says what ``done`` looks for (answers may be edited again)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+
+    def content() -> str:
         message = ix.original_message
-        content = message.content if message is not None else ""
-        if done(content):
-            return content
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"the answer never got there; it reads: {content!r}")
-        await asyncio.sleep(0.05)
+        return message.content if message is not None else ""
+
+    await eventually(lambda: done(content()), timeout, f"the answer; it reads: {content()!r}")
+    return content()
 
 
 def text_of(message: Message) -> str:
@@ -101,6 +100,23 @@ def bot_posts(community: Community, channel_id: int) -> list[Message]:
     ]
 
 
-async def count_rows(bot: PLNCoachBot, model: type) -> int:
+async def count_rows(bot: PLNCoachBot, model: type, *where: Any) -> int:
     async with bot.services.database.read() as session:
-        return await session.scalar(select(func.count()).select_from(model)) or 0
+        query = select(func.count()).select_from(model).where(*where)
+        return await session.scalar(query) or 0
+
+
+async def eventually(
+    check: Callable[[], object | Awaitable[object]],
+    timeout: float = 5,  # noqa: ASYNC109
+    what: str = "it to happen",
+) -> None:
+    """Wait until ``check()`` (plain or async) is truthy; the bot acts in between."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if await result if inspect.isawaitable(result) else result:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)

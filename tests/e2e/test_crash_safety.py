@@ -16,7 +16,7 @@ from bot.db import Database, OutboxPost, Resource
 from emulator.interactions import Interaction
 from tests.e2e.bot_subprocess import BotSubprocess
 from tests.e2e.conftest import Community
-from tests.e2e.helpers import DEFERRED, bot_posts
+from tests.e2e.helpers import DEFERRED, bot_posts, eventually
 
 MEMBERS = 20
 CARD_POST = ("POST", "/channels/{channel_id}/messages")
@@ -44,14 +44,6 @@ def _cards_by_resource(community: Community) -> dict[int, list[int]]:
         custom_id = message.components[0]["components"][0]["custom_id"]
         cards.setdefault(int(custom_id.rsplit(":", 1)[1]), []).append(message.id)
     return cards
-
-
-async def _eventually(check: Any, timeout: float, what: str) -> None:  # noqa: ASYNC109
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 async def test_kill_9_in_a_throttled_burst_leaves_one_card_per_share_and_every_answer(
@@ -111,11 +103,7 @@ async def _burst_kill_and_restart(
         resources, _ = await _stored(database_url)
         return len(resources) == MEMBERS
 
-    for _ in range(100):
-        if await all_stored():
-            break
-        await asyncio.sleep(0.1)
-    assert await all_stored()
+    await eventually(all_stored, 10, "every share to be stored")
     first_card_held.set()
     await bot.wait_dead()
     emu.remove_listener(kill_at_the_fifth_card)
@@ -129,7 +117,7 @@ async def _burst_kill_and_restart(
     def every_share_has_one_card() -> bool:
         return set(_cards_by_resource(community)) == set(resources.values())
 
-    await _eventually(every_share_has_one_card, 40, "a card for every stored share")
+    await eventually(every_share_has_one_card, 40, "a card for every stored share")
     cards = _cards_by_resource(community)
     assert all(len(ids) == 1 for ids in cards.values()), cards  # none posted twice
     assert created[4] in {ids[0] for ids in cards.values()}  # the unrecorded card was kept
@@ -145,7 +133,7 @@ async def _burst_kill_and_restart(
             for ix in interactions
         )
 
-    await _eventually(everyone_answered, 20, "every member's answer to link their card")
+    await eventually(everyone_answered, 20, "every member's answer to link their card")
     for ix in interactions:
         assert ix.original_message is not None
         assert "**Shared!**" in ix.original_message.content

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -14,6 +13,7 @@ from tests.e2e.helpers import (
     answer_when,
     as_rendered,
     bot_posts,
+    eventually,
     press_button,
     run_command,
 )
@@ -57,10 +57,7 @@ async def test_a_long_rate_limit_is_waited_out_and_the_member_is_told_the_truth(
     async with coach.services.database.write() as session:  # 45 seconds later...
         await session.execute(update(OutboxPost).values(next_attempt_at=utcnow()))
     coach.posts.wake()
-    for _ in range(100):
-        if bot_posts(community, community.general.id):
-            break
-        await asyncio.sleep(0.05)
+    await eventually(lambda: bool(bot_posts(community, community.general.id)), what="the card")
     [card] = bot_posts(community, community.general.id)
     done = await answer_when(ix, lambda text: str(card.id) in text)
     assert "Your card:" in done

@@ -43,6 +43,18 @@ async def _press_useful(community: Community, user_id: int) -> Interaction:
     return await community.emulator.press_button(card.id, custom_id, user_id)
 
 
+def _bot_on(community: Community, database_url: str) -> BotProcess:
+    emu = community.emulator
+    return BotProcess(
+        local_settings(
+            token=community.app.token,
+            api_base_url=emu.api_base_url,
+            gateway_url=emu.gateway_url,
+            database_url=database_url,
+        )
+    )
+
+
 def _acknowledged_in_time(ix: Interaction) -> bool:
     return (
         ix.response is not None
@@ -60,15 +72,7 @@ async def test_a_write_lock_held_by_another_process_for_10_s(
     community: Community, tmp_path: Path
 ) -> None:
     path = tmp_path / "locked.sqlite3"
-    emu = community.emulator
-    process = BotProcess(
-        local_settings(
-            token=community.app.token,
-            api_base_url=emu.api_base_url,
-            gateway_url=emu.gateway_url,
-            database_url=f"sqlite+aiosqlite:///{path}",
-        )
-    )
+    process = _bot_on(community, f"sqlite+aiosqlite:///{path}")
     bot = await process.start()
     try:
         await run_command(community, community.ana.id, "share", {"url": "https://a.org/first"})
@@ -199,15 +203,7 @@ async def test_a_postgresql_that_accepts_and_never_answers(
     community: Community, stalling_postgres: tuple[StallingProxy, str]
 ) -> None:
     proxy, url = stalling_postgres
-    emu = community.emulator
-    process = BotProcess(
-        local_settings(
-            token=community.app.token,
-            api_base_url=emu.api_base_url,
-            gateway_url=emu.gateway_url,
-            database_url=url,
-        )
-    )
+    process = _bot_on(community, url)
     await process.start()
     try:
         await run_command(community, community.ana.id, "share", {"url": "https://a.org/first"})

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select
 
@@ -18,20 +16,11 @@ from bot.app import PLNCoachBot
 from bot.db import ActivityEvent, Base, ConversationWeek, Database, Tie
 from tests.e2e.bot_subprocess import BotSubprocess
 from tests.e2e.conftest import BotProcess, Community
-from tests.e2e.helpers import bot_posts, run_command, text_of
+from tests.e2e.helpers import bot_posts, count_rows, eventually, run_command, text_of
 
 
-async def _eventually(check: Callable[[], Any], timeout: float = 5) -> None:  # noqa: ASYNC109
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("the bot never recorded it")
-        await asyncio.sleep(0.05)
-
-
-async def _count(bot: PLNCoachBot, model: type, *where: Any) -> int:
-    async with bot.services.database.read() as session:
-        return await session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+async def _none(bot: PLNCoachBot, model: type) -> bool:
+    return await count_rows(bot, model) == 0
 
 
 async def _settle(bot: PLNCoachBot) -> None:
@@ -49,14 +38,14 @@ async def test_a_reply_reaches_a_colleague_and_a_reply_back_is_a_conversation(
     await emu.send_message(
         community.general.id, community.ben.id, "Try exit tickets", reply_to=question.id
     )
-    await _eventually(lambda: _count(coach, Tie, Tie.b_to_a == 1))
+    await eventually(lambda: count_rows(coach, Tie, Tie.b_to_a == 1))
     progress = await run_command(community, community.ben.id, "progress")
     assert "1. Connect — ◔ Started" in text_of(progress)
     assert "1 colleague reached" in text_of(progress)
 
     answer = await emu.send_message(community.general.id, community.ben.id, "More?")
     await emu.send_message(community.general.id, community.ana.id, "Thanks!", reply_to=answer.id)
-    await _eventually(lambda: _count(coach, ConversationWeek))
+    await eventually(lambda: count_rows(coach, ConversationWeek))
     progress = await run_command(community, community.ana.id, "progress")
     assert "3. Converse — ◔ Started" in text_of(progress)
 
@@ -68,8 +57,8 @@ async def test_three_turns_in_a_thread_are_a_conversation(
     thread = await emu.create_thread(community.general.id, community.ana.id, "Grading ideas")
     for author in (community.ben.id, community.ana.id):
         await emu.send_message(thread.id, author, "...")
-    await _eventually(lambda: _count(coach, ConversationWeek))
-    assert await _count(coach, ActivityEvent, ActivityEvent.kind == "thread_created") == 1
+    await eventually(lambda: count_rows(coach, ConversationWeek))
+    assert await count_rows(coach, ActivityEvent, ActivityEvent.kind == "thread_created") == 1
 
 
 async def test_a_reaction_counts_until_it_is_removed_and_a_deleted_reply_stops_counting(
@@ -78,22 +67,18 @@ async def test_a_reaction_counts_until_it_is_removed_and_a_deleted_reply_stops_c
     emu = community.emulator
     post = await emu.send_message(community.general.id, community.ana.id, "My unit plan")
     await emu.add_reaction(community.general.id, post.id, community.ben.id, "👍")
-    await _eventually(lambda: _count(coach, Tie))
+    await eventually(lambda: count_rows(coach, Tie))
     await emu.remove_reaction(community.general.id, post.id, community.ben.id, "👍")
-    await _eventually(lambda: _no(coach, Tie))
+    await eventually(lambda: _none(coach, Tie))
 
     reply = await emu.send_message(community.general.id, community.ben.id, "Nice", reply_to=post.id)
-    await _eventually(lambda: _count(coach, Tie))
+    await eventually(lambda: count_rows(coach, Tie))
     await emu.delete_message(reply.id, community.ben.id)
-    await _eventually(lambda: _no(coach, Tie))
-    assert await _count(coach, ActivityEvent) == 0
+    await eventually(lambda: _none(coach, Tie))
+    assert await count_rows(coach, ActivityEvent) == 0
 
 
-async def _no(bot: PLNCoachBot, model: type) -> bool:
-    return await _count(bot, model) == 0
-
-
-async def test_bots_and_talking_to_oneself_never_count(
+async def test_bots_and_talking_to_oneself_nevercount_rows(
     coach: PLNCoachBot, community: Community
 ) -> None:
     emu = community.emulator
@@ -108,8 +93,8 @@ async def test_bots_and_talking_to_oneself_never_count(
     await emu.send_message(community.general.id, community.ben.id, "Ok", reply_to=bot_post.id)
     await emu.add_reaction(community.general.id, bot_post.id, community.ben.id, "👍")
     await _settle(coach)
-    assert await _count(coach, ActivityEvent) == 0
-    assert await _count(coach, Tie) == 0
+    assert await count_rows(coach, ActivityEvent) == 0
+    assert await count_rows(coach, Tie) == 0
 
 
 async def test_the_same_events_delivered_twice_count_once(
@@ -122,7 +107,7 @@ async def test_the_same_events_delivered_twice_count_once(
     await _settle(coach)
     assert emu.replay_last(2) > 0  # a resume replaying what the bot already had
     await _settle(coach)
-    assert await _count(coach, ActivityEvent) == 2
+    assert await count_rows(coach, ActivityEvent) == 2
     async with coach.services.database.read() as session:
         assert (await session.execute(select(Tie.a_to_b, Tie.b_to_a))).one() == (0, 2)
 
@@ -141,10 +126,10 @@ async def test_a_clean_stop_stores_every_signal_still_queued(
     async def queued() -> bool:
         return bot.ingest.backlog == 5
 
-    await _eventually(queued)  # in the buffer, not yet written (it flushes once a second)
+    await eventually(queued)  # in the buffer, not yet written (it flushes once a second)
     await bot_process.stop()
     bot = await bot_process.start()
-    assert await _count(bot, ActivityEvent) == 5
+    assert await count_rows(bot, ActivityEvent) == 5
 
 
 async def test_what_members_write_is_stored_nowhere(
@@ -156,7 +141,9 @@ async def test_what_members_write_is_stored_nowhere(
     await emu.send_message(community.general.id, community.ben.id, f"{secret} 2", reply_to=post.id)
     thread = await emu.create_thread(community.general.id, community.ben.id, f"{secret} thread")
     await emu.send_message(thread.id, community.ana.id, f"{secret} in a thread")
-    await _eventually(lambda: _count(coach, ActivityEvent, ActivityEvent.kind == "thread_message"))
+    await eventually(
+        lambda: count_rows(coach, ActivityEvent, ActivityEvent.kind == "thread_message")
+    )
     async with coach.services.database.read() as session:
         for table in Base.metadata.sorted_tables:
             for row in (await session.execute(select(table))).all():
