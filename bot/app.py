@@ -62,11 +62,14 @@ def _built(part: _Part | None, name: str) -> _Part:
     return part
 
 
-def bot_intents() -> discord.Intents:
-    """No privileged intent: the bot works from interactions and message metadata only."""
+def bot_intents(*, members: bool = False) -> discord.Intents:
+    """No privileged intent but, when configured, members (joins and leaves, for welcomes).
+
+    The bot works from interactions and message metadata only; message content is never asked.
+    """
     intents = discord.Intents.default()
     intents.message_content = False
-    intents.members = False
+    intents.members = members
     intents.presences = False
     intents.typing = False
     intents.dm_typing = False
@@ -97,7 +100,7 @@ class PLNCoachBot(commands.Bot):
             # must finish well inside its outbox claim (CLAIM_LEASE in bot/services/outbox.py).
             max_ratelimit_timeout=30.0,
             command_prefix=commands.when_mentioned,
-            intents=bot_intents(),
+            intents=bot_intents(members=settings.discord.members_intent),
             tree_cls=CoachCommandTree,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,

@@ -62,6 +62,10 @@ class DiscordSettings(_Section):
         gt=0,
         description="Sync commands to this one server (instant) while developing.",
     )
+    members_intent: bool = Field(
+        default=False,
+        description="Welcome newcomers (needs the privileged Server Members intent).",
+    )
 
     @field_validator("api_base_url")
     @classmethod

@@ -1,4 +1,4 @@
-"""`/pln ...`: settings for server admins (today: where resource cards go)."""
+"""`/pln ...`: settings for server admins (where resource cards and intro cards go)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from bot.delivery.answers import RenderedAnswer
 from bot.delivery.permissions import missing_post_permissions
 from bot.errors import UserFacingError
 from bot.services.answers import OwedAnswer
+from bot.services.introductions import INTROS_CHANNEL_ANSWER
 from bot.services.outbox import PostStatus
 from bot.services.server_settings import SHARES_CHANNEL_ANSWER
 from cogs._shared import actor_from, answer_ticket
@@ -21,6 +22,36 @@ def shares_channel_reply(channel_id: int | None) -> str:
     return f"Done: resource cards will be posted in {where}."
 
 
+def intros_channel_reply(channel_id: int | None) -> str:
+    if channel_id is None:
+        return (
+            "Done: intro cards will be posted where each `/connect intro` is used, and "
+            "newcomers get no welcome post."
+        )
+    return (
+        f"Done: intro cards will be posted in <#{channel_id}>, and so will welcomes for "
+        "newcomers when the members intent is on. Cards already posted stay where they are."
+    )
+
+
+def _postable_channel(
+    guild: discord.Guild, channel: discord.TextChannel | None
+) -> discord.TextChannel | None:
+    """The channel, if the bot can post there; a friendly refusal otherwise."""
+    if channel is None:
+        return None
+    resolved = guild.get_channel(channel.id)
+    if not isinstance(resolved, discord.TextChannel):
+        raise UserFacingError("I can't see that channel. Pick a text channel I can read.")
+    missing = missing_post_permissions(resolved.permissions_for(guild.me), in_thread=False)
+    if missing:
+        raise UserFacingError(
+            f"I can't post in {resolved.mention} yet: I'm missing {', '.join(missing)} "
+            "there. Grant those to my role in the channel settings, then try again."
+        )
+    return resolved
+
+
 class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN Coach."):
     def __init__(self, bot: PLNCoachBot) -> None:
         self.bot = bot
@@ -28,9 +59,11 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
 
     async def cog_load(self) -> None:
         self.bot.renderers.answers[SHARES_CHANNEL_ANSWER] = self._render_reply
+        self.bot.renderers.answers[INTROS_CHANNEL_ANSWER] = self._render_intros_reply
 
     async def cog_unload(self) -> None:
         self.bot.renderers.answers.pop(SHARES_CHANNEL_ANSWER, None)
+        self.bot.renderers.answers.pop(INTROS_CHANNEL_ANSWER, None)
 
     @app_commands.command(
         name="shares-channel",
@@ -49,16 +82,7 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
     ) -> None:
         guild = interaction.guild
         assert guild is not None
-        if channel is not None:
-            resolved = guild.get_channel(channel.id)
-            if not isinstance(resolved, discord.TextChannel):
-                raise UserFacingError("I can't see that channel. Pick a text channel I can read.")
-            missing = missing_post_permissions(resolved.permissions_for(guild.me), in_thread=False)
-            if missing:
-                raise UserFacingError(
-                    f"I can't post in {resolved.mention} yet: I'm missing {', '.join(missing)} "
-                    "there. Grant those to my role in the channel settings, then try again."
-                )
+        _postable_channel(guild, channel)
         await interaction.response.defer(ephemeral=True, thinking=True)
         owed = await self.bot.services.server_settings.set_shares_channel(
             actor_from(interaction),
@@ -69,8 +93,39 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
             owed, RenderedAnswer(shares_channel_reply(channel.id if channel else None))
         )
 
+    @app_commands.command(
+        name="intros-channel",
+        description="Choose where intro cards and welcomes are posted (admins).",
+    )
+    @app_commands.describe(
+        channel="The channel for intro cards; leave empty to post where /connect intro is used"
+    )
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def intros_channel(
+        self,
+        interaction: discord.Interaction[PLNCoachBot],
+        channel: discord.TextChannel | None = None,
+    ) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        _postable_channel(guild, channel)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        owed = await self.bot.services.introductions.set_intros_channel(
+            actor_from(interaction),
+            channel.id if channel else None,
+            answer=answer_ticket(interaction),
+        )
+        await self.bot.answers.deliver(
+            owed, RenderedAnswer(intros_channel_reply(channel.id if channel else None))
+        )
+
     async def _render_reply(self, answer: OwedAnswer, _post: PostStatus | None) -> str:
         return shares_channel_reply(answer.subject_id or None)
+
+    async def _render_intros_reply(self, answer: OwedAnswer, _post: PostStatus | None) -> str:
+        return intros_channel_reply(answer.subject_id or None)
 
 
 async def setup(bot: PLNCoachBot) -> None:

@@ -1,17 +1,32 @@
-"""`/progress`: a member's level in the four habits and the coach's next step."""
+"""`/progress`: a member's level in the four habits, as a card image and as text, and the
+coach's next step naming real people (shown as mentions that ping nobody)."""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+from concurrent.futures import ThreadPoolExecutor
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PLNCoachBot
+from bot.db import utcnow
+from bot.errors import DatabaseUnavailable
 from bot.habits import Level
-from bot.services.coach import next_step
+from bot.images.progress_card import HabitCard, ProgressCard, render_progress_card
+from bot.services.coach import NextStep, next_step
+from bot.services.conversations import week_of
 from bot.services.progress import MemberProgress
+from cogs._coach_text import step_text
 from cogs._safe_text import plain
 from cogs._shared import COACH_COLOUR, NO_PINGS, actor_from
+
+# The next step names people when their lookup is quick; else the step from progress alone.
+NEXT_ACTION_WAIT = 1.0
+CARD_FILENAME = "progress-card.png"
 
 LEVEL_BADGES = {
     Level.NOT_STARTED: "○ Not started",
@@ -21,7 +36,9 @@ LEVEL_BADGES = {
 }
 
 
-def progress_embed(name: str, progress: MemberProgress, *, own: bool) -> discord.Embed:
+def progress_embed(
+    name: str, progress: MemberProgress, *, own: bool, step: str | None = None
+) -> discord.Embed:
     embed = discord.Embed(
         title=f"{plain(name)}'s learning network",
         description="Four habits grow a network, in this order: connect, contribute, "
@@ -37,15 +54,35 @@ def progress_embed(name: str, progress: MemberProgress, *, own: bool) -> discord
             value="\n".join(lines),
             inline=False,
         )
-    step = next_step(progress)
-    embed.add_field(name="Your next step" if own else "Their next step", value=step, inline=False)
+    embed.add_field(
+        name="Your next step" if own else "Their next step",
+        value=step or next_step(progress),
+        inline=False,
+    )
+    embed.set_image(url=f"attachment://{CARD_FILENAME}")
     embed.set_footer(text="Only you can see this.")
     return embed
+
+
+def progress_card(name: str, server_name: str, progress: MemberProgress) -> ProgressCard:
+    monday = week_of(utcnow())
+    return ProgressCard(
+        member_name=name,
+        server_name=server_name,
+        week_label=f"Week of {monday:%-d %b %Y}",
+        habits=tuple(HabitCard(item.habit, item.level, item.this_week) for item in progress.habits),
+    )
 
 
 class Progress(commands.Cog):
     def __init__(self, bot: PLNCoachBot) -> None:
         self.bot = bot
+        # Cards are drawn off the event loop, one at a time: the cached fonts are not shared
+        # between threads.
+        self._drawing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pln-card")
+
+    async def cog_unload(self) -> None:
+        self._drawing.shutdown(wait=False)
 
     @app_commands.command(
         name="progress", description="See your four PLN habits, or a colleague's."
@@ -68,8 +105,27 @@ class Progress(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         await self.bot.ingest.catch_up()  # what they just did counts in the answer
         result = await self.bot.services.progress.progress(actor.server_id, subject.id)
-        embed = progress_embed(subject.display_name, result, own=subject.id == interaction.user.id)
-        await interaction.edit_original_response(embed=embed, allowed_mentions=NO_PINGS)
+        own = subject.id == interaction.user.id
+        step = await self._next_action(result, actor.server_id) if own else None
+        embed = progress_embed(subject.display_name, result, own=own, step=step)
+        card = progress_card(subject.display_name, actor.server_name, result)
+        png = await asyncio.get_running_loop().run_in_executor(
+            self._drawing, render_progress_card, card
+        )
+        await interaction.edit_original_response(
+            embed=embed,
+            attachments=[discord.File(io.BytesIO(png), filename=CARD_FILENAME)],
+            allowed_mentions=NO_PINGS,
+        )
+
+    async def _next_action(self, progress: MemberProgress, guild_id: int) -> str | None:
+        """The coach's step naming people; None (the step from progress alone) if slow."""
+        step: NextStep | None = None
+        with contextlib.suppress(DatabaseUnavailable, TimeoutError):
+            step = await asyncio.wait_for(
+                self.bot.services.coach.next_action_for(progress), NEXT_ACTION_WAIT
+            )
+        return step_text(step, guild_id) if step is not None else None
 
 
 async def setup(bot: PLNCoachBot) -> None:

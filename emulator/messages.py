@@ -7,13 +7,19 @@ interaction responses and follow-ups all look alike.
 
 from __future__ import annotations
 
+import io
+import mimetypes
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from PIL import Image
+
 from .components import number_components
-from .errors import empty_message, form_error
+from .errors import APIError, empty_message, form_error
 from .gateway import GatewayHub
+from .interactions import ATTACHMENT_SIZE_LIMIT
 from .mentions import PARSE_ALL, MentionContext, resolve_pings
 from .permissions import P
 from .snowflakes import utcnow
@@ -39,28 +45,95 @@ class UploadedFile:
     data: bytes
 
 
+_FILE_INDEX = re.compile(r"^files\[(\d+)\]$")
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def _media_type(upload: UploadedFile) -> str | None:
+    """What Discord reports as ``content_type``: it looks at the file, not at the part header
+    (discord.py always sends ``application/octet-stream``)."""
+    for signature, media_type in _SIGNATURES:
+        if upload.data.startswith(signature):
+            return media_type
+    if upload.data[:4] == b"RIFF" and upload.data[8:12] == b"WEBP":
+        return "image/webp"
+    guessed, _ = mimetypes.guess_type(upload.filename, strict=False)
+    if guessed is None and upload.content_type != "application/octet-stream":
+        guessed = upload.content_type
+    if guessed is not None and guessed.startswith("text/") and "charset" not in guessed:
+        guessed += "; charset=utf-8"
+    return guessed
+
+
+def _dimensions(data: bytes) -> tuple[int, int] | None:
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            return picture.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
 def attachments_from(
-    body: Payload, files: Sequence[UploadedFile], ids: Any, channel_id: int
+    body: Payload,
+    files: Sequence[UploadedFile],
+    ids: Any,
+    channel_id: int,
+    *,
+    ephemeral: bool = False,
 ) -> list[Payload]:
+    """Attachment objects for uploaded ``files[n]``, described by ``attachments`` entries whose
+    ``id`` is ``n`` (filename, description), as Discord's message routes document."""
     described = {str(a.get("id")): a for a in body.get("attachments") or [] if isinstance(a, dict)}
     attachments = []
-    for index, upload in enumerate(files):
-        meta = described.get(str(index), {})
+    for position, upload in enumerate(files):
+        if len(upload.data) > ATTACHMENT_SIZE_LIMIT:  # per file, as interactions announce it
+            raise APIError(413, 40005, "Request entity too large")
+        match = _FILE_INDEX.match(upload.field)
+        meta = described.get(match.group(1) if match else str(position), {})
         attachment_id = ids.next()
         filename = meta.get("filename") or upload.filename
-        url = f"https://cdn.discordapp.com/attachments/{channel_id}/{attachment_id}/{filename}"
+        folder = "ephemeral-attachments" if ephemeral else "attachments"
+        url = f"https://cdn.discordapp.com/{folder}/{channel_id}/{attachment_id}/{filename}"
         attachment: Payload = {
             "id": str(attachment_id),
             "filename": filename,
             "size": len(upload.data),
             "url": url,
             "proxy_url": url.replace("cdn.discordapp.com", "media.discordapp.net"),
-            "content_type": upload.content_type,
         }
+        media_type = _media_type(upload)
+        if media_type is not None:
+            attachment["content_type"] = media_type
+            if media_type.startswith("image/"):
+                size = _dimensions(upload.data)
+                if size is not None:
+                    attachment["width"], attachment["height"] = size
         if meta.get("description"):
             attachment["description"] = meta["description"]
+        if ephemeral:
+            attachment["ephemeral"] = True
         attachments.append(attachment)
     return attachments
+
+
+def _data_by_id(message: Message) -> dict[str, bytes]:
+    """Uploaded bytes by attachment id (``attachment_data`` runs parallel to ``attachments``)."""
+    ids = [str(attachment["id"]) for attachment in message.attachments]
+    return dict(zip(ids, message.attachment_data, strict=False))
+
+
+def attached_file(message: Message, filename: str) -> bytes:
+    """The bytes uploaded as ``filename`` on ``message`` (KeyError when there is none)."""
+    data = _data_by_id(message)
+    for attachment in message.attachments:
+        if attachment["filename"] == filename and attachment["id"] in data:
+            return data[attachment["id"]]
+    raise KeyError(f"message {message.id} has no attachment named {filename!r}")
 
 
 def check_edit_keeps_content(
@@ -183,7 +256,9 @@ class MessageService:
             interaction_metadata=interaction_metadata,
             interaction_legacy=interaction_legacy,
         )
-        message.attachments = attachments_from(body, files, self.world.ids, channel.id)
+        message.attachments = attachments_from(
+            body, files, self.world.ids, channel.id, ephemeral=message.ephemeral
+        )
         message.attachment_data = [f.data for f in files]
         if replied is not None:
             message.message_reference = {
@@ -234,11 +309,23 @@ class MessageService:
             keep = message.flags & (EPHEMERAL | LOADING)
             message.flags = keep | (body["flags"] & ~(EPHEMERAL | LOADING))
         if "attachments" in body or files:
+            # Documented: new files are appended; ``attachments``, when given, lists the old
+            # ones to keep (by id) besides describing the new ones.
             kept_ids = {
                 str(a.get("id")) for a in body.get("attachments") or [] if isinstance(a, dict)
             }
-            kept = [a for a in message.attachments if a["id"] in kept_ids]
-            message.attachments = kept + attachments_from(body, files, self.world.ids, channel.id)
+            data = _data_by_id(message)
+            kept = [
+                attachment
+                for attachment in message.attachments
+                if "attachments" not in body or attachment["id"] in kept_ids
+            ]
+            added = attachments_from(
+                body, files, self.world.ids, channel.id, ephemeral=message.ephemeral
+            )
+            message.attachments = kept + added
+            message.attachment_data = [data.get(a["id"], b"") for a in kept]
+            message.attachment_data += [upload.data for upload in files]
         replied = None
         if message.message_reference:
             replied = self.world.messages.get(int(message.message_reference["message_id"]))

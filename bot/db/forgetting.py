@@ -65,5 +65,11 @@ FORGETTING: dict[str, Forgetting] = {
         server={"server_id": How.CASCADE},
         member={"member_a": How.DELETE, "member_b": How.DELETE},
     ),
+    "introductions": Forgetting(
+        server={"server_id": How.CASCADE}, member={"server_id, user_id": How.CASCADE}
+    ),
+    "member_interests": Forgetting(
+        server={"server_id": How.CASCADE}, member={"server_id, user_id": How.CASCADE}
+    ),
     "bot_state": Forgetting(server={}, member={}),
 }

@@ -32,6 +32,7 @@ class Server(Base):
     id: Mapped[int] = mapped_column(Snowflake, primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(String(100))
     shares_channel_id: Mapped[int | None] = mapped_column(Snowflake)
+    intros_channel_id: Mapped[int | None] = mapped_column(Snowflake)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -39,6 +40,8 @@ class Member(Base):
     """A person in one server. The same Discord user in two servers is two members."""
 
     __tablename__ = "members"
+    # Who was active lately: suggestions look at recent members first.
+    __table_args__ = (Index("ix_members_server_id_last_seen_at", "server_id", "last_seen_at"),)
 
     server_id: Mapped[int] = mapped_column(
         ForeignKey("servers.id", ondelete="CASCADE"), primary_key=True
@@ -47,6 +50,8 @@ class Member(Base):
     display_name: Mapped[str] = mapped_column(String(100))
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when the bot learns the member left the server; cleared if they come back.
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Resource(Base):
@@ -123,6 +128,8 @@ class ActivityEvent(Base):
         Index("ix_activity_events_message", "server_id", "message_id"),
         # Who spoke last in a thread.
         Index("ix_activity_events_channel_time", "server_id", "channel_id", "occurred_at"),
+        # Who reached a member lately (conversations worth continuing).
+        Index("ix_activity_events_other_time", "server_id", "other_member_id", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True)
@@ -138,6 +145,60 @@ class ActivityEvent(Base):
     channel_id: Mapped[int | None] = mapped_column(Snowflake)
     message_id: Mapped[int | None] = mapped_column(Snowflake)
     dedupe_key: Mapped[str | None] = mapped_column(String(100))
+
+
+class Introduction(Base):
+    """What a member said about themselves with ``/connect intro``, as they typed it.
+
+    The intro card shows these words; ``member_interests`` holds the same answers split into
+    normalised tags for matching.
+    """
+
+    __tablename__ = "introductions"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["server_id", "user_id"],
+            ["members.server_id", "members.user_id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    server_id: Mapped[int] = mapped_column(
+        ForeignKey("servers.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(Snowflake, primary_key=True, autoincrement=False)
+    role: Mapped[str] = mapped_column(String(100))
+    subjects: Mapped[str] = mapped_column(String(300))
+    grade_bands: Mapped[str] = mapped_column(String(300))
+    learning: Mapped[str] = mapped_column(String(300))
+    helping: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MemberInterest(Base):
+    """One normalised interest of a member: a subject, a grade band, or a topic to learn or help.
+
+    Suggestions and question routing match members through the (server, tag) index.
+    """
+
+    __tablename__ = "member_interests"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["server_id", "user_id"],
+            ["members.server_id", "members.user_id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_member_interests_server_id_tag", "server_id", "tag"),
+    )
+
+    server_id: Mapped[int] = mapped_column(
+        ForeignKey("servers.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(Snowflake, primary_key=True, autoincrement=False)
+    # subject | grade | learn | help
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(40), primary_key=True)
 
 
 class OutboxPost(Base):

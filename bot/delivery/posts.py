@@ -263,6 +263,13 @@ class PostDelivery:
             else self._client.get_partial_messageable(claim.channel_id, guild_id=claim.server_id)
         )
         try:
+            if claim.edit_message_id is not None:
+                if not await self._still_mine(claim):
+                    return
+                edited = await self._edit(target, claim.edit_message_id, post)
+                if edited is not None:
+                    await self._posted(claim, edited)
+                    return
             if claim.may_be_posted:
                 if not await self._still_mine(claim):
                     return
@@ -295,6 +302,25 @@ class PostDelivery:
         if took > SLOW_SEND:
             log.warning("Post %s took %.1f s to send (rate limits?)", claim.post_id, took)
         await self._posted(claim, message)
+
+    @staticmethod
+    async def _edit(
+        target: discord.abc.Messageable, message_id: int, post: OutgoingPost
+    ) -> discord.Message | None:
+        """Edit the post in place; None when its message was deleted (then it is posted anew)."""
+        partial = discord.PartialMessage(channel=target, id=message_id)  # type: ignore[arg-type]
+        try:
+            return await asyncio.wait_for(
+                partial.edit(
+                    content=post.content,
+                    embed=post.embed,
+                    view=post.view,
+                    allowed_mentions=discord.AllowedMentions.none(),
+                ),
+                SEND_TIMEOUT,
+            )
+        except discord.NotFound:
+            return None
 
     async def _find_marked(
         self, channel: discord.abc.Messageable, claim: PostClaim, marker: str

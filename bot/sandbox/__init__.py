@@ -18,6 +18,8 @@ from bot.sandbox.lock import SandboxFolderUnusable, sandbox_lock
 from emulator import DiscordEmulator
 
 SANDBOX_DATABASE = Path("data/sandbox.sqlite3")
+# Images and files the bot attaches to its answers, saved for the user to open.
+SANDBOX_FILES = Path("data/sandbox-files")
 
 BANNER = """\
 =====================================================================
@@ -44,6 +46,16 @@ def _fresh_database() -> str:
     return f"sqlite+aiosqlite:///{SANDBOX_DATABASE}"
 
 
+def _fresh_files() -> None:
+    """Remove the files the last sandbox saved (only plain files directly in its folder)."""
+    try:
+        for path in SANDBOX_FILES.glob("*"):
+            if path.is_file() or path.is_symlink():
+                path.unlink(missing_ok=True)
+    except OSError as error:
+        raise SandboxFolderUnusable(SANDBOX_FILES, error) from error
+
+
 async def run_sandbox(settings: Settings) -> None:
     """Run the sandbox until the prompt ends.
 
@@ -59,6 +71,7 @@ async def _run_locked(settings: Settings) -> None:
         logging.getLogger().setLevel(logging.WARNING)  # keep the prompt readable
     async with DiscordEmulator() as emulator:
         world = build_demo_world(emulator)
+        _fresh_files()
         sandbox_settings = local_settings(
             token=world.app.token,
             api_base_url=emulator.api_base_url,
@@ -69,4 +82,4 @@ async def _run_locked(settings: Settings) -> None:
         bot = PLNCoachBot(sandbox_settings, guild_ready_timeout=0.1)
         async with bot, bot.connected(world.app.token):
             print(BANNER.format(database=SANDBOX_DATABASE))
-            await SandboxConsole(emulator, world).loop()
+            await SandboxConsole(emulator, world, files_folder=SANDBOX_FILES).loop()

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from bot.sandbox.command_line import CommandLineError, parse_slash
 from bot.sandbox.demo_world import DemoWorld
+from bot.sandbox.forms import FormField, read_form
 from bot.sandbox.render import buttons_of, render_message
+from bot.sandbox.saved_files import SavedFiles
 from emulator import DiscordEmulator, OptionError
+from emulator.interactions import Interaction
 from emulator.state import Message
 
 HELP = """\
@@ -21,6 +27,7 @@ Type a slash command as you would in Discord, for example:
   /pln shares-channel channel:#resources   (as maya, the admin)
 Other commands:
   :as NAME     act as another member ({members})
+  :join NAME   a new member called NAME joins the server; you act as them
   :in CHANNEL  move to another channel ({channels})
   :press N     press button [N] as the current member
   :reply TEXT  reply to the last message someone else posted here
@@ -29,10 +36,19 @@ Other commands:
   :delete      delete your last message here
   :help        this text            :quit   leave (Ctrl-D works too)
 Anything else is posted as an ordinary chat message in the current channel.
-Replies, reactions and threads count toward Connect and Converse (see /progress)."""
+Replies, reactions and threads count toward Connect and Converse (see /progress).
+When the bot opens a form, answer its fields one at a time (an empty line skips an
+optional one; :cancel closes the form). Images and files the bot sends are saved in
+{files} and their path is shown."""
 
 USER, CHANNEL, ROLE, MENTIONABLE, INTEGER, BOOLEAN, NUMBER = 6, 7, 8, 9, 4, 5, 10
-DEFERRED = 5
+DEFERRED, MODAL = 5, 9
+# Discord's rule for usernames (letters, digits, "_" and "."; 2 to 32 characters).
+_USERNAME = re.compile(r"^[a-z0-9_.]{2,32}$")
+
+
+async def _no_input(prompt: str) -> str:
+    raise EOFError
 
 
 class TerminalInput:
@@ -93,12 +109,15 @@ class TerminalInput:
 
 
 class SandboxConsole:
-    def __init__(self, emulator: DiscordEmulator, world: DemoWorld) -> None:
+    def __init__(self, emulator: DiscordEmulator, world: DemoWorld, *, files_folder: Path) -> None:
         self.emulator = emulator
         self.world = world
         self.member = world.members["ana"]
         self.channel = world.channels["general"]
         self.buttons: dict[int, tuple[int, str]] = {}
+        self.files = SavedFiles(files_folder)
+        # Where the answers to forms come from: the terminal once ``loop`` runs.
+        self.read_line: Callable[[str], Awaitable[str]] = _no_input
 
     # Output ---------------------------------------------------------------------------------
 
@@ -122,6 +141,19 @@ class SandboxConsole:
                 button_numbers=numbers,
             )
         )
+        stored = message if isinstance(message, Message) else None
+        if stored is None and payload.get("attachments"):
+            stored = self.emulator.get_message(int(payload["id"]))
+        if stored is not None:
+            self.save_attachments(stored)
+
+    def save_attachments(self, message: Message) -> None:
+        """Save what the bot attached, so the user can open it (a terminal shows no images)."""
+        for attachment, data in zip(message.attachments, message.attachment_data, strict=False):
+            path = self.files.save(str(attachment.get("filename", "file")), data)
+            image = str(attachment.get("content_type", "")).startswith("image/")
+            kind = "image" if image else "file"
+            print(f"  [{kind} saved: {path}]")
 
     def on_event(self, event: str, data: Any) -> None:
         """Print what the bot posts in channels (answers to commands are printed by run)."""
@@ -140,7 +172,9 @@ class SandboxConsole:
 
     def help_text(self) -> str:
         return HELP.format(
-            members=", ".join(self.world.members), channels=", ".join(self.world.channels)
+            members=", ".join(self.world.members),
+            channels=", ".join(self.world.channels),
+            files=self.files.folder,
         )
 
     def _value(self, value: str, option_type: int) -> Any:
@@ -174,8 +208,11 @@ class SandboxConsole:
         )
         await self._show_answer(ix)
 
-    async def _show_answer(self, ix: Any) -> None:
+    async def _show_answer(self, ix: Interaction) -> None:
         response = await ix.wait_response(timeout=10)
+        if response.type == MODAL:
+            await self.fill_form(ix)
+            return
         if response.type == DEFERRED:
             self.show(await ix.wait_original_edit(timeout=10))
         elif ix.original_message is not None:
@@ -184,6 +221,60 @@ class SandboxConsole:
             self.show({"channel_id": self.channel, "id": 0, **response.data})
         for followup in ix.followups:
             self.show(followup)
+
+    async def fill_form(self, ix: Interaction) -> None:
+        """Ask for each field of the modal the bot opened, then submit it as the member."""
+        assert ix.modal is not None
+        form = read_form(ix.modal)
+        print(f"\n┌ Form: {form.title}")
+        print("│ (one field at a time; an empty line skips an optional field, :cancel closes)")
+        values: dict[str, str | list[str]] = {}
+        for item in form.items:
+            if isinstance(item, str):
+                print("│ " + item.replace("\n", "\n│ "))
+                continue
+            value = await self._ask(item)
+            if value is not None:
+                values[item.custom_id] = value
+        print("└ (sent)")
+        try:
+            submitted = await self.emulator.submit_modal(ix, values)
+        except ValueError as error:  # what the client itself would refuse to send
+            raise CommandLineError(str(error)) from None
+        await self._show_answer(submitted)
+
+    async def _ask(self, field: FormField) -> str | list[str] | None:
+        print(f"│ {field.label} ({field.hints()})")
+        if field.description:
+            print(f"│   {field.description}")
+        for number, choice in enumerate(field.choices, start=1):
+            extra = f" — {choice.description}" if choice.description else ""
+            print(f"│   {number}. {choice.label}{extra}")
+        while True:
+            line = await self.read_line("│ > ")
+            if line.strip() == ":cancel":
+                raise CommandLineError("Form closed; nothing was sent.")
+            try:
+                return field.answer(line)
+            except CommandLineError as error:
+                print(f"│   ! {error}")
+
+    def join(self, argument: str) -> None:
+        """A new member joins the demo server (GUILD_MEMBER_ADD) and becomes the current one."""
+        display_name = " ".join(argument.split())
+        username = display_name.lstrip("@").casefold()
+        if not _USERNAME.match(username):
+            raise CommandLineError(
+                "Give the newcomer a name of 2 to 32 letters, digits, '_' or '.', e.g. :join zoe"
+            )
+        if username in self.world.members:
+            raise CommandLineError(f"{username} is already here; :as {username} acts as them.")
+        user = self.emulator.create_user(username, global_name=display_name.lstrip("@"))
+        self.emulator.add_member(self.world.guild.id, user.id)
+        self.world.members[username] = user.id
+        self.world.names[user.id] = display_name.lstrip("@")
+        self.member = user.id
+        print(f"({self.name_of(user.id)} joined {self.world.guild.name}; you are them now)")
 
     async def press(self, argument: str) -> None:
         if not argument.strip().isdigit() or int(argument) not in self.buttons:
@@ -242,6 +333,8 @@ class SandboxConsole:
             if name not in self.world.members:
                 raise CommandLineError(f"Members here: {', '.join(self.world.members)}")
             self.member = self.world.members[name]
+        elif command == ":join":
+            self.join(argument)
         elif command == ":in":
             name = argument.strip().lstrip("#").casefold()
             if name not in self.world.channels:
@@ -261,16 +354,16 @@ class SandboxConsole:
     async def loop(self) -> None:
         self.emulator.add_listener(self.on_event)
         terminal = TerminalInput()
+        self.read_line = terminal.read_line
         try:
             while True:
                 try:
                     line = await terminal.read_line(self.prompt)
-                except EOFError:
-                    print()
-                    return
-                try:
                     if not await self.handle(line):
                         return
+                except EOFError:  # at the prompt, or in the middle of a form
+                    print()
+                    return
                 except (CommandLineError, OptionError) as error:
                     # OptionError: what Discord's own client would refuse to send.
                     print(f"  ! {error}")

@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from bot.db import Database
 from bot.services.answers import PendingAnswers
 from bot.services.bot_state import BotStateStore
+from bot.services.coach import CoachService
+from bot.services.converse import ConverseService
+from bot.services.introductions import IntroductionService
 from bot.services.outbox import Outbox
 from bot.services.progress import ProgressService
 from bot.services.server_settings import ServerSettingsService
 from bot.services.sharing import SharingService
+from bot.services.suggestions import SuggestionService
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +28,16 @@ class Services:
     state: BotStateStore
     outbox: Outbox
     answers: PendingAnswers
+    introductions: IntroductionService
+    suggestions: SuggestionService
+    converse: ConverseService
+    coach: CoachService
 
 
 def build_services(database: Database) -> Services:
+    introductions = IntroductionService(database)
+    suggestions = SuggestionService(database)
+    converse = ConverseService(database)
     return Services(
         database=database,
         sharing=SharingService(database),
@@ -35,4 +46,8 @@ def build_services(database: Database) -> Services:
         state=BotStateStore(database),
         outbox=Outbox(database),
         answers=PendingAnswers(database),
+        introductions=introductions,
+        suggestions=suggestions,
+        converse=converse,
+        coach=CoachService(suggestions, converse, introductions),
     )

@@ -17,6 +17,7 @@ class ServerSettings:
     """A server's admin-chosen settings, as read while touching its row."""
 
     shares_channel_id: int | None
+    intros_channel_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,12 @@ async def touch_actor(session: AsyncSession, actor: Actor, now: datetime) -> Ser
     await session.execute(
         insert.on_conflict_do_update(
             index_elements=[Member.server_id, Member.user_id],
-            set_={"display_name": insert.excluded.display_name, "last_seen_at": now},
+            # Acting here means they are (back) in the server.
+            set_={
+                "display_name": insert.excluded.display_name,
+                "last_seen_at": now,
+                "left_at": None,
+            },
         )
     )
     return settings
@@ -57,7 +63,9 @@ async def touch_server(session: AsyncSession, server_id: int, server_name: str) 
     name = server_name[:100]
     row = (
         await session.execute(
-            select(Server.name, Server.shares_channel_id).where(Server.id == server_id)
+            select(Server.name, Server.shares_channel_id, Server.intros_channel_id).where(
+                Server.id == server_id
+            )
         )
     ).one_or_none()
     if row is None:
@@ -65,9 +73,10 @@ async def touch_server(session: AsyncSession, server_id: int, server_name: str) 
         result = await session.execute(
             insert.on_conflict_do_update(
                 index_elements=[Server.id], set_={"name": insert.excluded.name}
-            ).returning(Server.shares_channel_id)
+            ).returning(Server.shares_channel_id, Server.intros_channel_id)
         )
-        return ServerSettings(shares_channel_id=result.scalar_one())
+        created = result.one()
+        return ServerSettings(created.shares_channel_id, created.intros_channel_id)
     if row.name != name:
         await session.execute(update(Server).where(Server.id == server_id).values(name=name))
-    return ServerSettings(shares_channel_id=row.shares_channel_id)
+    return ServerSettings(row.shares_channel_id, row.intros_channel_id)

@@ -60,6 +60,8 @@ class PostClaim:
     # posted, so the channel must be searched before posting again.
     first_attempted_at: datetime
     may_be_posted: bool
+    # Set when the post is up already and is owed an edit (e.g. a re-written intro card).
+    edit_message_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +204,82 @@ class Outbox:
         )
         return post_id, claim
 
+    @classmethod
+    async def revise(
+        cls,
+        session: AsyncSession,
+        *,
+        server_id: int,
+        kind: str,
+        subject_id: int,
+        channel_id: int,
+        now: datetime,
+        claim_for: str | None = None,
+    ) -> tuple[int, PostClaim | None]:
+        """Owe a post for a subject whose content changed: the first post, or an edit of it.
+
+        A posted row goes back to pending with its message id kept, and its delivery edits that
+        message in place (an edit is idempotent, so a retry needs no lookup). A row still pending
+        renders what is stored when it goes out; a failed one gets another chance here.
+        """
+        row = (
+            await session.execute(
+                select(
+                    OutboxPost.id, OutboxPost.state, OutboxPost.message_id, OutboxPost.channel_id
+                ).where(
+                    OutboxPost.server_id == server_id,
+                    OutboxPost.kind == kind,
+                    OutboxPost.subject_id == subject_id,
+                )
+            )
+        ).one_or_none()
+        if row is None:
+            return await cls.enqueue(
+                session,
+                server_id=server_id,
+                kind=kind,
+                subject_id=subject_id,
+                channel_id=channel_id,
+                now=now,
+                claim_for=claim_for,
+            )
+        if row.state == PostState.FAILED.value:
+            claim = await cls.retry_failed(
+                session, row.id, channel_id=channel_id, now=now, claim_for=claim_for
+            )
+            return row.id, claim
+        if row.state == PostState.PENDING.value or row.message_id is None:
+            return row.id, None
+        claimed = claim_for is not None
+        result = await session.execute(
+            update(OutboxPost)
+            .execution_options(synchronize_session=False)
+            .where(OutboxPost.id == row.id, OutboxPost.state == PostState.POSTED.value)
+            .values(
+                state=PostState.PENDING.value,
+                attempts=1 if claimed else 0,
+                next_attempt_at=now,
+                first_attempted_at=now if claimed else None,
+                claimed_by=claim_for,
+                claimed_until=now + CLAIM_LEASE if claimed else None,
+                finished_at=None,
+            )
+        )
+        if _rowcount(result) == 0 or claim_for is None:
+            return row.id, None
+        return row.id, PostClaim(
+            post_id=row.id,
+            server_id=server_id,
+            kind=kind,
+            subject_id=subject_id,
+            channel_id=row.channel_id,
+            worker_id=claim_for,
+            attempt=1,
+            first_attempted_at=now,
+            may_be_posted=False,
+            edit_message_id=row.message_id,
+        )
+
     @staticmethod
     async def retry_failed(
         session: AsyncSession,
@@ -298,6 +376,7 @@ class Outbox:
                         attempt=row.attempts,
                         first_attempted_at=row.first_attempted_at,
                         may_be_posted=may_be_posted,
+                        edit_message_id=row.message_id,
                     )
                 )
         return claims

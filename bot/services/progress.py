@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import ActivityEvent, ConversationWeek, Database, Resource, utcnow
 from bot.habits import HABIT_ORDER, INTERACTION_KINDS, EventKind, Habit, Level
-from bot.services.conversations import RELATIONSHIP_WEEKS
+from bot.services.conversations import RELATIONSHIP_WEEKS, week_of
 
 WEEK = timedelta(days=7)
 HABIT_WINDOW_WEEKS = 4
@@ -38,6 +38,8 @@ class HabitProgress:
     summary: str
     # What would take the member to the next level, or None at the top.
     next_milestone: str | None
+    # This calendar week's activity, in words ("2 colleagues reached"); for the progress card.
+    this_week: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,11 @@ def active_weeks(times: list[datetime], now: datetime, weeks: int = HABIT_WINDOW
     return len({bucket for bucket in buckets if bucket < weeks})
 
 
+def _week_start(now: datetime) -> datetime:
+    """Monday 00:00 UTC of ``now``'s week: "this week" on the progress card."""
+    return datetime.combine(week_of(now), time(), tzinfo=UTC)
+
+
 def _level(started: bool, practicing: bool, habit: bool) -> Level:
     """The highest level whose condition holds."""
     if habit:
@@ -69,7 +76,9 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def contribute_progress(shares: int, used: int, weeks_active: int) -> HabitProgress:
+def contribute_progress(
+    shares: int, used: int, weeks_active: int, shares_this_week: int = 0
+) -> HabitProgress:
     """Apply the Contribute thresholds from the product model to counted facts."""
     practicing = shares >= PRACTICING_SHARES and used >= 1
     level = _level(shares >= 1, practicing, practicing and weeks_active >= HABIT_ACTIVE_WEEKS)
@@ -99,14 +108,15 @@ def contribute_progress(shares: int, used: int, weeks_active: int) -> HabitProgr
         )
     else:
         milestone = None
-    return HabitProgress(Habit.CONTRIBUTE, level, True, summary, milestone)
+    week = f"{_plural(shares_this_week, 'share')} this week" if shares_this_week else ""
+    return HabitProgress(Habit.CONTRIBUTE, level, True, summary, milestone, week or "Nothing yet")
 
 
 PRACTICING_PEOPLE = 5
 PRACTICING_PARTNERS = 3
 
 
-def connect_progress(people: int, weeks_active: int) -> HabitProgress:
+def connect_progress(people: int, weeks_active: int, people_this_week: int = 0) -> HabitProgress:
     """Connect: people reached (replies, reactions, turns in threads), and in how many weeks."""
     practicing = people >= PRACTICING_PEOPLE
     level = _level(people >= 1, practicing, practicing and weeks_active >= HABIT_ACTIVE_WEEKS)
@@ -133,10 +143,13 @@ def connect_progress(people: int, weeks_active: int) -> HabitProgress:
         )
     else:
         milestone = None
-    return HabitProgress(Habit.CONNECT, level, True, summary, milestone)
+    week = f"{_plural(people_this_week, 'colleague')} reached" if people_this_week else ""
+    return HabitProgress(Habit.CONNECT, level, True, summary, milestone, week or "Nothing yet")
 
 
-def converse_progress(weeks_by_partner: dict[int, int]) -> HabitProgress:
+def converse_progress(
+    weeks_by_partner: dict[int, int], partners_this_week: int = 0
+) -> HabitProgress:
     """Converse: conversations per partner and week; a relationship is 3 weeks with one partner."""
     conversations = sum(weeks_by_partner.values())
     partners = len(weeks_by_partner)
@@ -167,7 +180,12 @@ def converse_progress(weeks_by_partner: dict[int, int]) -> HabitProgress:
         )
     else:
         milestone = None
-    return HabitProgress(Habit.CONVERSE, level, True, summary, milestone)
+    week = (
+        f"Conversations with {_plural(partners_this_week, 'colleague')}"
+        if partners_this_week
+        else ""
+    )
+    return HabitProgress(Habit.CONVERSE, level, True, summary, milestone, week or "Nothing yet")
 
 
 _NOT_TRACKED_YET = {
@@ -188,11 +206,13 @@ class ProgressService:
             tracked = {
                 Habit.CONNECT: await self._connect(session, server_id, user_id, now),
                 Habit.CONTRIBUTE: await self._contribute(session, server_id, user_id, now),
-                Habit.CONVERSE: await self._converse(session, server_id, user_id),
+                Habit.CONVERSE: await self._converse(session, server_id, user_id, now),
             }
         habits = tuple(
             tracked.get(habit)
-            or HabitProgress(habit, Level.NOT_STARTED, False, _NOT_TRACKED_YET[habit], None)
+            or HabitProgress(
+                habit, Level.NOT_STARTED, False, _NOT_TRACKED_YET[habit], None, "Coming soon"
+            )
             for habit in HABIT_ORDER
         )
         return MemberProgress(server_id, user_id, habits)
@@ -214,23 +234,29 @@ class ProgressService:
             or 0
         )
         recent = (
-            await session.scalars(
-                select(ActivityEvent.occurred_at).where(
+            await session.execute(
+                select(ActivityEvent.occurred_at, ActivityEvent.other_member_id).where(
                     reached, ActivityEvent.occurred_at > now - HABIT_WINDOW_WEEKS * WEEK
                 )
             )
         ).all()
-        return connect_progress(people, active_weeks(list(recent), now))
+        monday = _week_start(now)
+        this_week = len({row.other_member_id for row in recent if row.occurred_at >= monday})
+        return connect_progress(
+            people, active_weeks([row.occurred_at for row in recent], now), this_week
+        )
 
     @staticmethod
-    async def _converse(session: AsyncSession, server_id: int, user_id: int) -> HabitProgress:
+    async def _converse(
+        session: AsyncSession, server_id: int, user_id: int, now: datetime
+    ) -> HabitProgress:
         partner = case(
             (ConversationWeek.member_a == user_id, ConversationWeek.member_b),
             else_=ConversationWeek.member_a,
         )
         rows = (
             await session.execute(
-                select(partner, func.count())
+                select(partner, func.count(), func.max(ConversationWeek.week))
                 .where(
                     ConversationWeek.server_id == server_id,
                     (ConversationWeek.member_a == user_id) | (ConversationWeek.member_b == user_id),
@@ -238,7 +264,10 @@ class ProgressService:
                 .group_by(partner)
             )
         ).all()
-        return converse_progress({row[0]: row[1] for row in rows})
+        this_week = week_of(now)
+        return converse_progress(
+            {row[0]: row[1] for row in rows}, sum(1 for row in rows if row[2] == this_week)
+        )
 
     @staticmethod
     async def _contribute(
@@ -272,4 +301,6 @@ class ProgressService:
                 )
                 or 0
             )
-        return contribute_progress(shares, used, active_weeks(list(recent), now))
+        monday = _week_start(now)
+        shared_this_week = sum(1 for moment in recent if moment >= monday)
+        return contribute_progress(shares, used, active_weeks(list(recent), now), shared_this_week)

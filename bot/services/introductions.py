@@ -1,0 +1,240 @@
+"""Connect: members introducing themselves, their intro cards, and welcomes for newcomers.
+
+An intro is stored with its card's post in one transaction, like a share: the card is owed
+once the member is told it is saved. Re-introducing edits the card already posted (the outbox
+edits in place) rather than posting a second one.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import Database, Introduction, Member, MemberInterest, Server, utcnow
+from bot.db.upsert import dialect_insert
+from bot.errors import NotFound
+from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers
+from bot.services.interests import IntroAnswers
+from bot.services.members import Actor, touch_actor, touch_server
+from bot.services.outbox import Outbox, PostClaim
+
+INTRO_CARD = "intro_card"
+WELCOME_POST = "welcome"
+INTRO_ANSWER = "intro"
+INTROS_CHANNEL_ANSWER = "intros_channel"
+
+
+class IntroResult(enum.StrEnum):
+    NEW = "new"
+    UPDATED = "updated"
+
+
+@dataclass(frozen=True, slots=True)
+class MemberIntro:
+    server_id: int
+    user_id: int
+    display_name: str
+    answers: IntroAnswers
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IntroOutcome:
+    intro: MemberIntro
+    result: IntroResult
+    card_post_id: int
+    # The card (or its edit) this command's worker delivers now, if any.
+    card_claim: PostClaim | None
+    answer: OwedAnswer
+
+
+class IntroductionService:
+    def __init__(self, database: Database, clock: Callable[[], datetime] = utcnow) -> None:
+        self._database = database
+        self._clock = clock
+
+    async def introduce(
+        self,
+        actor: Actor,
+        answers: IntroAnswers,
+        *,
+        channel_id: int,
+        answer: AnswerTicket,
+        deliverer: str | None = None,
+    ) -> IntroOutcome:
+        """Store the member's intro and interests, and owe its card (or the card's edit).
+
+        The card goes to the server's intros channel if an admin set one, else to
+        ``channel_id`` (where the member asked); an edit stays where the card already is.
+        """
+        now = self._clock()
+        async with self._database.write() as session:
+            settings = await touch_actor(session, actor, now)
+            values = {
+                "role": answers.role,
+                "subjects": answers.subjects,
+                "grade_bands": answers.grade_bands,
+                "learning": answers.learning,
+                "helping": answers.helping,
+                "updated_at": now,
+            }
+            stored = dialect_insert(session, Introduction).values(
+                server_id=actor.server_id, user_id=actor.user_id, created_at=now, **values
+            )
+            created_at = await session.scalar(
+                stored.on_conflict_do_update(
+                    index_elements=[Introduction.server_id, Introduction.user_id], set_=values
+                ).returning(Introduction.created_at)
+            )
+            result = IntroResult.NEW if created_at == now else IntroResult.UPDATED
+            await _replace_interests(session, actor.server_id, actor.user_id, answers)
+            post_id, claim = await Outbox.revise(
+                session,
+                server_id=actor.server_id,
+                kind=INTRO_CARD,
+                subject_id=actor.user_id,
+                channel_id=settings.intros_channel_id or channel_id,
+                now=now,
+                claim_for=deliverer,
+            )
+            owed = await PendingAnswers.store(
+                session,
+                server_id=actor.server_id,
+                member_id=actor.user_id,
+                kind=INTRO_ANSWER,
+                subject_id=actor.user_id,
+                outcome=result.value,
+                ticket=answer,
+                post_id=post_id,
+            )
+        intro = MemberIntro(actor.server_id, actor.user_id, actor.display_name, answers, now)
+        return IntroOutcome(intro, result, post_id, claim, owed)
+
+    async def intro(self, server_id: int, user_id: int) -> MemberIntro:
+        """A member's intro; raises NotFound if they never introduced themselves here."""
+        async with self._database.read() as session:
+            row = (
+                await session.execute(
+                    select(Introduction, Member.display_name)
+                    .join(
+                        Member,
+                        (Member.server_id == Introduction.server_id)
+                        & (Member.user_id == Introduction.user_id),
+                    )
+                    .where(Introduction.server_id == server_id, Introduction.user_id == user_id)
+                )
+            ).one_or_none()
+        if row is None:
+            raise NotFound("You haven't introduced yourself here yet.")
+        found, name = row
+        answers = IntroAnswers(
+            found.role, found.subjects, found.grade_bands, found.learning, found.helping
+        )
+        return MemberIntro(server_id, user_id, name, answers, found.updated_at)
+
+    async def introduced(self, server_id: int, user_id: int) -> bool:
+        async with self._database.read() as session:
+            found = await session.scalar(
+                select(Introduction.user_id).where(
+                    Introduction.server_id == server_id, Introduction.user_id == user_id
+                )
+            )
+        return found is not None
+
+    async def welcome(
+        self, server_id: int, server_name: str, user_id: int, display_name: str
+    ) -> int | None:
+        """A newcomer joined: owe them a welcome in the intros channel, if the server has one.
+
+        Returns the welcome's post id. Joining twice (leaving and coming back) welcomes once.
+        """
+        now = self._clock()
+        async with self._database.write() as session:
+            settings = await touch_server(session, server_id, server_name)
+            await _seen(session, server_id, user_id, display_name, now)
+            if settings.intros_channel_id is None:
+                return None
+            post_id, _ = await Outbox.enqueue(
+                session,
+                server_id=server_id,
+                kind=WELCOME_POST,
+                subject_id=user_id,
+                channel_id=settings.intros_channel_id,
+                now=now,
+            )
+        return post_id
+
+    async def left(self, server_id: int, user_id: int) -> None:
+        """The member left the server: suggestions stop naming them (their history stays)."""
+        async with self._database.write() as session:
+            await session.execute(
+                update(Member)
+                .where(Member.server_id == server_id, Member.user_id == user_id)
+                .values(left_at=self._clock())
+            )
+
+    async def intros_channel(self, server_id: int) -> int | None:
+        async with self._database.read() as session:
+            return await session.scalar(
+                select(Server.intros_channel_id).where(Server.id == server_id)
+            )
+
+    async def set_intros_channel(
+        self, actor: Actor, channel_id: int | None, *, answer: AnswerTicket
+    ) -> OwedAnswer:
+        """Post intro cards and welcomes in ``channel_id``; ``None``: where /connect is used."""
+        async with self._database.write() as session:
+            await touch_actor(session, actor, self._clock())
+            await session.execute(
+                update(Server)
+                .where(Server.id == actor.server_id)
+                .values(intros_channel_id=channel_id)
+            )
+            return await PendingAnswers.store(
+                session,
+                server_id=actor.server_id,
+                member_id=actor.user_id,
+                kind=INTROS_CHANNEL_ANSWER,
+                subject_id=channel_id or 0,
+                outcome="set" if channel_id else "cleared",
+                ticket=answer,
+            )
+
+
+async def _replace_interests(
+    session: AsyncSession, server_id: int, user_id: int, answers: IntroAnswers
+) -> None:
+    await session.execute(
+        delete(MemberInterest).where(
+            MemberInterest.server_id == server_id, MemberInterest.user_id == user_id
+        )
+    )
+    rows = [
+        {"server_id": server_id, "user_id": user_id, "kind": kind.value, "tag": tag}
+        for kind, tag in sorted(answers.interests())
+    ]
+    if rows:
+        await session.execute(insert(MemberInterest), rows)
+
+
+async def _seen(
+    session: AsyncSession, server_id: int, user_id: int, display_name: str, now: datetime
+) -> None:
+    upsert = dialect_insert(session, Member).values(
+        server_id=server_id,
+        user_id=user_id,
+        display_name=display_name[:100],
+        first_seen_at=now,
+        last_seen_at=now,
+    )
+    await session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[Member.server_id, Member.user_id],
+            set_={"display_name": upsert.excluded.display_name, "left_at": None},
+        )
+    )

@@ -1,0 +1,167 @@
+"""`/connect intro` and `/connect suggest`, and welcomes when the members intent is on."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import PLNCoachBot
+from bot.delivery.renderers import OutgoingPost
+from bot.errors import DatabaseUnavailable, NotFound
+from bot.services.answers import OwedAnswer
+from bot.services.introductions import (
+    INTRO_ANSWER,
+    INTRO_CARD,
+    WELCOME_POST,
+    IntroResult,
+)
+from bot.services.outbox import PostClaim, PostStatus
+from bot.services.suggestions import Suggestion
+from cogs._safe_text import plain
+from cogs._shared import NO_PINGS, actor_from
+from cogs.connect.cards import IntroduceButton, introduce_view, welcome_card, welcome_marker
+from cogs.connect.intro_form import intro_post, intro_reply, open_intro_form
+
+log = logging.getLogger(__name__)
+
+SUGGESTIONS = 3
+# Ask for a few more than shown: some may turn out to have left, or to be bots.
+CANDIDATES = 6
+MEMBER_CHECK_WAIT = 2.0
+
+
+class Connect(commands.GroupCog, group_name="connect", group_description="Reach out to people."):
+    def __init__(self, bot: PLNCoachBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(IntroduceButton)
+        self.bot.renderers.posts[INTRO_CARD] = self._render_intro_card
+        self.bot.renderers.posts[WELCOME_POST] = self._render_welcome
+        self.bot.renderers.answers[INTRO_ANSWER] = self._render_intro_reply
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(IntroduceButton)
+        self.bot.renderers.posts.pop(INTRO_CARD, None)
+        self.bot.renderers.posts.pop(WELCOME_POST, None)
+        self.bot.renderers.answers.pop(INTRO_ANSWER, None)
+
+    @app_commands.command(
+        name="intro", description="Introduce yourself: what you teach, and what you want to learn."
+    )
+    @app_commands.guild_only()
+    async def intro(self, interaction: discord.Interaction[PLNCoachBot]) -> None:
+        await open_intro_form(interaction)
+
+    @app_commands.command(
+        name="suggest", description="Three colleagues worth reaching out to, and why."
+    )
+    @app_commands.guild_only()
+    async def suggest(self, interaction: discord.Interaction[PLNCoachBot]) -> None:
+        actor = actor_from(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        found = await self.bot.services.suggestions.suggest(
+            actor.server_id, actor.user_id, count=CANDIDATES
+        )
+        present = await self._still_here(interaction.guild, found)
+        await interaction.edit_original_response(
+            content=suggestions_text(present[:SUGGESTIONS]), allowed_mentions=NO_PINGS
+        )
+
+    async def _still_here(
+        self, guild: discord.Guild | None, found: list[Suggestion]
+    ) -> list[Suggestion]:
+        """Drop members who left (and remember it) or turn out to be bots.
+
+        Without the members intent the bot hears of nobody leaving, so each candidate the cache
+        does not know is looked up; a lookup that is slow counts as "still here".
+        """
+        if guild is None or not found:
+            return found
+
+        async def here(suggestion: Suggestion) -> bool:
+            member = guild.get_member(suggestion.user_id)
+            if member is None:
+                try:
+                    member = await guild.fetch_member(suggestion.user_id)
+                except discord.NotFound:
+                    with contextlib.suppress(DatabaseUnavailable):
+                        await self.bot.services.introductions.left(guild.id, suggestion.user_id)
+                    return False
+                except discord.HTTPException:
+                    return True
+            return not member.bot
+
+        try:
+            checks = await asyncio.wait_for(
+                asyncio.gather(*(here(s) for s in found)), MEMBER_CHECK_WAIT
+            )
+        except TimeoutError:
+            return found
+        return [s for s, ok in zip(found, checks, strict=True) if ok]
+
+    # -- welcomes (only with the members intent) --------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_member_join(self, member: discord.Member) -> None:
+        if member.bot:
+            return
+        try:
+            post_id = await self.bot.services.introductions.welcome(
+                member.guild.id, member.guild.name, member.id, member.display_name
+            )
+        except DatabaseUnavailable:
+            log.warning("Could not owe a welcome to %s in %s", member.id, member.guild.id)
+            return
+        if post_id is not None:
+            self.bot.posts.wake()
+
+    @commands.Cog.listener()
+    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
+        with contextlib.suppress(DatabaseUnavailable):
+            await self.bot.services.introductions.left(payload.guild_id, payload.user.id)
+
+    # -- rendering from storage ---------------------------------------------------------------
+
+    async def _render_intro_card(self, claim: PostClaim) -> OutgoingPost | None:
+        try:
+            intro = await self.bot.services.introductions.intro(claim.server_id, claim.subject_id)
+        except NotFound:
+            return None
+        return intro_post(intro)
+
+    async def _render_welcome(self, claim: PostClaim) -> OutgoingPost | None:
+        guild = self.bot.get_guild(claim.server_id)
+        name = guild.name if guild is not None else "the server"
+        return OutgoingPost(
+            marker=welcome_marker(claim.subject_id),
+            embed=welcome_card(claim.subject_id, name),
+            view=introduce_view("welcome", claim.subject_id),
+        )
+
+    async def _render_intro_reply(self, answer: OwedAnswer, card: PostStatus | None) -> str:
+        return intro_reply(IntroResult(answer.outcome), card, answer.server_id)
+
+
+def suggestions_text(suggestions: list[Suggestion]) -> str:
+    if not suggestions:
+        return (
+            "I don't know enough colleagues here yet to suggest anyone. Reply to or react to a "
+            "few posts, and introduce yourself with `/connect intro`: suggestions get better "
+            "as the server gets to know you."
+        )
+    lines = ["**Colleagues worth reaching out to**"]
+    for number, suggestion in enumerate(suggestions, start=1):
+        why = plain("; ".join(suggestion.reasons))
+        lines.append(f"{number}. <@{suggestion.user_id}> — {why}")
+    lines.append(
+        "Say hi: reply to something they posted, or mention them where you both are. "
+        "People you haven't met yet are the ones who widen your network."
+    )
+    return "\n".join(lines)

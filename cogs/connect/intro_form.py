@@ -1,0 +1,157 @@
+"""The intro form (a modal of five questions) and what happens when a member sends it.
+
+The form is the command's first answer, so it opens at once; the member's earlier answers are
+filled in when the database gives them within a second, else the form opens empty. Saving works
+like `/share`: defer, store the intro with its card and the member's answer, post the card.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import discord
+
+from bot.command_tree import report_error
+from bot.delivery.answers import RenderedAnswer
+from bot.delivery.renderers import OutgoingPost
+from bot.errors import DatabaseUnavailable, NotFound
+from bot.services.interests import IntroAnswers
+from bot.services.introductions import IntroResult, MemberIntro
+from bot.services.outbox import PostState, PostStatus
+from cogs._shared import actor_from, answer_ticket, coach_bot, message_link
+from cogs.connect.cards import intro_card, intro_marker, introduce_view
+
+log = logging.getLogger(__name__)
+
+# How long the form waits for the member's earlier answers before opening empty.
+PREFILL_WAIT = 1.0
+# How long saving waits for the card before answering "on its way" (edited again once up).
+CARD_WAIT = 2.5
+
+
+def intro_post(intro: MemberIntro) -> OutgoingPost:
+    return OutgoingPost(
+        marker=intro_marker(intro.user_id),
+        embed=intro_card(intro),
+        view=introduce_view("intro", intro.user_id),
+    )
+
+
+def intro_reply(result: IntroResult, card: PostStatus | None, guild_id: int) -> str:
+    saved = "Thanks for introducing yourself!" if result is IntroResult.NEW else "Intro updated."
+    nxt = (
+        "Next: `/connect suggest` names colleagues who share your subjects and whom you "
+        "haven't met yet."
+    )
+    if card is None or card.state is PostState.PENDING:
+        where = f" in <#{card.channel_id}>" if card is not None else ""
+        return f"{saved} Your card is on its way{where}.\n{nxt}"
+    if card.state is PostState.POSTED and card.message_id is not None:
+        link = message_link(guild_id, card.channel_id, card.message_id)
+        verb = "is up" if result is IntroResult.NEW else "is updated"
+        return f"{saved} Your card {verb} in <#{card.channel_id}>: [see it]({link}).\n{nxt}"
+    problem = card.problem or "Discord refused it"
+    return (
+        f"{saved} Your answers are saved, but I couldn't post your card in "
+        f"<#{card.channel_id}>: {problem}. An admin can fix that, or choose another channel "
+        "with `/pln intros-channel`; then run `/connect intro` again."
+    )
+
+
+class IntroForm(discord.ui.Modal, title="Introduce yourself"):
+    role: discord.ui.TextInput[IntroForm] = discord.ui.TextInput(
+        label="Your role",
+        placeholder="e.g. 7th-grade science teacher, librarian, instructional coach",
+        max_length=100,
+    )
+    subjects: discord.ui.TextInput[IntroForm] = discord.ui.TextInput(
+        label="Subjects",
+        placeholder="e.g. science, biology, ELL",
+        max_length=300,
+    )
+    grade_bands: discord.ui.TextInput[IntroForm] = discord.ui.TextInput(
+        label="Grade bands",
+        placeholder="e.g. grade 6, grades 9-12, university",
+        max_length=300,
+        required=False,
+    )
+    learning: discord.ui.TextInput[IntroForm] = discord.ui.TextInput(
+        label="What I want to learn",
+        placeholder="e.g. project-based learning, assessment",
+        style=discord.TextStyle.paragraph,
+        max_length=300,
+        required=False,
+    )
+    helping: discord.ui.TextInput[IntroForm] = discord.ui.TextInput(
+        label="What I can help with",
+        placeholder="e.g. lab safety, Google Classroom, classroom routines",
+        style=discord.TextStyle.paragraph,
+        max_length=300,
+        required=False,
+    )
+
+    def __init__(self, earlier: IntroAnswers | None = None) -> None:
+        super().__init__(custom_id="pln:intro-form", timeout=15 * 60)
+        if earlier is not None:
+            self.role.default = earlier.role
+            self.subjects.default = earlier.subjects
+            self.grade_bands.default = earlier.grade_bands
+            self.learning.default = earlier.learning
+            self.helping.default = earlier.helping
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        answers = IntroAnswers.from_form(
+            self.role.value,
+            self.subjects.value,
+            self.grade_bands.value,
+            self.learning.value,
+            self.helping.value,
+        )
+        await save_intro(interaction, answers)
+
+    async def on_error(  # type: ignore[override]  # Modal drops BaseView's item argument
+        self, interaction: discord.Interaction[Any], error: Exception, /
+    ) -> None:
+        await report_error(interaction, error, action="Intro form")
+
+
+async def open_intro_form(interaction: discord.Interaction[Any]) -> None:
+    if interaction.guild_id is None:
+        await interaction.response.send_message(
+            "Introductions happen inside a server: use `/connect intro` there.", ephemeral=True
+        )
+        return
+    earlier = None
+    introductions = coach_bot(interaction).services.introductions
+    with contextlib.suppress(NotFound, DatabaseUnavailable, TimeoutError):
+        found = await asyncio.wait_for(
+            introductions.intro(interaction.guild_id, interaction.user.id), PREFILL_WAIT
+        )
+        earlier = found.answers
+    await interaction.response.send_modal(IntroForm(earlier))
+
+
+async def save_intro(interaction: discord.Interaction[Any], answers: IntroAnswers) -> None:
+    actor = actor_from(interaction)
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    bot = coach_bot(interaction)
+    outcome = await bot.services.introductions.introduce(
+        actor,
+        answers,
+        channel_id=interaction.channel_id or 0,
+        answer=answer_ticket(interaction),
+        deliverer=bot.posts.worker_id,
+    )
+    async with bot.answers.handling(outcome.answer):
+        if outcome.card_claim is not None:
+            bot.posts.submit(outcome.card_claim, intro_post(outcome.intro))
+        card = await bot.posts.wait(outcome.card_post_id, CARD_WAIT)
+        if card is None:
+            card = PostStatus(outcome.card_post_id, PostState.PENDING, 0, None, None, None)
+            with contextlib.suppress(DatabaseUnavailable):
+                card = await bot.services.outbox.status(outcome.card_post_id) or card
+        text = intro_reply(outcome.result, card, actor.server_id)
+        await bot.answers.deliver(outcome.answer, RenderedAnswer(text, card))

@@ -1,0 +1,190 @@
+"""Who to reach out to, and which conversations to pick up: the services on a real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import insert, update
+
+from bot.db import ActivityEvent, ConversationWeek, Database, Member, Tie
+from bot.habits import EventKind
+from bot.services.converse import ConverseService, FollowUpKind
+from bot.services.interests import IntroAnswers, grade_band, split_tags
+from bot.services.introductions import IntroductionService, IntroResult
+from bot.services.members import Actor
+from bot.services.suggestions import SuggestionService
+from tests.services.clock import Clock, answer_ticket
+
+SERVER = 1001
+NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
+
+
+def actor(user_id: int) -> Actor:
+    return Actor(SERVER, "Demo Educators", user_id, f"T{user_id}")
+
+
+SCIENCE_7 = IntroAnswers("Science teacher", "science", "grade 7", "assessment", "lab safety")
+
+
+async def introduce(
+    database: Database, user_id: int, answers: IntroAnswers, at: datetime = NOW
+) -> IntroResult:
+    outcome = await IntroductionService(database, clock=Clock(at)).introduce(
+        actor(user_id), answers, channel_id=1, answer=answer_ticket(at)
+    )
+    return outcome.result
+
+
+async def tie(database: Database, one: int, other: int, at: datetime = NOW) -> None:
+    a, b = sorted((one, other))
+    async with database.write() as session:
+        await session.execute(
+            insert(Tie).values(
+                server_id=SERVER, member_a=a, member_b=b, first_at=at, last_at=at, a_to_b=1
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    ("typed", "tags"),
+    [
+        ("Science, Biology / ELL", ("science", "biology", "ell")),
+        ("math and  Physics;physics", ("math", "physics")),
+        ("**C#**, [k-12](x)", ("c#", "k-12 x")),
+        ("", ()),
+    ],
+)
+def test_answers_split_into_tags(typed: str, tags: tuple[str, ...]) -> None:
+    assert split_tags(typed) == tags
+
+
+@pytest.mark.parametrize(
+    ("typed", "band"),
+    [
+        ("7th grade", "grade 7"),
+        ("Grade 7", "grade 7"),
+        ("year 07", "grade 7"),
+        ("K", "kindergarten"),
+        ("6-8", "grades 6-8"),
+        ("K-5", "grades k-5"),
+        ("university", "university"),
+    ],
+)
+def test_grade_bands_are_written_one_way(typed: str, band: str) -> None:
+    assert grade_band(typed) == band
+
+
+async def test_introducing_again_updates_rather_than_adds(database: Database) -> None:
+    assert await introduce(database, 11, SCIENCE_7) is IntroResult.NEW
+    assert await introduce(database, 11, SCIENCE_7, NOW + timedelta(hours=1)) is (
+        IntroResult.UPDATED
+    )
+    intro = await IntroductionService(database).intro(SERVER, 11)
+    assert intro.answers == SCIENCE_7
+
+
+async def test_suggestions_prefer_shared_interests_and_people_outside_your_circle(
+    database: Database,
+) -> None:
+    await introduce(database, 11, SCIENCE_7)  # the member asking
+    await introduce(database, 12, IntroAnswers("Teacher", "science", "grade 7", "", "assessment"))
+    await introduce(database, 13, IntroAnswers("Teacher", "science", "grade 7", "", "assessment"))
+    await introduce(database, 14, IntroAnswers("Teacher", "art", "grade 2", "", ""))
+    # 13 is in Ana's circle: they share two colleagues (15 and 16).
+    for colleague in (15, 16):
+        await introduce(database, colleague, IntroAnswers("Teacher", "music", "", "", ""))
+        await tie(database, 11, colleague)
+        await tie(database, 13, colleague)
+
+    found = await SuggestionService(database, clock=Clock(NOW)).suggest(SERVER, 11)
+    assert [s.user_id for s in found][:2] == [12, 13]
+    best = found[0]
+    assert "also works with grade 7 · science" in best.reasons
+    assert "can help with assessment, which you want to learn" in best.reasons
+    assert "outside your usual circle" in best.reasons
+    assert found[1].mutual_ties == 2
+    assert "2 colleagues in common" in found[1].reasons
+    assert 11 not in [s.user_id for s in found]
+
+
+async def test_suggestions_never_name_members_who_left_or_are_quiet_for_90_days(
+    database: Database,
+) -> None:
+    await introduce(database, 11, SCIENCE_7)
+    await introduce(database, 12, SCIENCE_7)
+    await introduce(database, 13, SCIENCE_7, at=NOW - timedelta(days=91))
+    await introduce(database, 14, SCIENCE_7)
+    await IntroductionService(database, clock=Clock(NOW)).left(SERVER, 14)
+
+    found = await SuggestionService(database, clock=Clock(NOW)).suggest(SERVER, 11, exclude={99})
+    assert [s.user_id for s in found] == [12]
+    assert (
+        await SuggestionService(database, clock=Clock(NOW)).suggest(SERVER, 11, exclude={12}) == []
+    )
+
+
+async def test_a_member_who_comes_back_is_suggested_again(database: Database) -> None:
+    await introduce(database, 11, SCIENCE_7)
+    await introduce(database, 12, SCIENCE_7)
+    service = IntroductionService(database, clock=Clock(NOW))
+    await service.left(SERVER, 12)
+    await service.welcome(SERVER, "Demo Educators", 12, "T12")  # joined again
+    found = await SuggestionService(database, clock=Clock(NOW)).suggest(SERVER, 11)
+    assert [s.user_id for s in found] == [12]
+
+
+async def _talk(
+    database: Database, who: int, to: int, at: datetime, message_id: int, kind: EventKind
+) -> None:
+    async with database.write() as session:
+        for user_id in (who, to):
+            await session.execute(
+                update(Member)
+                .where(Member.server_id == SERVER, Member.user_id == user_id)
+                .values(last_seen_at=at)
+            )
+        await session.execute(
+            insert(ActivityEvent).values(
+                server_id=SERVER,
+                member_id=who,
+                kind=kind.value,
+                habit="connect",
+                occurred_at=at,
+                other_member_id=to,
+                channel_id=5,
+                message_id=message_id,
+                dedupe_key=f"m:{message_id}",
+            )
+        )
+
+
+async def test_conversations_worth_continuing(database: Database) -> None:
+    for user_id in (11, 12, 13, 14):
+        await introduce(database, user_id, SCIENCE_7, at=NOW - timedelta(days=40))
+    # 12 replied to Ana two days ago; she has not answered.
+    await _talk(database, 12, 11, NOW - timedelta(days=2), 1, EventKind.REPLY)
+    # 13 replied yesterday, and Ana answered: nothing waits.
+    await _talk(database, 13, 11, NOW - timedelta(days=1), 2, EventKind.THREAD_MESSAGE)
+    await _talk(database, 11, 13, NOW - timedelta(hours=20), 3, EventKind.REPLY)
+    # 14 and Ana talked three weeks ago (a conversation), quiet since.
+    await _talk(database, 14, 11, NOW - timedelta(days=21), 4, EventKind.REPLY)
+    await _talk(database, 11, 14, NOW - timedelta(days=20), 5, EventKind.REPLY)
+    async with database.write() as session:
+        await session.execute(
+            insert(ConversationWeek).values(
+                server_id=SERVER, member_a=11, member_b=14, week=(NOW - timedelta(days=20)).date()
+            )
+        )
+
+    items = await ConverseService(database, clock=Clock(NOW)).worth_continuing(SERVER, 11)
+    assert [(item.partner_id, item.kind) for item in items] == [
+        (12, FollowUpKind.WAITING),
+        (14, FollowUpKind.GONE_QUIET),
+    ]
+    assert (items[0].channel_id, items[0].message_id) == (5, 1)
+    assert items[1].conversation_weeks == 1
+
+    await IntroductionService(database, clock=Clock(NOW)).left(SERVER, 12)
+    items = await ConverseService(database, clock=Clock(NOW)).worth_continuing(SERVER, 11)
+    assert [item.partner_id for item in items] == [14]  # never someone who left
