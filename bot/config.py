@@ -193,6 +193,7 @@ def local_settings(
     gateway_url: str,
     database_url: str,
     logging: LoggingSettings | None = None,
+    members_intent: bool = False,
 ) -> Settings:
     """Settings for a bot talking to a local Discord (the emulator): the sandbox, tests, benchmarks.
 
@@ -201,7 +202,10 @@ def local_settings(
     """
     return _ExplicitSettings(
         discord=DiscordSettings(
-            token=SecretStr(token), api_base_url=api_base_url, gateway_url=gateway_url
+            token=SecretStr(token),
+            api_base_url=api_base_url,
+            gateway_url=gateway_url,
+            members_intent=members_intent,
         ),
         database=DatabaseSettings(url=database_url),
         logging=logging or LoggingSettings(),

@@ -184,6 +184,12 @@ def database_failure(error: BaseException, url: str) -> str | None:
 
 def discord_failure(error: BaseException, api_base_url: str) -> str | None:
     """The line for ``error`` raised while logging in to Discord, or None if it is no such error."""
+    if isinstance(error, discord.PrivilegedIntentsRequired):
+        return _one_line(
+            "Discord refused the Server Members intent that discord.members_intent = true asks "
+            "for: switch it on in the Developer Portal (your application > Bot > Privileged "
+            "Gateway Intents), or set members_intent = false"
+        )
     if isinstance(error, aiohttp.ClientConnectorError):
         reason = _network_reason(error.os_error)
     elif isinstance(error, discord.DiscordServerError):

@@ -320,6 +320,8 @@ class Guild:
     channels: dict[int, Channel] = field(default_factory=dict)
     members: dict[int, Member] = field(default_factory=dict)
     preferred_locale: str = "en-US"
+    # Where Discord posts its own join messages (Server Settings > System Messages Channel).
+    system_channel_id: int | None = None
 
     def to_payload(self) -> Payload:
         return {
@@ -344,7 +346,7 @@ class Guild:
             "features": [],
             "mfa_level": 0,
             "application_id": None,
-            "system_channel_id": None,
+            "system_channel_id": str(self.system_channel_id) if self.system_channel_id else None,
             "system_channel_flags": 0,
             "rules_channel_id": None,
             "max_presences": None,

@@ -162,7 +162,7 @@ class IntroModal(discord.ui.Modal, title="Introduce yourself"):
     role: discord.ui.Label[IntroModal] = discord.ui.Label(
         text="Your role",
         description="What and whom you teach",
-        component=discord.ui.TextInput(placeholder="7th-grade science", max_length=40),
+        component=discord.ui.TextInput(placeholder="e.g. 7th-grade science", max_length=40),
     )
     subjects: discord.ui.Label[IntroModal] = discord.ui.Label(
         text="Subjects",

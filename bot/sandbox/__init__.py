@@ -78,6 +78,7 @@ async def _run_locked(settings: Settings) -> None:
             gateway_url=emulator.gateway_url,
             database_url=_fresh_database(),
             logging=settings.logging,
+            members_intent=True,  # the emulator grants it: :join shows the welcome
         )
         bot = PLNCoachBot(sandbox_settings, guild_ready_timeout=0.1)
         async with bot, bot.connected(world.app.token):

@@ -23,8 +23,8 @@ from emulator.state import Message
 HELP = """\
 Type a slash command as you would in Discord, for example:
   /share url:https://example.org/fractions title:Fractions warm-up tags:math, 7th-grade
-  /progress            /progress member:@ben            /ping
-  /pln shares-channel channel:#resources   (as maya, the admin)
+  /connect intro       /connect suggest     /converse     /progress member:@ben
+  /pln shares-channel channel:#resources   /pln intros-channel channel:#general  (as maya)
 Other commands:
   :as NAME     act as another member ({members})
   :join NAME   a new member called NAME joins the server; you act as them

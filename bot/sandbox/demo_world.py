@@ -47,6 +47,7 @@ def build_demo_world(emulator: DiscordEmulator) -> DemoWorld:
         channel = emulator.create_text_channel(guild.id, name)
         world.channels[name] = channel.id
         world.names[channel.id] = name
+    guild.system_channel_id = world.channels["welcome"]  # newcomers are welcomed there
     emulator.add_member(guild.id, app.bot_user.id, roles=(bot_role.id,))
     world.names[app.bot_user.id] = "PLN Coach"
     world.names[teachers.id] = teachers.name

@@ -56,7 +56,7 @@ class FormField:
         else:
             parts.append(f"up to {self.max_length} characters")
         if self.placeholder:
-            parts.append(f"e.g. {self.placeholder}")
+            parts.append(self.placeholder)
         return "; ".join(parts)
 
     def answer(self, line: str) -> str | list[str] | None:

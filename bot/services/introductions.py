@@ -147,9 +147,16 @@ class IntroductionService:
         return found is not None
 
     async def welcome(
-        self, server_id: int, server_name: str, user_id: int, display_name: str
+        self,
+        server_id: int,
+        server_name: str,
+        user_id: int,
+        display_name: str,
+        *,
+        fallback_channel_id: int | None = None,
     ) -> int | None:
-        """A newcomer joined: owe them a welcome in the intros channel, if the server has one.
+        """A newcomer joined: owe them a welcome in the intros channel, else the fallback (the
+        server's system channel), if there is either.
 
         Returns the welcome's post id. Joining twice (leaving and coming back) welcomes once.
         """
@@ -157,14 +164,15 @@ class IntroductionService:
         async with self._database.write() as session:
             settings = await touch_server(session, server_id, server_name)
             await _seen(session, server_id, user_id, display_name, now)
-            if settings.intros_channel_id is None:
+            channel_id = settings.intros_channel_id or fallback_channel_id
+            if channel_id is None:
                 return None
             post_id, _ = await Outbox.enqueue(
                 session,
                 server_id=server_id,
                 kind=WELCOME_POST,
                 subject_id=user_id,
-                channel_id=settings.intros_channel_id,
+                channel_id=channel_id,
                 now=now,
             )
         return post_id

@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PLNCoachBot
+from bot.delivery.permissions import missing_post_permissions
 from bot.delivery.renderers import OutgoingPost
 from bot.errors import DatabaseUnavailable, NotFound
 from bot.services.answers import OwedAnswer
@@ -112,9 +113,19 @@ class Connect(commands.GroupCog, group_name="connect", group_description="Reach 
     async def on_member_join(self, member: discord.Member) -> None:
         if member.bot:
             return
+        system = member.guild.system_channel
+        fallback = None
+        if system is not None and not missing_post_permissions(
+            system.permissions_for(member.guild.me), in_thread=False
+        ):
+            fallback = system.id
         try:
             post_id = await self.bot.services.introductions.welcome(
-                member.guild.id, member.guild.name, member.id, member.display_name
+                member.guild.id,
+                member.guild.name,
+                member.id,
+                member.display_name,
+                fallback_channel_id=fallback,
             )
         except DatabaseUnavailable:
             log.warning("Could not owe a welcome to %s in %s", member.id, member.guild.id)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select, update
 
 from bot.app import PLNCoachBot
 from bot.config import Settings
 from bot.db import Member, MemberInterest, Tie, utcnow
+from bot.startup_errors import StartupFailure, reaching_discord
 from emulator.interactions import Interaction
 from tests.e2e.conftest import BotProcess, Community
 from tests.e2e.helpers import (
@@ -297,3 +300,26 @@ async def test_without_the_members_intent_nobody_is_welcomed_and_the_rest_works(
     assert "Thanks for introducing yourself" in answer
     [card] = bot_posts(community, intros.id)  # her card, and no welcome
     assert "Meet Dora" in text_of(card)
+
+
+async def test_members_intent_not_granted_by_discord_is_one_clear_line(
+    community: Community, welcoming_settings: Settings
+) -> None:
+    emu = community.emulator
+    stingy = emu.create_application(name="Stingy Coach", privileged_intents=0)
+    settings = welcoming_settings.model_copy(
+        update={
+            "discord": welcoming_settings.discord.model_copy(
+                update={"token": SecretStr(stingy.token)}
+            )
+        }
+    )
+
+    async def start() -> None:
+        with reaching_discord(emu.api_base_url, settings.database.url, stingy.token):
+            bot = PLNCoachBot(settings, guild_ready_timeout=0.05)
+            async with bot:
+                await asyncio.wait_for(bot.start(stingy.token), 10)
+
+    with pytest.raises(StartupFailure, match="Privileged Gateway Intents"):
+        await start()
