@@ -323,3 +323,17 @@ async def test_members_intent_not_granted_by_discord_is_one_clear_line(
 
     with pytest.raises(StartupFailure, match="Privileged Gateway Intents"):
         await start()
+
+
+async def test_a_card_a_moderator_deleted_is_posted_again_when_the_intro_changes(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    await introduce(community, community.ana.id, ANA_INTRO)
+    [card] = bot_posts(community, community.general.id)
+    await community.emulator.delete_message(card.id, community.admin.id)
+
+    answer = await introduce(community, community.ana.id, {**ANA_INTRO, "Your role": "Coach"})
+    assert "Intro updated" in answer
+    [again] = [m for m in bot_posts(community, community.general.id) if not m.deleted]
+    assert again.id != card.id
+    assert "Coach" in text_of(again)
