@@ -26,7 +26,13 @@ from bot.services.suggestions import Suggestion
 from cogs._safe_text import plain
 from cogs._shared import NO_PINGS, actor_from
 from cogs.connect.cards import IntroduceButton, introduce_view, welcome_card, welcome_marker
-from cogs.connect.intro_form import intro_post, intro_reply, open_intro_form
+from cogs.connect.intro_form import (
+    handle_submission,
+    intro_post,
+    intro_reply,
+    is_intro_submission,
+    open_intro_form,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +112,12 @@ class Connect(commands.GroupCog, group_name="connect", group_description="Reach 
         except TimeoutError:
             return found
         return [s for s, ok in zip(found, checks, strict=True) if ok]
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction[PLNCoachBot]) -> None:
+        """Intro forms sent, including forms opened before a restart."""
+        if is_intro_submission(interaction):
+            await handle_submission(interaction)
 
     # -- welcomes (only with the members intent) --------------------------------------------
 

@@ -3,6 +3,10 @@
 The form is the command's first answer, so it opens at once; the member's earlier answers are
 filled in when the database gives them within a second, else the form opens empty. Saving works
 like `/share`: defer, store the intro with its card and the member's answer, post the card.
+
+Submissions are read from the interaction itself by fixed input ids (``handle_submission``), not
+by the ``Modal`` object discord.py keeps in memory: that object is gone after a restart, and
+discord.py keeps one per custom id, so two members with the form open at once would share it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,23 @@ log = logging.getLogger(__name__)
 PREFILL_WAIT = 1.0
 # How long saving waits for the card before answering "on its way" (edited again once up).
 CARD_WAIT = 2.5
+FORM_ID = "pln:intro-form"
+_FIELDS = ("role", "subjects", "grade_bands", "learning", "helping")
+
+
+def _input_id(field: str) -> str:
+    return f"pln:intro-form:{field}"
+
+
+def submitted_values(data: Any) -> dict[str, str]:
+    """The text inputs of a modal submission, by custom id (rows of inputs, or labels)."""
+    values: dict[str, str] = {}
+    for top in data.get("components") or []:
+        children = top.get("components") or ([top["component"]] if "component" in top else [])
+        for child in children:
+            if isinstance(child, dict) and "custom_id" in child:
+                values[child["custom_id"]] = str(child.get("value") or "")
+    return values
 
 
 def intro_post(intro: MemberIntro) -> OutgoingPost:
@@ -63,22 +84,26 @@ def intro_reply(result: IntroResult, card: PostStatus | None, guild_id: int) -> 
 
 class IntroForm(discord.ui.Modal, title="Introduce yourself"):
     role: discord.ui.TextInput[IntroForm] = discord.ui.TextInput(
+        custom_id=_input_id("role"),
         label="Your role",
         placeholder="e.g. 7th-grade science teacher, librarian, instructional coach",
         max_length=100,
     )
     subjects: discord.ui.TextInput[IntroForm] = discord.ui.TextInput(
+        custom_id=_input_id("subjects"),
         label="Subjects",
         placeholder="e.g. science, biology, ELL",
         max_length=300,
     )
     grade_bands: discord.ui.TextInput[IntroForm] = discord.ui.TextInput(
+        custom_id=_input_id("grade_bands"),
         label="Grade bands",
         placeholder="e.g. grade 6, grades 9-12, university",
         max_length=300,
         required=False,
     )
     learning: discord.ui.TextInput[IntroForm] = discord.ui.TextInput(
+        custom_id=_input_id("learning"),
         label="What I want to learn",
         placeholder="e.g. project-based learning, assessment",
         style=discord.TextStyle.paragraph,
@@ -86,6 +111,7 @@ class IntroForm(discord.ui.Modal, title="Introduce yourself"):
         required=False,
     )
     helping: discord.ui.TextInput[IntroForm] = discord.ui.TextInput(
+        custom_id=_input_id("helping"),
         label="What I can help with",
         placeholder="e.g. lab safety, Google Classroom, classroom routines",
         style=discord.TextStyle.paragraph,
@@ -94,7 +120,7 @@ class IntroForm(discord.ui.Modal, title="Introduce yourself"):
     )
 
     def __init__(self, earlier: IntroAnswers | None = None) -> None:
-        super().__init__(custom_id="pln:intro-form", timeout=15 * 60)
+        super().__init__(custom_id=FORM_ID, timeout=15 * 60)
         if earlier is not None:
             self.role.default = earlier.role
             self.subjects.default = earlier.subjects
@@ -102,19 +128,24 @@ class IntroForm(discord.ui.Modal, title="Introduce yourself"):
             self.learning.default = earlier.learning
             self.helping.default = earlier.helping
 
-    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        answers = IntroAnswers.from_form(
-            self.role.value,
-            self.subjects.value,
-            self.grade_bands.value,
-            self.learning.value,
-            self.helping.value,
-        )
-        await save_intro(interaction, answers)
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        return False  # handle_submission answers every submission, this object none
 
-    async def on_error(  # type: ignore[override]  # Modal drops BaseView's item argument
-        self, interaction: discord.Interaction[Any], error: Exception, /
-    ) -> None:
+
+def is_intro_submission(interaction: discord.Interaction[Any]) -> bool:
+    data: dict[str, Any] = dict(interaction.data or {})
+    return (
+        interaction.type is discord.InteractionType.modal_submit
+        and data.get("custom_id") == FORM_ID
+    )
+
+
+async def handle_submission(interaction: discord.Interaction[Any]) -> None:
+    values = submitted_values(interaction.data or {})
+    answers = IntroAnswers.from_form(*(values.get(_input_id(field), "") for field in _FIELDS))
+    try:
+        await save_intro(interaction, answers)
+    except Exception as error:  # not a command: no tree-level handler answers for us
         await report_error(interaction, error, action="Intro form")
 
 

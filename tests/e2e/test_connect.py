@@ -337,3 +337,19 @@ async def test_a_card_a_moderator_deleted_is_posted_again_when_the_intro_changes
     [again] = [m for m in bot_posts(community, community.general.id) if not m.deleted]
     assert again.id != card.id
     assert "Coach" in text_of(again)
+
+
+async def test_forms_opened_at_once_by_two_members_and_across_a_restart_are_each_saved(
+    bot_process: BotProcess, community: Community
+) -> None:
+    await bot_process.start()
+    ana_form = await open_form(community, community.ana.id)
+    ben_form = await open_form(community, community.ben.id)  # Ben opens his before Ana sends
+    await bot_process.restart()  # ...and the bot restarts while both are open
+    for form, role in ((ana_form, "Ana's role"), (ben_form, "Ben's role")):
+        sent = await community.emulator.submit_modal(form, {**ANA_INTRO, "Your role": role})
+        await answer_of(sent, timeout=10)
+    await eventually(lambda: len(bot_posts(community, community.general.id)) == 2)
+    cards = [text_of(card) for card in bot_posts(community, community.general.id)]
+    assert any("Meet Ana" in card and "Ana's role" in card for card in cards)
+    assert any("Meet Ben" in card and "Ben's role" in card for card in cards)
