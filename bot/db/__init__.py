@@ -4,6 +4,10 @@ from bot.db.base import Base
 from bot.db.database import Database
 from bot.db.models import (
     ActivityEvent,
+    Ask,
+    AskAnswer,
+    AskHelper,
+    AskTag,
     BotState,
     ConversationWeek,
     Introduction,
@@ -20,6 +24,10 @@ from bot.db.types import utcnow
 
 __all__ = [
     "ActivityEvent",
+    "Ask",
+    "AskAnswer",
+    "AskHelper",
+    "AskTag",
     "Base",
     "BotState",
     "ConversationWeek",

@@ -71,5 +71,22 @@ FORGETTING: dict[str, Forgetting] = {
     "member_interests": Forgetting(
         server={"server_id": How.CASCADE}, member={"server_id, user_id": How.CASCADE}
     ),
+    "asks": Forgetting(
+        server={"server_id": How.CASCADE}, member={"server_id, asker_id": How.CASCADE}
+    ),
+    # server_id is a copy kept for the tag index; the row goes with its ask.
+    "ask_tags": Forgetting(
+        server={"ask_id": How.CASCADE, "server_id": How.DELETE}, member={"ask_id": How.CASCADE}
+    ),
+    # A member named on someone else's ask: that row is deleted when they are forgotten.
+    "ask_helpers": Forgetting(
+        server={"ask_id": How.CASCADE, "server_id": How.DELETE},
+        member={"ask_id": How.CASCADE, "member_id": How.DELETE},
+    ),
+    # An answer by a forgotten member is deleted; answers to their asks go with the ask.
+    "ask_answers": Forgetting(
+        server={"ask_id": How.CASCADE, "server_id": How.DELETE},
+        member={"ask_id": How.CASCADE, "answerer_id": How.DELETE},
+    ),
     "bot_state": Forgetting(server={}, member={}),
 }

@@ -33,6 +33,8 @@ class Server(Base):
     name: Mapped[str] = mapped_column(String(100))
     shares_channel_id: Mapped[int | None] = mapped_column(Snowflake)
     intros_channel_id: Mapped[int | None] = mapped_column(Snowflake)
+    # Where /ask opens its threads: a text channel or a forum.
+    asks_channel_id: Mapped[int | None] = mapped_column(Snowflake)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -215,6 +217,8 @@ class OutboxPost(Base):
     __table_args__ = (
         UniqueConstraint("server_id", "kind", "subject_id"),
         Index("ix_outbox_posts_state_next_attempt_at", "state", "next_attempt_at"),
+        # A message back to its post: reactions on cards, answers in ask threads.
+        Index("ix_outbox_posts_server_id_message_id", "server_id", "message_id"),
     )
 
     id: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True)
@@ -316,3 +320,78 @@ class BotState(Base):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Ask(Base):
+    """A question a member asked the network with ``/ask``, and the thread that holds it.
+
+    The question is stored because the member gave it to the bot to post. Its thread (or forum
+    post) is its outbox post: a thread has the id of the message it starts from, so the post's
+    message id is the thread's id.
+    """
+
+    __tablename__ = "asks"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["server_id", "asker_id"],
+            ["members.server_id", "members.user_id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_asks_server_id_asker_id", "server_id", "asker_id"),
+        # Open asks, oldest first.
+        Index(
+            "ix_asks_server_id_first_answer_at_created_at",
+            "server_id",
+            "first_answer_at",
+            "created_at",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"))
+    asker_id: Mapped[int] = mapped_column(Snowflake)
+    question: Mapped[str] = mapped_column(String(1000))
+    # Where the thread was opened: a text channel, or a forum.
+    channel_id: Mapped[int] = mapped_column(Snowflake)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When someone other than the asker first answered in the thread.
+    first_answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AskTag(Base):
+    """One normalised tag on an ask."""
+
+    __tablename__ = "ask_tags"
+    __table_args__ = (Index("ix_ask_tags_server_id_tag", "server_id", "tag"),)
+
+    ask_id: Mapped[int] = mapped_column(ForeignKey("asks.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(32), primary_key=True)
+    server_id: Mapped[int] = mapped_column(Snowflake)
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class AskHelper(Base):
+    """A member ``/ask`` named as likely to help, and whether they were pinged (opted in)."""
+
+    __tablename__ = "ask_helpers"
+
+    ask_id: Mapped[int] = mapped_column(ForeignKey("asks.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(Snowflake, primary_key=True, autoincrement=False)
+    server_id: Mapped[int] = mapped_column(Snowflake)
+    position: Mapped[int] = mapped_column(default=0)
+    pinged: Mapped[bool] = mapped_column(default=False)
+
+
+class AskAnswer(Base):
+    """A message by another member in an ask's thread: an answer, maybe marked helpful."""
+
+    __tablename__ = "ask_answers"
+    __table_args__ = (Index("ix_ask_answers_server_id_answerer_id", "server_id", "answerer_id"),)
+
+    ask_id: Mapped[int] = mapped_column(ForeignKey("asks.id", ondelete="CASCADE"), primary_key=True)
+    message_id: Mapped[int] = mapped_column(Snowflake, primary_key=True, autoincrement=False)
+    server_id: Mapped[int] = mapped_column(Snowflake)
+    answerer_id: Mapped[int] = mapped_column(Snowflake)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set once, by the asker (Mark as helpful).
+    helpful_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
