@@ -46,6 +46,14 @@ class EventKind(StrEnum):
     REACTION = "reaction"
     # A thread started by the member.
     THREAD_CREATED = "thread_created"
+    # A question asked with /ask.
+    ASK = "ask"
+    # A message by another member in an ask's thread (other_member_id: the asker).
+    ANSWER = "answer"
+    # The asker marked the member's answer helpful (other_member_id: the asker).
+    HELPFUL_ANSWER = "helpful_answer"
+    # The member marked someone's answer to their ask helpful (other_member_id: the helper).
+    MARKED_HELPFUL = "marked_helpful"
 
 
 # The signals in which one member reaches another: what ties and conversations are made of.

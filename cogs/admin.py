@@ -1,4 +1,4 @@
-"""`/pln ...`: settings for server admins (where resource cards and intro cards go)."""
+"""`/pln ...`: settings for server admins (where resource cards, intro cards and asks go)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from bot.delivery.answers import RenderedAnswer
 from bot.delivery.permissions import missing_post_permissions
 from bot.errors import UserFacingError
 from bot.services.answers import OwedAnswer
+from bot.services.asks import ASKS_CHANNEL_ANSWER
 from bot.services.introductions import INTROS_CHANNEL_ANSWER
 from bot.services.outbox import PostStatus
 from bot.services.server_settings import SHARES_CHANNEL_ANSWER
@@ -31,6 +32,15 @@ def intros_channel_reply(channel_id: int | None) -> str:
     return (
         f"Done: intro cards will be posted in <#{channel_id}>, and so will welcomes for "
         "newcomers when the members intent is on. Cards already posted stay where they are."
+    )
+
+
+def asks_channel_reply(channel_id: int | None) -> str:
+    if channel_id is None:
+        return "Done: each `/ask` opens its thread in the channel where it is used."
+    return (
+        f"Done: each `/ask` opens its thread in <#{channel_id}> (in a forum: a post, with the "
+        "forum's tags that match the question's tags)."
     )
 
 
@@ -60,10 +70,12 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
     async def cog_load(self) -> None:
         self.bot.renderers.answers[SHARES_CHANNEL_ANSWER] = self._render_reply
         self.bot.renderers.answers[INTROS_CHANNEL_ANSWER] = self._render_intros_reply
+        self.bot.renderers.answers[ASKS_CHANNEL_ANSWER] = self._render_asks_reply
 
     async def cog_unload(self) -> None:
         self.bot.renderers.answers.pop(SHARES_CHANNEL_ANSWER, None)
         self.bot.renderers.answers.pop(INTROS_CHANNEL_ANSWER, None)
+        self.bot.renderers.answers.pop(ASKS_CHANNEL_ANSWER, None)
 
     @app_commands.command(
         name="shares-channel",
@@ -120,6 +132,51 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
         await self.bot.answers.deliver(
             owed, RenderedAnswer(intros_channel_reply(channel.id if channel else None))
         )
+
+    @app_commands.command(
+        name="asks-channel",
+        description="Choose where /ask opens question threads: a text channel or a forum (admins).",
+    )
+    @app_commands.describe(
+        channel="A text channel or forum for questions; leave empty to use the channel of /ask"
+    )
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def asks_channel(
+        self,
+        interaction: discord.Interaction[PLNCoachBot],
+        channel: discord.TextChannel | discord.ForumChannel | None = None,
+    ) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        if channel is not None:
+            resolved = guild.get_channel(channel.id)
+            if not isinstance(resolved, discord.TextChannel | discord.ForumChannel):
+                raise UserFacingError("I can't see that channel. Pick a text channel or forum.")
+            missing = missing_post_permissions(
+                resolved.permissions_for(guild.me),
+                in_thread=False,
+                opens_thread=isinstance(resolved, discord.TextChannel),
+            )
+            if missing:
+                raise UserFacingError(
+                    f"I can't open questions in {resolved.mention} yet: I'm missing "
+                    f"{', '.join(missing)} there. Grant those to my role in the channel "
+                    "settings, then try again."
+                )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        owed = await self.bot.services.server_settings.set_asks_channel(
+            actor_from(interaction),
+            channel.id if channel else None,
+            answer=answer_ticket(interaction),
+        )
+        await self.bot.answers.deliver(
+            owed, RenderedAnswer(asks_channel_reply(channel.id if channel else None))
+        )
+
+    async def _render_asks_reply(self, answer: OwedAnswer, _post: PostStatus | None) -> str:
+        return asks_channel_reply(answer.subject_id or None)
 
     async def _render_reply(self, answer: OwedAnswer, _post: PostStatus | None) -> str:
         return shares_channel_reply(answer.subject_id or None)

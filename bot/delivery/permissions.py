@@ -10,7 +10,9 @@ from __future__ import annotations
 import discord
 
 
-def missing_post_permissions(permissions: discord.Permissions, *, in_thread: bool) -> list[str]:
+def missing_post_permissions(
+    permissions: discord.Permissions, *, in_thread: bool, opens_thread: bool = False
+) -> list[str]:
     """What the bot lacks to post an embed there, in the words of Discord's settings.
 
     Read Message History is needed too: without it Discord answers the history lookup that
@@ -29,13 +31,19 @@ def missing_post_permissions(permissions: discord.Permissions, *, in_thread: boo
         missing.append("Embed Links")
     if not permissions.read_message_history:
         missing.append("Read Message History")
+    if opens_thread and not in_thread and not permissions.create_public_threads:
+        missing.append("Create Public Threads")
     return missing
 
 
-def missing_in(channel: object, me: discord.Member | None) -> list[str] | None:
+def missing_in(
+    channel: object, me: discord.Member | None, *, opens_thread: bool = False
+) -> list[str] | None:
     """What the bot lacks in a cached channel; None when the cache can't tell."""
     if me is None or not isinstance(channel, discord.abc.GuildChannel | discord.Thread):
         return None
     return missing_post_permissions(
-        channel.permissions_for(me), in_thread=isinstance(channel, discord.Thread)
+        channel.permissions_for(me),
+        in_thread=isinstance(channel, discord.Thread),
+        opens_thread=opens_thread and not isinstance(channel, discord.ForumChannel),
     )

@@ -50,6 +50,13 @@ RECENTLY_SETTLED = 1000
 
 
 SettledListener = Callable[[PostStatus], Awaitable[None]]
+# Discord's answer when a message already has a thread.
+THREAD_ALREADY_CREATED = 160004
+
+
+def tag_key(name: str) -> str:
+    """Forum tag names and command tags compared alike: "7th Grade" is "7th-grade"."""
+    return "-".join(name.casefold().lstrip("#").split())
 
 
 def nonce_for(post_id: int) -> str:
@@ -253,7 +260,9 @@ class PostDelivery:
             # A cached server without the channel: it was deleted (threads are looked up live).
             with contextlib.suppress(discord.HTTPException):
                 channel = await self._client.fetch_channel(claim.channel_id)
-        missing = missing_in(channel, guild.me if guild is not None else None)
+        missing = missing_in(
+            channel, guild.me if guild is not None else None, opens_thread=bool(post.thread_name)
+        )
         if missing:
             await self._refused(claim, missing_permissions_reason(missing))
             return
@@ -278,9 +287,14 @@ class PostDelivery:
                 )
                 if found is not None:
                     log.info("Post %s was already in the channel; not posting it again", claim)
+                    if post.thread_name:
+                        await self._open_thread(found, post.thread_name)
                     await self._posted(claim, found)
                     return
             if not await self._still_mine(claim):
+                return
+            if isinstance(channel, discord.ForumChannel) and post.thread_name:
+                await self._post_in_forum(claim, channel, post)
                 return
             started = asyncio.get_running_loop().time()
             message = await asyncio.wait_for(
@@ -288,11 +302,13 @@ class PostDelivery:
                     content=post.content,
                     embed=post.embed,  # type: ignore[arg-type]
                     view=post.view,  # type: ignore[arg-type]
-                    allowed_mentions=discord.AllowedMentions.none(),
+                    allowed_mentions=post.allowed_mentions,
                     nonce=nonce_for(claim.post_id),
                 ),
                 SEND_TIMEOUT,
             )
+            if post.thread_name:
+                await self._open_thread(message, post.thread_name)
         except (discord.HTTPException, discord.RateLimited, TimeoutError, OSError) as error:
             refusal = refusal_for(error)
             log.warning("Post %s to channel %s: %r", claim.post_id, claim.channel_id, error)
@@ -302,6 +318,65 @@ class PostDelivery:
         if took > SLOW_SEND:
             log.warning("Post %s took %.1f s to send (rate limits?)", claim.post_id, took)
         await self._posted(claim, message)
+
+    @staticmethod
+    async def _open_thread(message: discord.Message, name: str) -> None:
+        """Start the post's thread (it takes the message's id); one already there is fine."""
+        if message.thread is not None:
+            return
+        try:
+            await asyncio.wait_for(
+                message.create_thread(name=name, auto_archive_duration=1440), SEND_TIMEOUT
+            )
+        except discord.HTTPException as error:
+            if error.code != THREAD_ALREADY_CREATED:
+                raise
+
+    async def _post_in_forum(
+        self, claim: PostClaim, forum: discord.ForumChannel, post: OutgoingPost
+    ) -> None:
+        """A forum post: its thread and starter message are one call (no nonce), so a retry
+        first looks through the forum's threads for the starter message with the marker."""
+        assert post.thread_name is not None
+        if claim.may_be_posted:
+            found = await asyncio.wait_for(
+                self._find_forum_post(forum, claim, post.marker), LOOKUP_TIMEOUT
+            )
+            if found is not None:
+                await self._posted(claim, found)
+                return
+        wanted = {tag_key(name) for name in post.forum_tags}
+        tags = [tag for tag in forum.available_tags if tag_key(tag.name) in wanted][:5]
+        if not await self._still_mine(claim):
+            return
+        created = await asyncio.wait_for(
+            forum.create_thread(
+                name=post.thread_name,
+                content=post.content,
+                embed=post.embed,  # type: ignore[arg-type]
+                view=post.view,  # type: ignore[arg-type]
+                applied_tags=tags,
+                allowed_mentions=post.allowed_mentions,
+            ),
+            SEND_TIMEOUT,
+        )
+        await self._posted(claim, created.message)
+
+    async def _find_forum_post(
+        self, forum: discord.ForumChannel, claim: PostClaim, marker: str
+    ) -> discord.Message | None:
+        me = self._client.user
+        since = claim.first_attempted_at - LOOKUP_MARGIN
+        for thread in forum.threads:
+            if me is None or thread.owner_id != me.id or thread.created_at is None:
+                continue
+            if thread.created_at < since:
+                continue
+            with contextlib.suppress(discord.NotFound):
+                starter = await thread.fetch_message(thread.id)
+                if marker in markers_of(starter):
+                    return starter
+        return None
 
     @staticmethod
     async def _edit(

@@ -24,6 +24,23 @@ class OutgoingPost:
     content: str | None = None
     embed: discord.Embed | None = None
     view: discord.ui.View | None = None
+    # Open a thread with this name on the post (in a forum: the post is a new forum post).
+    thread_name: str | None = None
+    # In a forum, apply the forum's tags with these names (compared case- and dash-blind).
+    forum_tags: tuple[str, ...] = ()
+    # The only members this post may notify; nobody by default, never roles or @everyone.
+    pings: tuple[int, ...] = ()
+
+    @property
+    def allowed_mentions(self) -> discord.AllowedMentions:
+        if not self.pings:
+            return discord.AllowedMentions.none()
+        return discord.AllowedMentions(
+            everyone=False,
+            roles=False,
+            replied_user=False,
+            users=[discord.Object(user_id) for user_id in self.pings],
+        )
 
 
 # None: what the post was about is gone, so there is nothing to post.

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 
 from bot.db import Database
 from bot.services.answers import PendingAnswers
+from bot.services.asks import AskService
 from bot.services.bot_state import BotStateStore
 from bot.services.coach import CoachService
 from bot.services.converse import ConverseService
 from bot.services.introductions import IntroductionService
 from bot.services.outbox import Outbox
 from bot.services.progress import ProgressService
+from bot.services.resource_search import ResourceSearch
 from bot.services.server_settings import ServerSettingsService
 from bot.services.sharing import SharingService
 from bot.services.suggestions import SuggestionService
@@ -32,6 +34,8 @@ class Services:
     suggestions: SuggestionService
     converse: ConverseService
     coach: CoachService
+    asks: AskService
+    resource_search: ResourceSearch
 
 
 def build_services(database: Database) -> Services:
@@ -50,4 +54,6 @@ def build_services(database: Database) -> Services:
         suggestions=suggestions,
         converse=converse,
         coach=CoachService(suggestions, converse, introductions),
+        asks=AskService(database),
+        resource_search=ResourceSearch(database),
     )

@@ -31,6 +31,7 @@ _ORDINAL = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?$")
 _GRADE_WORDS = re.compile(r"\b(?:grades?|gr|year|yr|class)\b\.?", re.IGNORECASE)
 _GRADE_RANGE = re.compile(r"^(\d{1,2}|k)\s*-\s*(\d{1,2})$")
 _KINDERGARTEN = {"k", "kinder", "kindergarten", "kg"}
+_SEPARATORS_IN_TAGS = re.compile(r"[\s_\-]")
 
 
 def _clean(text: str) -> str:
@@ -102,3 +103,25 @@ class IntroAnswers:
         for tag in split_tags(self.helping):
             found.add((InterestKind.HELP, tag))
         return found
+
+
+def tag_variants(tag: str) -> set[str]:
+    """The ways one tag can be written in interests: ``7th-grade`` is ``grade 7`` there, and
+    ``project-based-learning`` is ``project-based learning`` or ``project based learning``.
+
+    Command tags (``/share``, ``/ask``) join words with dashes; intro answers keep spaces.
+    """
+    spaced = tag.replace("_", " ").replace("-", " ")
+    letters = _SEPARATORS_IN_TAGS.sub("", tag.casefold())
+    variants = {tag}
+    for cleaned in (_clean(spaced), _clean(tag)):
+        if _SEPARATORS_IN_TAGS.sub("", cleaned) == letters:  # nothing but separators changed
+            variants.add(cleaned)
+    for band in (grade_band(spaced), grade_band(tag)):
+        if band.startswith(("grade", "kindergarten")):
+            variants.add(band)
+    # "project-based learning": a dash kept inside the first words, as people type it.
+    words = tag.split("-")
+    if len(words) > 2:
+        variants.add("-".join(words[:-1]) + " " + words[-1])
+    return {variant for variant in variants if variant}

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database, Introduction, Member, MemberInterest, Server, utcnow
 from bot.db.upsert import dialect_insert
-from bot.errors import NotFound
+from bot.errors import InvalidInput, NotFound
 from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers
-from bot.services.interests import IntroAnswers
+from bot.services.interests import InterestKind, IntroAnswers, split_tags, tag_variants
 from bot.services.members import Actor, touch_actor, touch_server
 from bot.services.outbox import Outbox, PostClaim
 
@@ -136,6 +136,44 @@ class IntroductionService:
             found.role, found.subjects, found.grade_bands, found.learning, found.helping
         )
         return MemberIntro(server_id, user_id, name, answers, found.updated_at)
+
+    async def set_helper(self, actor: Actor, tag: str, *, helping: bool) -> tuple[str, ...]:
+        """Offer (or stop offering) help with a tag; returns every tag the member now helps with.
+
+        Offering help is what lets ``/ask`` notify a member about questions on that tag.
+        """
+        tags = split_tags(tag)
+        if not tags:
+            raise InvalidInput("Give a topic, e.g. `assessment` or `google classroom`.")
+        now = self._clock()
+        async with self._database.write() as session:
+            await touch_actor(session, actor, now)
+            mine = (
+                (MemberInterest.server_id == actor.server_id)
+                & (MemberInterest.user_id == actor.user_id)
+                & (MemberInterest.kind == InterestKind.HELP.value)
+            )
+            if helping:
+                await session.execute(
+                    dialect_insert(session, MemberInterest)
+                    .values(
+                        server_id=actor.server_id,
+                        user_id=actor.user_id,
+                        kind=InterestKind.HELP.value,
+                        tag=tags[0],
+                    )
+                    .on_conflict_do_nothing()
+                )
+            else:
+                await session.execute(
+                    delete(MemberInterest).where(
+                        mine, MemberInterest.tag.in_(tag_variants(tags[0]))
+                    )
+                )
+            found = await session.scalars(
+                select(MemberInterest.tag).where(mine).order_by(MemberInterest.tag)
+            )
+            return tuple(found.all())
 
     async def introduced(self, server_id: int, user_id: int) -> bool:
         async with self._database.read() as session:

@@ -18,6 +18,7 @@ class ServerSettings:
 
     shares_channel_id: int | None
     intros_channel_id: int | None = None
+    asks_channel_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +64,12 @@ async def touch_server(session: AsyncSession, server_id: int, server_name: str) 
     name = server_name[:100]
     row = (
         await session.execute(
-            select(Server.name, Server.shares_channel_id, Server.intros_channel_id).where(
-                Server.id == server_id
-            )
+            select(
+                Server.name,
+                Server.shares_channel_id,
+                Server.intros_channel_id,
+                Server.asks_channel_id,
+            ).where(Server.id == server_id)
         )
     ).one_or_none()
     if row is None:
@@ -73,10 +77,10 @@ async def touch_server(session: AsyncSession, server_id: int, server_name: str) 
         result = await session.execute(
             insert.on_conflict_do_update(
                 index_elements=[Server.id], set_={"name": insert.excluded.name}
-            ).returning(Server.shares_channel_id, Server.intros_channel_id)
+            ).returning(Server.shares_channel_id, Server.intros_channel_id, Server.asks_channel_id)
         )
         created = result.one()
-        return ServerSettings(created.shares_channel_id, created.intros_channel_id)
+        return ServerSettings(*created)
     if row.name != name:
         await session.execute(update(Server).where(Server.id == server_id).values(name=name))
-    return ServerSettings(row.shares_channel_id, row.intros_channel_id)
+    return ServerSettings(row.shares_channel_id, row.intros_channel_id, row.asks_channel_id)

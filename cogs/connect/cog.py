@@ -81,6 +81,38 @@ class Connect(commands.GroupCog, group_name="connect", group_description="Reach 
             content=suggestions_text(present[:SUGGESTIONS]), allowed_mentions=NO_PINGS
         )
 
+    @app_commands.command(
+        name="helper", description="Offer help with a topic: /ask will notify you about it."
+    )
+    @app_commands.describe(
+        tag="A topic you can help with, e.g. assessment", help="on to offer help, off to stop"
+    )
+    @app_commands.choices(
+        help=[
+            app_commands.Choice(name="on", value="on"),
+            app_commands.Choice(name="off", value="off"),
+        ]
+    )
+    @app_commands.guild_only()
+    async def helper(
+        self,
+        interaction: discord.Interaction[PLNCoachBot],
+        tag: app_commands.Range[str, 1, 40],
+        help: app_commands.Choice[str],  # the option's name in Discord
+    ) -> None:
+        actor = actor_from(interaction)
+        helping = help.value == "on"
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        tags = await self.bot.services.introductions.set_helper(actor, tag, helping=helping)
+        if helping:
+            first = f"Thanks! Questions tagged {plain(tag.strip())} will name you, with a ping."
+        else:
+            first = f"Done: questions tagged {plain(tag.strip())} won't ping you any more."
+        listed = ", ".join(plain(t) for t in tags) if tags else "nothing yet"
+        await interaction.edit_original_response(
+            content=f"{first}\nYou offer help with: {listed}.", allowed_mentions=NO_PINGS
+        )
+
     async def _still_here(
         self, guild: discord.Guild | None, found: list[Suggestion]
     ) -> list[Suggestion]:

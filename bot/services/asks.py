@@ -1,0 +1,545 @@
+"""Request: members asking the network, answers in the ask's thread, and helpful marks.
+
+An ask is stored with its thread's post, its named helpers and the asker's answer in one
+transaction, like a share: once the asker is told, nothing is lost. The thread is the ask's
+outbox post; a thread has the id of the message it starts from, so the post's message id is
+the thread's id, and answers (messages by others in that thread) are found through it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import (
+    ActivityEvent,
+    Ask,
+    AskAnswer,
+    AskHelper,
+    AskTag,
+    Database,
+    Member,
+    OutboxPost,
+    utcnow,
+)
+from bot.db.upsert import dialect_insert
+from bot.errors import InvalidInput, NotFound
+from bot.habits import EventKind, Habit
+from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers
+from bot.services.members import Actor, touch_actor
+from bot.services.outbox import Outbox, PostClaim, PostState, PostStatus
+from bot.services.routing import HelperPick, route_helpers
+from bot.services.share_input import parse_tags
+
+ASK_THREAD = "ask_thread"
+HELPFUL_THANKS = "helpful_thanks"
+ASK_ANSWER = "ask"
+HELPFUL_ANSWER = "helpful"
+ASKS_CHANNEL_ANSWER = "asks_channel"
+
+MAX_QUESTION_LENGTH = 1000
+THREAD_NAME_LIMIT = 100
+# Asks unanswered this long are shown to the whole community (and, later, in the recap).
+UNANSWERED_AFTER = timedelta(hours=48)
+
+
+@dataclass(frozen=True, slots=True)
+class AskInput:
+    question: str
+    tags: tuple[str, ...]
+
+
+def parse_ask(question: str, tags: str | None) -> AskInput:
+    text = question.strip()
+    if not text:
+        raise InvalidInput(
+            "Write your question first: what would you like colleagues to help with?"
+        )
+    if len(text) > MAX_QUESTION_LENGTH:
+        raise InvalidInput(
+            f"That question is {len(text):,} characters; please keep it to "
+            f"{MAX_QUESTION_LENGTH:,} (the details can follow in the thread)."
+        )
+    return AskInput(text, parse_tags(tags))
+
+
+def thread_name(question: str) -> str:
+    """The thread's title: the question's first line, cut to Discord's 100 characters."""
+    first = " ".join(question.splitlines()[0].split()) if question.strip() else "A question"
+    return first if len(first) <= THREAD_NAME_LIMIT else first[: THREAD_NAME_LIMIT - 1] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAsk:
+    id: int
+    server_id: int
+    asker_id: int
+    asker_name: str
+    question: str
+    tags: tuple[str, ...]
+    channel_id: int
+    created_at: datetime
+    first_answer_at: datetime | None
+    helpers: tuple[HelperPick, ...]
+    # The thread's post: on its way, posted (its message id is the thread's id), or failed.
+    thread: PostStatus | None
+
+
+@dataclass(frozen=True, slots=True)
+class AskOutcome:
+    ask: StoredAsk
+    thread_claim: PostClaim | None
+    answer: OwedAnswer
+
+
+class HelpfulResult(enum.StrEnum):
+    MARKED = "marked"
+    ALREADY_MARKED = "already_marked"
+    NOT_AN_ASK = "not_an_ask"
+    NOT_THE_ASKER = "not_the_asker"
+    OWN_MESSAGE = "own_message"
+
+
+@dataclass(frozen=True, slots=True)
+class HelpfulOutcome:
+    result: HelpfulResult
+    ask: StoredAsk | None
+    helper_id: int | None
+    # The thank-you this command's worker posts in the thread now, if any.
+    thanks_claim: PostClaim | None
+    # Stored (id set) only when something changed; else an answer that needs no storing.
+    answer: OwedAnswer | None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAsk:
+    id: int
+    asker_id: int
+    asker_name: str
+    question: str
+    created_at: datetime
+    thread_channel_id: int | None
+    thread_id: int | None
+
+
+class AskService:
+    def __init__(self, database: Database, clock: Callable[[], datetime] = utcnow) -> None:
+        self._database = database
+        self._clock = clock
+
+    async def ask(
+        self,
+        actor: Actor,
+        request: AskInput,
+        *,
+        channel_id: int,
+        answer: AnswerTicket,
+        deliverer: str | None = None,
+    ) -> AskOutcome:
+        """Store an ask with its named helpers, and owe its thread and the asker's answer.
+
+        The thread goes to the server's asks channel if an admin set one, else ``channel_id``.
+        """
+        now = self._clock()
+        async with self._database.write() as session:
+            settings = await touch_actor(session, actor, now)
+            ask_id = await session.scalar(
+                insert(Ask)
+                .values(
+                    server_id=actor.server_id,
+                    asker_id=actor.user_id,
+                    question=request.question,
+                    channel_id=settings.asks_channel_id or channel_id,
+                    created_at=now,
+                )
+                .returning(Ask.id)
+            )
+            assert ask_id is not None
+            if request.tags:
+                await session.execute(
+                    insert(AskTag),
+                    [
+                        {"ask_id": ask_id, "tag": tag, "server_id": actor.server_id, "position": i}
+                        for i, tag in enumerate(request.tags)
+                    ],
+                )
+            helpers = await route_helpers(
+                session,
+                server_id=actor.server_id,
+                asker_id=actor.user_id,
+                tags=request.tags,
+                now=now,
+            )
+            if helpers:
+                await session.execute(
+                    insert(AskHelper),
+                    [
+                        {
+                            "ask_id": ask_id,
+                            "member_id": pick.member_id,
+                            "server_id": actor.server_id,
+                            "position": position,
+                            "pinged": pick.opted_in,
+                            "reasons": "; ".join(pick.reasons)[:300],
+                        }
+                        for position, pick in enumerate(helpers)
+                    ],
+                )
+            await session.execute(
+                insert(ActivityEvent).values(
+                    server_id=actor.server_id,
+                    member_id=actor.user_id,
+                    kind=EventKind.ASK.value,
+                    habit=Habit.REQUEST.value,
+                    occurred_at=now,
+                    channel_id=channel_id,
+                    dedupe_key=f"ask:{ask_id}",
+                )
+            )
+            post_id, claim = await Outbox.enqueue(
+                session,
+                server_id=actor.server_id,
+                kind=ASK_THREAD,
+                subject_id=ask_id,
+                channel_id=settings.asks_channel_id or channel_id,
+                now=now,
+                claim_for=deliverer,
+            )
+            owed = await PendingAnswers.store(
+                session,
+                server_id=actor.server_id,
+                member_id=actor.user_id,
+                kind=ASK_ANSWER,
+                subject_id=ask_id,
+                outcome="asked",
+                ticket=answer,
+                post_id=post_id,
+            )
+        stored = StoredAsk(
+            id=ask_id,
+            server_id=actor.server_id,
+            asker_id=actor.user_id,
+            asker_name=actor.display_name,
+            question=request.question,
+            tags=request.tags,
+            channel_id=settings.asks_channel_id or channel_id,
+            created_at=now,
+            first_answer_at=None,
+            helpers=tuple(helpers),
+            thread=None,
+        )
+        return AskOutcome(stored, claim, owed)
+
+    async def load(self, server_id: int, ask_id: int) -> StoredAsk:
+        """One ask with its helpers and thread; raises NotFound if it is gone."""
+        async with self._database.read() as session:
+            return await _load(session, server_id, ask_id)
+
+    async def of_thread(self, server_id: int, thread_id: int) -> StoredAsk | None:
+        async with self._database.read() as session:
+            ask_id = await _ask_of_thread(session, server_id, thread_id)
+            return None if ask_id is None else await _load(session, server_id, ask_id)
+
+    async def mark_helpful(
+        self,
+        actor: Actor,
+        *,
+        thread_id: int,
+        message_id: int,
+        author_id: int,
+        author_name: str,
+        posted_at: datetime,
+        answer: AnswerTicket,
+        deliverer: str | None = None,
+    ) -> HelpfulOutcome:
+        """The asker marks a message in their ask's thread as a helpful answer, once.
+
+        Anyone else, a message outside an ask's thread, or the asker's own message changes
+        nothing. The answer is recorded here if passive tracking has not stored it yet.
+        """
+        now = self._clock()
+        async with self._database.write() as session:
+            ask_id = await _ask_of_thread(session, actor.server_id, thread_id)
+            if ask_id is None:
+                return HelpfulOutcome(HelpfulResult.NOT_AN_ASK, None, None, None, None)
+            ask = await _load(session, actor.server_id, ask_id)
+            if ask.asker_id != actor.user_id:
+                return HelpfulOutcome(HelpfulResult.NOT_THE_ASKER, ask, None, None, None)
+            if author_id == actor.user_id:
+                return HelpfulOutcome(HelpfulResult.OWN_MESSAGE, ask, None, None, None)
+            await touch_actor(session, actor, now)
+            await _member_seen(session, actor.server_id, author_id, author_name, posted_at)
+            await record_answers(
+                session, actor.server_id, [(ask_id, ask.asker_id, message_id, author_id, posted_at)]
+            )
+            marked = await session.execute(
+                update(AskAnswer)
+                .execution_options(synchronize_session=False)
+                .where(
+                    AskAnswer.ask_id == ask_id,
+                    AskAnswer.message_id == message_id,
+                    AskAnswer.helpful_at.is_(None),
+                )
+                .values(helpful_at=now)
+                .returning(AskAnswer.message_id)
+            )
+            if marked.scalar_one_or_none() is None:
+                return HelpfulOutcome(HelpfulResult.ALREADY_MARKED, ask, author_id, None, None)
+            for member_id, other_id, kind, habit in (
+                (author_id, actor.user_id, EventKind.HELPFUL_ANSWER, Habit.CONTRIBUTE),
+                (actor.user_id, author_id, EventKind.MARKED_HELPFUL, Habit.REQUEST),
+            ):
+                await session.execute(
+                    insert(ActivityEvent).values(
+                        server_id=actor.server_id,
+                        member_id=member_id,
+                        other_member_id=other_id,
+                        kind=kind.value,
+                        habit=habit.value,
+                        occurred_at=now,
+                        channel_id=thread_id,
+                        message_id=message_id,
+                        dedupe_key=f"{kind.value}:{message_id}",
+                    )
+                )
+            _, claim = await Outbox.enqueue(
+                session,
+                server_id=actor.server_id,
+                kind=HELPFUL_THANKS,
+                subject_id=message_id,
+                channel_id=thread_id,
+                now=now,
+                claim_for=deliverer,
+            )
+            owed = await PendingAnswers.store(
+                session,
+                server_id=actor.server_id,
+                member_id=actor.user_id,
+                kind=HELPFUL_ANSWER,
+                subject_id=message_id,
+                outcome=HelpfulResult.MARKED.value,
+                ticket=answer,
+            )
+        return HelpfulOutcome(HelpfulResult.MARKED, ask, author_id, claim, owed)
+
+    async def helpful_answer(self, server_id: int, message_id: int) -> tuple[StoredAsk, int]:
+        """The ask and the helper of an answer marked helpful (for its thank-you)."""
+        async with self._database.read() as session:
+            row = (
+                await session.execute(
+                    select(AskAnswer.ask_id, AskAnswer.answerer_id).where(
+                        AskAnswer.server_id == server_id,
+                        AskAnswer.message_id == message_id,
+                        AskAnswer.helpful_at.is_not(None),
+                    )
+                )
+            ).first()
+            if row is None:
+                raise NotFound("That answer is no longer here.")
+            return await _load(session, server_id, row.ask_id), row.answerer_id
+
+    async def open_asks(self, server_id: int, *, limit: int = 10) -> list[OpenAsk]:
+        """Asks nobody else has answered yet, oldest first, with their threads."""
+        async with self._database.read() as session:
+            rows = await session.execute(
+                select(
+                    Ask.id,
+                    Ask.asker_id,
+                    Member.display_name,
+                    Ask.question,
+                    Ask.created_at,
+                    OutboxPost.channel_id,
+                    OutboxPost.message_id,
+                )
+                .join(
+                    Member,
+                    (Member.server_id == Ask.server_id) & (Member.user_id == Ask.asker_id),
+                )
+                .outerjoin(
+                    OutboxPost,
+                    (OutboxPost.server_id == Ask.server_id)
+                    & (OutboxPost.kind == ASK_THREAD)
+                    & (OutboxPost.subject_id == Ask.id),
+                )
+                .where(Ask.server_id == server_id, Ask.first_answer_at.is_(None))
+                .order_by(Ask.created_at, Ask.id)
+                .limit(limit)
+            )
+            return [
+                OpenAsk(
+                    id=row[0],
+                    asker_id=row[1],
+                    asker_name=row[2],
+                    question=row[3],
+                    created_at=row[4],
+                    thread_channel_id=row[5],
+                    thread_id=row[6],
+                )
+                for row in rows
+            ]
+
+
+async def _ask_of_thread(session: AsyncSession, server_id: int, thread_id: int) -> int | None:
+    return await session.scalar(
+        select(OutboxPost.subject_id).where(
+            OutboxPost.server_id == server_id,
+            OutboxPost.message_id == thread_id,
+            OutboxPost.kind == ASK_THREAD,
+        )
+    )
+
+
+async def asks_of_threads(
+    session: AsyncSession, threads: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], tuple[int, int]]:
+    """(server, thread) -> (ask, asker), for the threads that hold asks."""
+    found: dict[tuple[int, int], tuple[int, int]] = {}
+    by_server: dict[int, list[int]] = {}
+    for server_id, thread_id in threads:
+        by_server.setdefault(server_id, []).append(thread_id)
+    for server_id, thread_ids in by_server.items():
+        rows = await session.execute(
+            select(OutboxPost.message_id, Ask.id, Ask.asker_id)
+            .join(Ask, (Ask.server_id == OutboxPost.server_id) & (Ask.id == OutboxPost.subject_id))
+            .where(
+                OutboxPost.server_id == server_id,
+                OutboxPost.kind == ASK_THREAD,
+                OutboxPost.message_id.in_(thread_ids),
+            )
+        )
+        for row in rows:
+            if row.message_id is not None:
+                found[(server_id, row.message_id)] = (row.id, row.asker_id)
+    return found
+
+
+async def record_answers(
+    session: AsyncSession,
+    server_id: int,
+    answers: Sequence[tuple[int, int, int, int, datetime]],
+) -> None:
+    """Store answers (ask, asker, message, answerer, time): the answer row, the answerer's
+    Contribute credit, and the ask's first answer time. Storing one twice changes nothing."""
+    for ask_id, asker_id, message_id, answerer_id, at in answers:
+        if answerer_id == asker_id:
+            continue
+        inserted = await session.execute(
+            dialect_insert(session, AskAnswer)
+            .values(
+                ask_id=ask_id,
+                message_id=message_id,
+                server_id=server_id,
+                answerer_id=answerer_id,
+                answered_at=at,
+            )
+            .on_conflict_do_nothing(index_elements=[AskAnswer.ask_id, AskAnswer.message_id])
+            .returning(AskAnswer.message_id)
+        )
+        if inserted.scalar_one_or_none() is None:
+            continue
+        await session.execute(
+            dialect_insert(session, ActivityEvent)
+            .values(
+                server_id=server_id,
+                member_id=answerer_id,
+                other_member_id=asker_id,
+                kind=EventKind.ANSWER.value,
+                habit=Habit.CONTRIBUTE.value,
+                occurred_at=at,
+                message_id=message_id,
+                dedupe_key=f"answer:{message_id}",
+            )
+            .on_conflict_do_nothing(
+                index_elements=[ActivityEvent.server_id, ActivityEvent.dedupe_key]
+            )
+        )
+        await session.execute(
+            update(Ask)
+            .execution_options(synchronize_session=False)
+            .where(
+                Ask.id == ask_id,
+                (Ask.first_answer_at.is_(None)) | (Ask.first_answer_at > at),
+            )
+            .values(first_answer_at=at)
+        )
+
+
+async def _member_seen(
+    session: AsyncSession, server_id: int, user_id: int, name: str, at: datetime
+) -> None:
+    upsert = dialect_insert(session, Member).values(
+        server_id=server_id,
+        user_id=user_id,
+        display_name=name[:100],
+        first_seen_at=at,
+        last_seen_at=at,
+    )
+    await session.execute(
+        upsert.on_conflict_do_nothing(index_elements=[Member.server_id, Member.user_id])
+    )
+
+
+async def _load(session: AsyncSession, server_id: int, ask_id: int) -> StoredAsk:
+    row = (
+        await session.execute(
+            select(Ask, Member.display_name)
+            .join(Member, (Member.server_id == Ask.server_id) & (Member.user_id == Ask.asker_id))
+            .where(Ask.server_id == server_id, Ask.id == ask_id)
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("That question is no longer here.")
+    ask, asker_name = row
+    tags = (
+        await session.scalars(
+            select(AskTag.tag).where(AskTag.ask_id == ask_id).order_by(AskTag.position)
+        )
+    ).all()
+    helper_rows = await session.execute(
+        select(AskHelper.member_id, AskHelper.pinged, Member.display_name, AskHelper.reasons)
+        .join(
+            Member,
+            (Member.server_id == AskHelper.server_id) & (Member.user_id == AskHelper.member_id),
+        )
+        .where(AskHelper.ask_id == ask_id)
+        .order_by(AskHelper.position)
+    )
+    helpers = tuple(
+        HelperPick(row[0], row[2], tuple(filter(None, row[3].split("; "))), row[1])
+        for row in helper_rows
+    )
+    post = (
+        await session.execute(
+            select(
+                OutboxPost.id,
+                OutboxPost.state,
+                OutboxPost.channel_id,
+                OutboxPost.message_id,
+                OutboxPost.last_error,
+                OutboxPost.error_code,
+            ).where(
+                OutboxPost.server_id == server_id,
+                OutboxPost.kind == ASK_THREAD,
+                OutboxPost.subject_id == ask_id,
+            )
+        )
+    ).one_or_none()
+    thread = None if post is None else PostStatus(post[0], PostState(post[1]), *post[2:])
+    return StoredAsk(
+        id=ask.id,
+        server_id=server_id,
+        asker_id=ask.asker_id,
+        asker_name=asker_name,
+        question=ask.question,
+        tags=tuple(tags),
+        channel_id=ask.channel_id,
+        created_at=ask.created_at,
+        first_answer_at=ask.first_answer_at,
+        helpers=helpers,
+        thread=thread,
+    )
