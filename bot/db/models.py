@@ -380,13 +380,19 @@ class AskHelper(Base):
     server_id: Mapped[int] = mapped_column(Snowflake)
     position: Mapped[int] = mapped_column(default=0)
     pinged: Mapped[bool] = mapped_column(default=False)
+    # Why they were named, as told to the asker ("offered to help with assessment; ...").
+    reasons: Mapped[str] = mapped_column(String(300), default="")
 
 
 class AskAnswer(Base):
     """A message by another member in an ask's thread: an answer, maybe marked helpful."""
 
     __tablename__ = "ask_answers"
-    __table_args__ = (Index("ix_ask_answers_server_id_answerer_id", "server_id", "answerer_id"),)
+    __table_args__ = (
+        Index("ix_ask_answers_server_id_answerer_id", "server_id", "answerer_id"),
+        # Who answered lately (question routing).
+        Index("ix_ask_answers_server_id_answered_at", "server_id", "answered_at"),
+    )
 
     ask_id: Mapped[int] = mapped_column(ForeignKey("asks.id", ondelete="CASCADE"), primary_key=True)
     message_id: Mapped[int] = mapped_column(Snowflake, primary_key=True, autoincrement=False)

@@ -73,6 +73,9 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_ask_answers_server_id_answerer_id", ["server_id", "answerer_id"], unique=False
         )
+        batch_op.create_index(
+            "ix_ask_answers_server_id_answered_at", ["server_id", "answered_at"], unique=False
+        )
 
     op.create_table(
         "ask_helpers",
@@ -81,6 +84,7 @@ def upgrade() -> None:
         sa.Column("server_id", sa.BigInteger(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("pinged", sa.Boolean(), nullable=False),
+        sa.Column("reasons", sa.String(length=300), nullable=False),
         sa.ForeignKeyConstraint(
             ["ask_id"], ["asks.id"], name=op.f("fk_ask_helpers_ask_id_asks"), ondelete="CASCADE"
         ),
@@ -125,6 +129,7 @@ def downgrade() -> None:
     op.drop_table("ask_tags")
     op.drop_table("ask_helpers")
     with op.batch_alter_table("ask_answers", schema=None) as batch_op:
+        batch_op.drop_index("ix_ask_answers_server_id_answered_at")
         batch_op.drop_index("ix_ask_answers_server_id_answerer_id")
 
     op.drop_table("ask_answers")
