@@ -1,0 +1,128 @@
+"""Request on a real database: routing an ask to helpers, answers, helpful marks, open asks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.db import Database
+from bot.errors import InvalidInput
+from bot.services.asks import AskService, HelpfulResult, parse_ask, record_answers, thread_name
+from bot.services.interests import IntroAnswers
+from bot.services.introductions import IntroductionService
+from bot.services.members import Actor
+from bot.services.outbox import Outbox
+from tests.services.clock import Clock, answer_ticket
+
+SERVER = 1001
+NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
+
+
+def actor(user_id: int) -> Actor:
+    return Actor(SERVER, "Demo Educators", user_id, f"T{user_id}")
+
+
+async def introduce(database: Database, user_id: int, answers: IntroAnswers) -> None:
+    await IntroductionService(database, clock=Clock(NOW)).introduce(
+        actor(user_id), answers, channel_id=1, answer=answer_ticket(NOW)
+    )
+
+
+async def ask(
+    database: Database, user_id: int, question: str, tags: str | None, at: datetime = NOW
+):  # type: ignore[no-untyped-def]
+    return await AskService(database, clock=Clock(at)).ask(
+        actor(user_id), parse_ask(question, tags), channel_id=7, answer=answer_ticket(at)
+    )
+
+
+async def post_threads(database: Database, threads: dict[int | None, int]) -> None:
+    """The threads went up: each outbox post records its thread's id (its first message's)."""
+    outbox = Outbox(database, clock=Clock(NOW))
+    for claim in await outbox.claim_due("main/run1"):
+        if claim.post_id in threads:
+            await outbox.record_posted(claim, threads[claim.post_id])
+
+
+def test_questions_and_thread_names() -> None:
+    with pytest.raises(InvalidInput):
+        parse_ask("   ", None)
+    assert parse_ask(" How do I grade labs? ", "Science, #7th grade").tags == (
+        "science",
+        "7th-grade",
+    )
+    assert thread_name("Line one\nline two") == "Line one"
+    assert len(thread_name("x" * 500)) == 100
+
+
+async def test_helpers_who_offered_help_come_first_and_only_they_are_pinged(
+    database: Database,
+) -> None:
+    await introduce(database, 11, IntroAnswers("Teacher", "science", "", "assessment", ""))
+    await introduce(database, 12, IntroAnswers("Coach", "math", "", "", "assessment"))
+    await introduce(database, 13, IntroAnswers("Teacher", "assessment", "", "", ""))
+    await introduce(database, 14, IntroAnswers("Teacher", "art", "", "", ""))
+    outcome = await ask(database, 11, "How do you grade labs fairly?", "assessment")
+    helpers = outcome.ask.helpers
+    assert [h.member_id for h in helpers] == [12, 13]
+    assert helpers[0].opted_in
+    assert not helpers[1].opted_in
+    assert "offered to help with assessment" in helpers[0].reasons
+    assert "works with assessment" in helpers[1].reasons
+    assert 11 not in [h.member_id for h in helpers]  # never the asker
+
+    stored = await AskService(database).load(SERVER, outcome.ask.id)
+    assert [h.reasons for h in stored.helpers] == [h.reasons for h in helpers]
+
+
+async def test_people_who_answered_lately_are_named_when_no_tag_matches(
+    database: Database,
+) -> None:
+    for user_id in (11, 12, 13):
+        await introduce(database, user_id, IntroAnswers("Teacher", "music", "", "", ""))
+    first = await ask(database, 11, "First question?", None, NOW - timedelta(days=3))
+    await post_threads(database, {first.answer.post_id: 500})
+    async with database.write() as session:
+        await record_answers(
+            session, SERVER, [(first.ask.id, 11, 501, 13, NOW - timedelta(days=2))]
+        )
+    second = await ask(database, 12, "Another question?", None)
+    assert [h.member_id for h in second.ask.helpers] == [13]
+    assert "1 question answered lately" in second.ask.helpers[0].reasons
+
+
+async def test_answers_open_asks_and_helpful_marks(database: Database) -> None:
+    for user_id in (11, 12, 13):
+        await introduce(database, user_id, IntroAnswers("Teacher", "music", "", "", ""))
+    service = AskService(database, clock=Clock(NOW))
+    old = await ask(database, 11, "Old question?", None, NOW - timedelta(days=3))
+    new = await ask(database, 12, "New question?", None)
+    await post_threads(database, {old.answer.post_id: 900, new.answer.post_id: 901})
+    assert [a.id for a in await service.open_asks(SERVER)] == [old.ask.id, new.ask.id]
+
+    async with database.write() as session:
+        # The asker's own message in the thread is not an answer.
+        await record_answers(session, SERVER, [(old.ask.id, 11, 902, 11, NOW)])
+    assert len(await service.open_asks(SERVER)) == 2
+
+    async def mark(by: int, message_id: int, author: int, thread_id: int = 900) -> HelpfulResult:
+        outcome = await service.mark_helpful(
+            actor(by),
+            thread_id=thread_id,
+            message_id=message_id,
+            author_id=author,
+            author_name=f"T{author}",
+            posted_at=NOW,
+            answer=answer_ticket(NOW),
+        )
+        return outcome.result
+
+    assert await mark(12, 903, 13) is HelpfulResult.NOT_THE_ASKER
+    assert await mark(11, 902, 11) is HelpfulResult.OWN_MESSAGE
+    assert await mark(11, 903, 13) is HelpfulResult.MARKED  # recorded now if tracking lags
+    assert await mark(11, 903, 13) is HelpfulResult.ALREADY_MARKED
+    assert await mark(11, 903, 13, thread_id=12345) is HelpfulResult.NOT_AN_ASK
+    assert [a.id for a in await service.open_asks(SERVER)] == [new.ask.id]
+    _, helper = await service.helpful_answer(SERVER, 903)
+    assert helper == 13
