@@ -8,7 +8,14 @@ import pytest
 
 from bot.db import Database
 from bot.errors import InvalidInput
-from bot.services.asks import AskOutcome, AskService, HelpfulResult, parse_ask, record_answers, thread_name
+from bot.services.asks import (
+    AskOutcome,
+    AskService,
+    HelpfulResult,
+    parse_ask,
+    record_answers,
+    thread_name,
+)
 from bot.services.interests import IntroAnswers
 from bot.services.introductions import IntroductionService
 from bot.services.members import Actor
@@ -31,7 +38,7 @@ async def introduce(database: Database, user_id: int, answers: IntroAnswers) -> 
 
 async def ask(
     database: Database, user_id: int, question: str, tags: str | None, at: datetime = NOW
-') -> AskOutcome:
+) -> AskOutcome:
     return await AskService(database, clock=Clock(at)).ask(
         actor(user_id), parse_ask(question, tags), channel_id=7, answer=answer_ticket(at)
     )
