@@ -24,12 +24,17 @@ HELP = """\
 Type a slash command as you would in Discord, for example:
   /share url:https://example.org/fractions title:Fractions warm-up tags:math, 7th-grade
   /connect intro       /connect suggest     /converse     /progress member:@ben
+  /ask question:How do you grade lab reports? tags:assessment     /asks open
+  /resources tag:math  /connect helper tag:assessment help:on
   /pln shares-channel channel:#resources   /pln intros-channel channel:#general  (as maya)
 Other commands:
   :as NAME     act as another member ({members})
   :join NAME   a new member called NAME joins the server; you act as them
-  :in CHANNEL  move to another channel ({channels})
+  :in CHANNEL  move to another channel ({channels}), or into a thread by
+               the start of its name (e.g. the thread /ask opened)
   :press N     press button [N] as the current member
+  :app NAME    use a message's Apps menu (e.g. :app Mark as helpful) on the last
+               message someone else posted here
   :reply TEXT  reply to the last message someone else posted here
   :react EMOJI react (e.g. :react 👍) to the last message someone else posted here
   :thread NAME start a thread here and move into it (:in general to leave it)
@@ -122,7 +127,32 @@ class SandboxConsole:
     # Output ---------------------------------------------------------------------------------
 
     def name_of(self, snowflake: int) -> str:
-        return self.world.names.get(snowflake, str(snowflake))
+        known = self.world.names.get(snowflake)
+        if known is None:
+            channel = self.emulator.world.channels.get(snowflake)
+            if channel is not None and channel.name:  # a thread someone (the bot) started
+                known = self.world.names[snowflake] = channel.name
+        return known or str(snowflake)
+
+    def find_channel(self, argument: str) -> int:
+        """A channel by name, or a thread by the start of its name (threads the bot opened too)."""
+        name = argument.strip().lstrip("#").casefold()
+        if name in self.world.channels:
+            return self.world.channels[name]
+        threads = [
+            channel
+            for channel in self.emulator.world.channels.values()
+            if channel.guild_id == self.world.guild.id
+            and channel.thread is not None
+            and (channel.name or "").casefold().startswith(name)
+        ]
+        if name and threads:
+            thread = threads[-1]  # the newest with that name
+            self.world.names[thread.id] = thread.name or "thread"
+            return thread.id
+        raise CommandLineError(
+            f"Channels here: {', '.join(self.world.channels)} (or the start of a thread's name)"
+        )
 
     def show(self, message: Message | dict[str, Any], *, author: str | None = None) -> None:
         payload = message.to_payload() if isinstance(message, Message) else message
@@ -276,6 +306,17 @@ class SandboxConsole:
         self.member = user.id
         print(f"({self.name_of(user.id)} joined {self.world.guild.name}; you are them now)")
 
+    async def use_app(self, name: str) -> None:
+        """A message's Apps menu (e.g. Mark as helpful) on the last message someone else posted."""
+        if not name:
+            raise CommandLineError("Name the app, e.g. :app Mark as helpful")
+        target = self._last_message(mine=False)
+        ix = await self.emulator.run_context_command(
+            self.world.guild.id, self.channel, self.member, name, target_message_id=target.id
+        )
+        print(f"(used {name} on {self.name_of(target.author_id)}'s message)")
+        await self._show_answer(ix)
+
     async def press(self, argument: str) -> None:
         if not argument.strip().isdigit() or int(argument) not in self.buttons:
             raise CommandLineError("Give the number shown in [brackets], e.g. :press 1")
@@ -336,10 +377,9 @@ class SandboxConsole:
         elif command == ":join":
             self.join(argument)
         elif command == ":in":
-            name = argument.strip().lstrip("#").casefold()
-            if name not in self.world.channels:
-                raise CommandLineError(f"Channels here: {', '.join(self.world.channels)}")
-            self.channel = self.world.channels[name]
+            self.channel = self.find_channel(argument)
+        elif command == ":app":
+            await self.use_app(argument.strip())
         elif command == ":press":
             await self.press(argument)
         elif command in (":reply", ":react", ":thread", ":delete"):
