@@ -30,6 +30,7 @@ from .options import OptionError, Resolver, build_command_data
 from .permissions import P
 from .responses import InteractionResponder
 from .state import Application, Channel, Message, Payload
+from .threads import ThreadService
 from .validation import CONTENT_LIMIT
 from .world import World
 
@@ -45,6 +46,7 @@ class UserActions:
     command_registry: CommandRegistry
     responder: InteractionResponder
     interactions: list[Interaction]
+    thread_service: ThreadService
 
     def dm_channel(self, user_id: int, other_id: int) -> Channel:
         """The DM channel between two users (e.g. a member and the bot), created on first use."""
@@ -69,10 +71,15 @@ class UserActions:
         """
         channel = self.world.require_channel(channel_id)
         author = self.world.require_user(author_id)
+        if channel.is_forum:
+            raise ValueError("a forum only holds posts: start one with create_forum_post")
         permissions = self.world.participant_permissions(channel, author_id)
         send = P.SEND_MESSAGES_IN_THREADS if channel.is_thread else P.SEND_MESSAGES
         if not permissions & P.VIEW_CHANNEL or not permissions & send:
             raise PermissionError(f"user {author_id} cannot send messages in channel {channel_id}")
+        state = channel.thread
+        if state is not None and state.locked and not permissions & P.MANAGE_THREADS:
+            raise PermissionError(f"thread {channel_id} is locked")
         if len(content) > CONTENT_LIMIT:
             raise ValueError(f"content is longer than {CONTENT_LIMIT} characters")
         if not content.strip() and not embeds:
@@ -99,6 +106,8 @@ class UserActions:
                     **(allowed_mentions or {}),
                     "replied_user": False,
                 }
+        if state is not None and state.archived:
+            self.thread_service.update(channel, archived=False)  # posting unarchives a thread
         return self.message_service.create(
             channel=channel, author=author, body=body, author_permissions=permissions
         )

@@ -1,8 +1,8 @@
 """``DiscordEmulator``: a local Discord (REST v10 + gateway) that an unmodified discord.py talks to.
 
 Tests build a world (applications, users, guilds, roles, channels, members), act as users
-(send messages and replies, start threads, react, delete messages, run slash commands, press
-buttons, submit modals) and inspect what the bot did
+(send messages and replies, start threads and forum posts, react, delete messages, run slash
+commands and context menus, press buttons, submit modals) and inspect what the bot did
 (messages, interaction responses, pings, every REST request). Faults (429s, reconnects, dropped
 connections, invalidated sessions, duplicate deliveries) can be injected. All state is in memory.
 """
@@ -19,6 +19,7 @@ from aiohttp import web
 from .actions import UserActions
 from .commands import CommandRegistry
 from .conversation import ConversationActions
+from .forums import ForumActions
 from .gateway import GatewayHub, GatewaySession, Listener
 from .intents import PRIVILEGED_INTENTS
 from .interactions import Interaction
@@ -28,14 +29,25 @@ from .reactions import ReactionService
 from .responses import InteractionResponder
 from .rest import RecordedRequest
 from .server import GATEWAY_PATH, RESUME_GATEWAY_PATH, build_app
-from .state import Application, Channel, Guild, Member, Message, Overwrite, Payload, Role, User
+from .state import (
+    Application,
+    Channel,
+    ForumTag,
+    Guild,
+    Member,
+    Message,
+    Overwrite,
+    Payload,
+    Role,
+    User,
+)
 from .threads import ThreadService
 from .world import World
 
 log = logging.getLogger(__name__)
 
 
-class DiscordEmulator(UserActions, ConversationActions):
+class DiscordEmulator(UserActions, ConversationActions, ForumActions):
     def __init__(
         self,
         *,
@@ -206,6 +218,30 @@ class DiscordEmulator(UserActions, ConversationActions):
         self.hub.emit("CHANNEL_CREATE", channel.to_payload(), guild_id=guild_id)
         return channel
 
+    def create_forum_channel(
+        self,
+        guild_id: int,
+        name: str,
+        tags: Iterable[str | ForumTag] = (),
+        *,
+        require_tag: bool = False,
+        topic: str | None = None,
+        default_reaction_emoji: str | None = None,
+    ) -> Channel:
+        """A forum channel (type 15) whose posts can carry ``tags``: names, or ``ForumTag``
+        objects for a moderated tag or one with an emoji. ``require_tag`` sets REQUIRE_TAG.
+        Dispatches CHANNEL_CREATE; the tags are ``channel.forum.available_tags``."""
+        channel = self.world.create_forum_channel(
+            guild_id,
+            name,
+            tags,
+            require_tag=require_tag,
+            topic=topic,
+            default_reaction_emoji=default_reaction_emoji,
+        )
+        self.hub.emit("CHANNEL_CREATE", channel.to_payload(), guild_id=guild_id)
+        return channel
+
     def add_member(
         self,
         guild_id: int,
@@ -309,7 +345,7 @@ class DiscordEmulator(UserActions, ConversationActions):
         return self.world.messages.get(message_id)
 
     def threads_in(self, channel_id: int) -> list[Channel]:
-        """The threads started in a text channel (archived or not)."""
+        """The threads started in a text channel, or the posts of a forum (archived or not)."""
         return [c for c in self.world.channels.values() if c.thread and c.parent_id == channel_id]
 
     def commands(self, application_id: int, guild_id: int | None = None) -> list[Payload]:

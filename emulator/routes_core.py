@@ -34,6 +34,7 @@ from .state import (
     Channel,
     Message,
 )
+from .threads import thread_archived
 from .validation import message_has_content, validate_message_body
 
 IS_VOICE_MESSAGE = 1 << 13
@@ -256,7 +257,7 @@ async def trigger_typing(request: web.Request) -> web.Response:
     return no_content()
 
 
-def _message_body(request: web.Request) -> dict[str, Any]:
+def object_body(request: web.Request) -> dict[str, Any]:
     data = body(request)
     if data is None:
         data = {}
@@ -265,9 +266,7 @@ def _message_body(request: web.Request) -> dict[str, Any]:
     return data
 
 
-def _apply_embed_permission(
-    data: dict[str, Any], permissions: int, uploaded: int
-) -> dict[str, Any]:
+def apply_embed_permission(data: dict[str, Any], permissions: int, uploaded: int) -> dict[str, Any]:
     """Without EMBED_LINKS embeds are dropped; a message that would then be empty is refused."""
     if not data.get("embeds") or permissions & P.EMBED_LINKS:
         return data
@@ -282,20 +281,22 @@ async def create_message(request: web.Request) -> web.Response:
     emu = emulator(request)
     app = bot_app(request)
     channel, permissions = bot_channel(request)
+    if channel.is_forum:
+        raise errors.APIError(400, 40058, "Cannot send a message in a forum channel")
     if not permissions & send_permission(channel):
         raise errors.missing_permissions()
     if channel.guild_id is None:
         other = [u for u in channel.recipient_ids if u != app.bot_user.id]
         if not other or not emu.world.share_a_guild(app.bot_user.id, other[0]):
             raise errors.APIError(403, 50007, "Cannot send messages to this user")
-    data = _message_body(request)
+    data = object_body(request)
     uploaded = files(request)
     validate_message_body(data, allowed_flags=CHANNEL_MESSAGE_FLAGS, files=len(uploaded))
     if uploaded and not permissions & P.ATTACH_FILES:
         raise errors.missing_permissions()
     if data.get("message_reference") and not permissions & P.READ_MESSAGE_HISTORY:
         raise errors.missing_permissions()
-    data = _apply_embed_permission(data, permissions, len(uploaded))
+    data = apply_embed_permission(data, permissions, len(uploaded))
     if data.get("tts") and not permissions & P.SEND_TTS_MESSAGES:
         data = {**data, "tts": False}
     nonce = data.get("nonce")
@@ -305,6 +306,7 @@ async def create_message(request: web.Request) -> web.Response:
         )
         if previous is not None:
             return json_response(200, previous.to_payload())
+    reopen_for_message(request, channel, permissions)
     message = emu.message_service.create(
         channel=channel,
         author=app.bot_user,
@@ -313,6 +315,22 @@ async def create_message(request: web.Request) -> web.Response:
         author_permissions=permissions,
     )
     return json_response(200, message.to_payload())
+
+
+def reopen_for_message(request: web.Request, channel: Channel, permissions: int) -> None:
+    """A message in an archived thread unarchives it (THREAD_UPDATE) unless a moderator locked
+    it; nobody but a moderator (MANAGE_THREADS) posts in a locked thread (topics/threads)."""
+    state = channel.thread
+    if state is None or permissions & P.MANAGE_THREADS:
+        if state is not None and state.archived:
+            emulator(request).thread_service.update(channel, archived=False)
+        return
+    if state.locked:
+        if state.archived:
+            raise thread_archived()
+        raise errors.missing_permissions()
+    if state.archived:
+        emulator(request).thread_service.update(channel, archived=False)
 
 
 def _recent_with_nonce(
@@ -379,7 +397,7 @@ async def edit_message(request: web.Request) -> web.Response:
     app = bot_app(request)
     channel, permissions = bot_channel(request)
     message = channel_message(request, channel)
-    data = _message_body(request)
+    data = object_body(request)
     if message.author_id != app.bot_user.id or message.webhook_id is not None:
         if set(data) - {"flags"}:
             raise errors.cannot_edit_others()
@@ -427,7 +445,7 @@ async def bulk_delete_messages(request: web.Request) -> web.Response:
         raise errors.APIError(403, 50003, "Cannot execute action on a DM channel")
     if not permissions & P.MANAGE_MESSAGES:
         raise errors.missing_permissions()
-    data = _message_body(request)
+    data = object_body(request)
     raw_ids = data.get("messages")
     if not isinstance(raw_ids, list):
         raise errors.form_error(("messages",), "BASE_TYPE_REQUIRED", "This field is required")

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import BodyPartReader, web
 from aiohttp.typedefs import Handler
 
-from . import errors, routes_commands, routes_core, routes_interactions, routes_reactions
+from . import (
+    errors,
+    routes_commands,
+    routes_core,
+    routes_interactions,
+    routes_reactions,
+    routes_threads,
+)
 from .errors import APIError
 from .messages import UploadedFile
 from .rest import API_PREFIX, EMULATOR_KEY, RecordedRequest, RequestContext, current, json_response
@@ -42,6 +49,7 @@ def build_app(emu: DiscordEmulator) -> web.Application:
         routes_reactions.routes,
         routes_commands.routes,
         routes_interactions.routes,
+        routes_threads.routes,
     ):
         for route in table:
             if isinstance(route, web.RouteDef):

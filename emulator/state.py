@@ -31,6 +31,12 @@ TEXT_CHANNEL = 0
 DM_CHANNEL = 1
 CATEGORY_CHANNEL = 4
 PUBLIC_THREAD = 11
+PRIVATE_THREAD = 12
+FORUM_CHANNEL = 15
+
+# Channel flags (resources/channel, Channel Flags).
+PINNED = 1 << 1  # a post pinned to the top of its forum
+REQUIRE_TAG = 1 << 4  # a forum's posts must carry at least one tag
 
 REPLY = 19
 THREAD_STARTER_MESSAGE = 21
@@ -182,13 +188,20 @@ class Channel:
     overwrites: dict[int, Overwrite] = field(default_factory=dict)
     last_message_id: int | None = None
     recipient_ids: list[int] = field(default_factory=list)
+    flags: int = 0
     # Threads only: who started it, and the thread's own state.
     owner_id: int | None = None
     thread: ThreadState | None = None
+    # Forum channels only: what a post can be tagged with and the post defaults.
+    forum: ForumSettings | None = None
 
     @property
     def is_thread(self) -> bool:
         return self.thread is not None
+
+    @property
+    def is_forum(self) -> bool:
+        return self.type == FORUM_CHANNEL
 
     def to_payload(self) -> Payload:
         if self.thread is not None:
@@ -201,7 +214,7 @@ class Channel:
                 "flags": 0,
                 "recipients": [],
             }
-        return {
+        payload: Payload = {
             "id": str(self.id),
             "type": self.type,
             "guild_id": str(self.guild_id),
@@ -213,13 +226,16 @@ class Channel:
             "last_message_id": _str_or_none(self.last_message_id),
             "rate_limit_per_user": self.rate_limit_per_user,
             "parent_id": _str_or_none(self.parent_id),
-            "flags": 0,
+            "flags": self.flags,
         }
+        if self.forum is not None:
+            payload.update(self.forum.to_payload())
+        return payload
 
     def _thread_payload(self, thread: ThreadState) -> Payload:
         """A thread as documented: no overwrites (it inherits its parent's), an owner, counters
-        and ``thread_metadata``."""
-        return {
+        and ``thread_metadata``; a forum post also its ``applied_tags``."""
+        payload: Payload = {
             "id": str(self.id),
             "type": self.type,
             "guild_id": str(self.guild_id),
@@ -228,11 +244,63 @@ class Channel:
             "name": self.name,
             "last_message_id": _str_or_none(self.last_message_id),
             "rate_limit_per_user": self.rate_limit_per_user,
-            "flags": 0,
+            "flags": self.flags,
             "message_count": thread.message_count,
             "member_count": min(len(thread.members), 50),
             "total_message_sent": thread.total_message_sent,
-            "thread_metadata": thread.metadata_payload(),
+            "thread_metadata": thread.metadata_payload(private=self.type == PRIVATE_THREAD),
+        }
+        if thread.applied_tags is not None:
+            payload["applied_tags"] = [str(t) for t in thread.applied_tags]
+        return payload
+
+
+@dataclass(eq=False)
+class ForumTag:
+    """A tag a forum's posts can carry (resources/channel, Forum Tag Object)."""
+
+    id: int
+    name: str
+    moderated: bool = False
+    emoji_id: int | None = None
+    emoji_name: str | None = None
+
+    def to_payload(self) -> Payload:
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "moderated": self.moderated,
+            "emoji_id": _str_or_none(self.emoji_id),
+            "emoji_name": self.emoji_name,
+        }
+
+
+@dataclass(eq=False)
+class ForumSettings:
+    """What only a GUILD_FORUM channel has: its tags and what new posts start with."""
+
+    available_tags: list[ForumTag] = field(default_factory=list)
+    default_reaction_emoji: str | None = None
+    default_auto_archive_duration: int = 1440
+    default_thread_rate_limit_per_user: int = 0
+
+    def tag(self, tag_id: int) -> ForumTag | None:
+        return next((t for t in self.available_tags if t.id == tag_id), None)
+
+    def tag_named(self, name: str) -> ForumTag | None:
+        return next((t for t in self.available_tags if t.name == name), None)
+
+    def to_payload(self) -> Payload:
+        reaction = None
+        if self.default_reaction_emoji is not None:
+            reaction = {"emoji_id": None, "emoji_name": self.default_reaction_emoji}
+        return {
+            "available_tags": [t.to_payload() for t in self.available_tags],
+            "default_reaction_emoji": reaction,
+            "default_auto_archive_duration": self.default_auto_archive_duration,
+            "default_thread_rate_limit_per_user": self.default_thread_rate_limit_per_user,
+            "default_sort_order": None,
+            "default_forum_layout": 0,
         }
 
 
@@ -251,18 +319,25 @@ class ThreadState:
     message_count: int = 0
     total_message_sent: int = 0
     members: dict[int, datetime.datetime] = field(default_factory=dict)
+    # Forum posts only (None for threads in text channels, whose payload has no applied_tags).
+    applied_tags: list[int] | None = None
+    invitable: bool = True  # private threads only
+    archived_at: datetime.datetime | None = None
 
     def join(self, user_id: int, at: datetime.datetime) -> None:
         self.members.setdefault(user_id, at)
 
-    def metadata_payload(self) -> Payload:
-        return {
+    def metadata_payload(self, *, private: bool = False) -> Payload:
+        payload: Payload = {
             "archived": self.archived,
             "auto_archive_duration": self.auto_archive_duration,
-            "archive_timestamp": iso(self.created_at),
+            "archive_timestamp": iso(self.archived_at or self.created_at),
             "locked": self.locked,
             "create_timestamp": iso(self.created_at),
         }
+        if private:
+            payload["invitable"] = self.invitable
+        return payload
 
     def member_payload(self, thread_id: int, user_id: int, *, with_ids: bool = True) -> Payload:
         """A thread member object; GUILD_CREATE leaves out ``id`` and ``user_id``."""

@@ -7,17 +7,23 @@ changes made here can be announced to connected bots.
 from __future__ import annotations
 
 import base64
+import contextlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from . import permissions as perms
 from .snowflakes import SnowflakeGenerator
 from .state import (
     DM_CHANNEL,
+    FORUM_CHANNEL,
+    PRIVATE_THREAD,
+    REQUIRE_TAG,
     TEXT_CHANNEL,
     THREAD_STARTER_MESSAGE,
     Application,
     Channel,
+    ForumSettings,
+    ForumTag,
     Guild,
     Member,
     Message,
@@ -26,10 +32,41 @@ from .state import (
     User,
 )
 
+FORUM_TAGS_LIMIT = 20
+FORUM_TAG_NAME_LIMIT = 20
+
+
+class Ids(SnowflakeGenerator):
+    """Snowflakes, one of which can be handed out a second time on purpose.
+
+    A forum post's first message has its thread's id (topics/threads, Creating Threads in
+    Forum and Media Channels); ``reusing`` lets the code that creates that message take the
+    thread's id without knowing about it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._again: int | None = None
+
+    def next(self) -> int:
+        if self._again is not None:
+            value, self._again = self._again, None
+            return value
+        return super().next()
+
+    @contextlib.contextmanager
+    def reusing(self, value: int) -> Iterator[None]:
+        """The next id handed out inside the block is ``value`` (an id already issued)."""
+        self._again = value
+        try:
+            yield
+        finally:
+            self._again = None
+
 
 class World:
     def __init__(self) -> None:
-        self.ids = SnowflakeGenerator()
+        self.ids = Ids()
         self.users: dict[int, User] = {}
         self.applications: dict[int, Application] = {}
         self.guilds: dict[int, Guild] = {}
@@ -130,6 +167,52 @@ class World:
         self.channel_messages[channel.id] = []
         return channel
 
+    def create_forum_channel(
+        self,
+        guild_id: int,
+        name: str,
+        tags: Iterable[str | ForumTag] = (),
+        *,
+        require_tag: bool = False,
+        topic: str | None = None,
+        default_reaction_emoji: str | None = None,
+        parent_id: int | None = None,
+    ) -> Channel:
+        """A GUILD_FORUM channel whose posts can carry ``tags`` (names, or ``ForumTag`` for a
+        moderated tag or one with an emoji; ids are given here)."""
+        guild = self.require_guild(guild_id)
+        available = []
+        for tag in tags:
+            if isinstance(tag, str):
+                tag = ForumTag(id=0, name=tag)
+            if not 1 <= len(tag.name) <= FORUM_TAG_NAME_LIMIT:
+                raise ValueError(f"a tag name has 1 to {FORUM_TAG_NAME_LIMIT} characters")
+            if tag.emoji_id is not None and tag.emoji_name is not None:
+                raise ValueError("a tag has at most one of emoji_id and emoji_name")
+            tag.id = self.ids.next()
+            available.append(tag)
+        if len(available) > FORUM_TAGS_LIMIT:
+            raise ValueError(f"a forum has at most {FORUM_TAGS_LIMIT} tags")
+        if len({t.name for t in available}) != len(available):
+            raise ValueError("tag names must be unique in a forum")
+        channel = Channel(
+            id=self.ids.next(),
+            guild_id=guild_id,
+            name=name,
+            type=FORUM_CHANNEL,
+            topic=topic,
+            position=len(guild.channels),
+            parent_id=parent_id,
+            flags=REQUIRE_TAG if require_tag else 0,
+            forum=ForumSettings(
+                available_tags=available, default_reaction_emoji=default_reaction_emoji
+            ),
+        )
+        guild.channels[channel.id] = channel
+        self.channels[channel.id] = channel
+        self.channel_messages[channel.id] = []
+        return channel
+
     def add_member(
         self, guild_id: int, user_id: int, roles: Iterable[int] = (), nick: str | None = None
     ) -> Member:
@@ -221,8 +304,10 @@ class World:
         channel = self.channels.get(message.channel_id)
         if channel is not None and not message.ephemeral:
             channel.last_message_id = message.id
-            if channel.thread is not None and message.type != THREAD_STARTER_MESSAGE:
-                # Posting in a thread joins it; the starter message is not counted.
+            starter = message.type == THREAD_STARTER_MESSAGE or message.id == channel.id
+            if channel.thread is not None and not starter:
+                # Posting in a thread joins it; the starter message (a forum post's first
+                # message, which has the thread's id) is not counted.
                 channel.thread.message_count += 1
                 channel.thread.total_message_sent += 1
                 channel.thread.join(message.author_id, message.created_at)
@@ -241,21 +326,32 @@ class World:
         return perms.base_permissions(everyone, role_bits, is_owner=guild.owner_id == user_id)
 
     def channel_permissions(self, channel_id: int, user_id: int) -> int:
-        """A member's permissions in a channel; a thread has its parent's (docs: topics/threads)."""
+        """A member's permissions in a channel; a thread has its parent's (docs: topics/threads),
+        and a private thread is seen only by its members and moderators (MANAGE_THREADS)."""
         channel = self.channels.get(channel_id)
         if channel is None or channel.guild_id is None:
             return 0
-        send_bit = perms.P.SEND_MESSAGES
-        guild = self.guilds[channel.guild_id]
-        if channel.thread is not None:
-            parent = self.channels.get(channel.parent_id or 0)
-            if parent is None:
-                return 0
-            channel, send_bit = parent, perms.P.SEND_MESSAGES_IN_THREADS
-        member = guild.members.get(user_id)
+        member = self.guilds[channel.guild_id].members.get(user_id)
         if member is None:
             return 0
-        base = self.guild_permissions(guild.id, user_id)
+        if channel.thread is None:
+            return self._overwritten(channel, member, perms.P.SEND_MESSAGES)
+        parent = self.channels.get(channel.parent_id or 0)
+        if parent is None:
+            return 0
+        permissions = self._overwritten(parent, member, perms.P.SEND_MESSAGES_IN_THREADS)
+        if (
+            channel.type == PRIVATE_THREAD
+            and user_id not in channel.thread.members
+            and not permissions & perms.P.MANAGE_THREADS
+        ):
+            return 0
+        return permissions
+
+    def _overwritten(self, channel: Channel, member: Member, send_bit: int) -> int:
+        """Guild permissions with ``channel``'s overwrites applied (ADMINISTRATOR skips them)."""
+        guild_id = member.guild_id
+        base = self.guild_permissions(guild_id, member.user_id)
         if base & perms.P.ADMINISTRATOR:
             return perms.ALL_PERMISSIONS
 
@@ -264,13 +360,13 @@ class World:
                 return None
             return perms.OverwriteBits(allow=overwrite.allow, deny=overwrite.deny)
 
-        everyone = bits(channel.overwrites.get(guild.id))
+        everyone = bits(channel.overwrites.get(guild_id))
         role_overwrites = [
             perms.OverwriteBits(allow=o.allow, deny=o.deny)
             for role_id in member.roles
             if (o := channel.overwrites.get(role_id)) is not None and o.type == 0
         ]
-        member_ow = channel.overwrites.get(user_id)
+        member_ow = channel.overwrites.get(member.user_id)
         member_bits = bits(member_ow) if member_ow is not None and member_ow.type == 1 else None
         return perms.channel_permissions(
             base, everyone, role_overwrites, member_bits, send_bit=send_bit

@@ -1,0 +1,135 @@
+"""/ask end to end: a thread (or forum post) for the question, helper pings, Mark as helpful."""
+
+from __future__ import annotations
+
+from bot.app import PLNCoachBot
+from emulator.state import Message
+from tests.e2e.conftest import Community
+from tests.e2e.helpers import (
+    EPHEMERAL,
+    answer_of,
+    answer_when,
+    bot_posts,
+    eventually,
+    run_command,
+    text_of,
+)
+
+QUESTION = "How do you grade lab reports without spending all weekend?"
+
+
+async def offer_help(community: Community, user_id: int, tag: str) -> None:
+    reply = await run_command(community, user_id, "connect helper", {"tag": tag, "help": "on"})
+    assert "will name you" in reply.content
+
+
+async def ask(community: Community, user_id: int, tags: str | None = None) -> str:
+    options = {"question": QUESTION} | ({"tags": tags} if tags else {})
+    ix = await community.emulator.run_slash_command(
+        community.guild.id, community.general.id, user_id, "ask", options
+    )
+    reply = await answer_of(ix)
+    assert reply.flags & EPHEMERAL
+    return await answer_when(ix, lambda text: "on its way" not in text)
+
+
+def thread_post(community: Community) -> Message:
+    [post] = [
+        m
+        for m in bot_posts(community, community.general.id)
+        if m.content.startswith("**A question from")
+    ]
+    return post
+
+
+async def test_ask_opens_a_thread_and_pings_only_helpers_who_offered(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    emu = community.emulator
+    cleo = emu.create_user("cleo", global_name="Cleo")
+    emu.add_member(community.guild.id, cleo.id)
+    await offer_help(community, community.ben.id, "assessment")
+    await run_command(community, cleo.id, "progress")  # Cleo is known here, but offered nothing
+
+    answer = await ask(community, community.ana.id, "assessment, science")
+    post = thread_post(community)
+    assert post.pings.users == {community.ben.id}  # the asker and Cleo are not notified
+    assert not post.pings.roles
+    assert not post.pings.everyone
+    assert f"<@{community.ana.id}>" in post.content
+    assert QUESTION in text_of(post)
+    thread = emu.world.channels[post.id]  # a thread takes its first message's id
+    assert thread.parent_id == community.general.id
+    assert thread.name == QUESTION
+
+    assert f"Your question is up in <#{post.id}>" in answer
+    assert f"<@{community.ben.id}> — offered to help with assessment" in answer
+    assert "(notified: they offered to help)" in answer
+
+
+async def test_mark_as_helpful_by_the_asker_only_once_and_only_in_an_ask(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    emu = community.emulator
+    await ask(community, community.ana.id, "assessment")
+    thread_id = thread_post(community).id
+    answer = await emu.send_message(thread_id, community.ben.id, "Single-point rubrics!")
+    own = await emu.send_message(thread_id, community.ana.id, "Tell me more")
+
+    async def mark(user_id: int, message_id: int, channel_id: int = thread_id) -> str:
+        ix = await emu.run_context_command(
+            community.guild.id,
+            channel_id,
+            user_id,
+            "Mark as helpful",
+            target_message_id=message_id,
+        )
+        reply = await answer_of(ix)
+        assert reply.flags & EPHEMERAL
+        return reply.content
+
+    assert "Only <@" in await mark(community.ben.id, answer.id)  # Ben did not ask
+    assert "your own message" in await mark(community.ana.id, own.id)
+    assert "Marked helpful" in await mark(community.ana.id, answer.id)
+    assert "already marked" in await mark(community.ana.id, answer.id)
+    elsewhere = await emu.send_message(community.general.id, community.ben.id, "hi")
+    assert "inside a question's thread" in await mark(
+        community.ana.id, elsewhere.id, community.general.id
+    )
+
+    await eventually(
+        lambda: any("marked" in text_of(m) for m in bot_posts(community, thread_id)),
+        what="the thank-you in the thread",
+    )
+    [thanks] = [m for m in bot_posts(community, thread_id) if "as helpful" in text_of(m)]
+    assert not thanks.pings.any
+    assert f"<@{community.ben.id}>" in text_of(thanks)
+
+
+async def test_in_a_forum_the_ask_is_a_post_with_the_forums_matching_tags(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    emu = community.emulator
+    forum = emu.create_forum_channel(community.guild.id, "questions", ["Assessment", "Math"])
+    done = await run_command(
+        community, community.admin.id, "pln asks-channel", {"channel": forum.id}
+    )
+    assert f"<#{forum.id}>" in done.content
+
+    answer = await ask(community, community.ana.id, "assessment, grading")
+    threads = [c for c in emu.world.channels.values() if c.parent_id == forum.id]
+    assert len(threads) == 1
+    [post] = threads
+    tags = {tag.id: tag.name for tag in forum.forum.available_tags}
+    assert [tags[t] for t in post.thread.applied_tags] == ["Assessment"]
+    assert f"<#{post.id}>" in answer
+
+
+async def test_open_asks_lists_questions_without_answers(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    await ask(community, community.ana.id)
+    reply = await run_command(community, community.ben.id, "asks open")
+    assert reply.flags & EPHEMERAL
+    assert f"<@{community.ana.id}>: How do you grade lab reports" in reply.content
+    assert "Asked lately" in reply.content
