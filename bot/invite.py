@@ -12,6 +12,8 @@ INVITE_PERMISSIONS = discord.Permissions(
     embed_links=True,
     read_message_history=True,
     add_reactions=True,
+    # /ask opens a thread for each question in a text channel.
+    create_public_threads=True,
 )
 
 
