@@ -23,7 +23,7 @@ def ask_marker(ask_id: int) -> str:
 
 
 def thanks_marker(message_id: int) -> str:
-    return f"PLN Coach thanks #{message_id}"
+    return f"Marked helpful by the asker · answer {message_id}"
 
 
 def ask_post(ask: StoredAsk) -> OutgoingPost:
