@@ -15,22 +15,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
-import gzip
 import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bench._askacademia import Thread, community
 from bot.db import ActivityEvent, ConversationWeek, Database, Tie
 from bot.db.migrate import upgrade
 from bot.services.ingest import PassiveIngest
 from bot.services.signals import Author, MessageSeen, ReactionAdded, Signal, ThreadCreated
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "askacademia-interactions.csv.gz"
 SERVER = 1
 
 
@@ -43,12 +40,9 @@ def _ids() -> Iterator[int]:
 
 def community_signals(limit: int) -> list[Signal]:
     """The data set as signals, oldest first (deleted accounts are skipped, as bots are)."""
-    with gzip.open(DATA, "rt", newline="") as handle:
-        rows = sorted(csv.DictReader(handle), key=lambda row: int(row["created_utc"]))
     ids = _ids()
     people: dict[str, int] = {}
     threads: dict[str, tuple[int, int]] = {}  # data thread id -> (channel id, owner id)
-    messages: dict[str, int] = {}
 
     def person(name: str) -> Author:
         if name not in people:
@@ -56,21 +50,17 @@ def community_signals(limit: int) -> list[Signal]:
         return Author(people[name], name[:32])
 
     signals: list[Signal] = []
-    for row in rows:
-        if not row["author"]:
-            continue
-        author = person(row["author"])
-        at = datetime.fromtimestamp(int(row["created_utc"]), UTC)
-        if row["kind"] == "submission":
+    for post in community():
+        author = person(post.author)
+        at = datetime.fromtimestamp(post.at, UTC)
+        if isinstance(post, Thread):
             channel = next(ids)
-            threads[row["id"]] = (channel, author.user_id)
+            threads[post.key] = (channel, author.user_id)
             signals.append(ThreadCreated(SERVER, "AskAcademia", channel, author, at))
             continue
-        if row["thread_id"] not in threads:
-            continue
-        channel, owner = threads[row["thread_id"]]
-        message_id = messages[row["id"]] = next(ids)
-        reply_to = person(row["parent_author"]).user_id if row["parent_author"] else None
+        channel, owner = threads[post.thread]
+        message_id = next(ids)
+        reply_to = person(post.parent_author).user_id if post.parent_author else None
         signals.append(
             MessageSeen(
                 SERVER,
@@ -79,12 +69,12 @@ def community_signals(limit: int) -> list[Signal]:
                 message_id,
                 author,
                 at,
-                reply_to=reply_to if row["depth"] != "1" else None,
+                reply_to=reply_to if not post.top_level else None,
                 in_thread=True,
                 thread_owner_id=owner,
             )
         )
-        if row["depth"] == "1" and owner != author.user_id:
+        if post.top_level and owner != author.user_id:
             reactor = Author(owner, "owner")
             signals.append(
                 ReactionAdded(

@@ -9,6 +9,7 @@ count; self-replies and self-reactions are dropped by the ingest.
 from __future__ import annotations
 
 import contextlib
+from collections import OrderedDict
 
 import discord
 from discord.ext import commands
@@ -26,6 +27,8 @@ from bot.services.signals import (
 
 # Messages members write: ordinary ones and replies (not joins, pins, thread notices...).
 _MEMBER_MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
+# Members who posted lately, remembered to name a thread's starter without asking Discord.
+_RECENT_AUTHORS = 10_000
 
 
 def _author(user: discord.abc.User) -> Author:
@@ -49,6 +52,10 @@ class Tracking(commands.Cog):
         # Bots seen posting: a reaction event names the message's author by id only, and
         # without the members intent the cache can't say whether that id is a bot.
         self._bots: set[int] = set()
+        # Members seen posting, by (server, member), newest last. A thread's starter has nearly
+        # always just posted (the message the thread starts from); remembering them spares a
+        # REST call per thread, which on a busy server would run into Discord's 50 requests/s.
+        self._authors: OrderedDict[tuple[int, int], Author] = OrderedDict()
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -62,6 +69,7 @@ class Tracking(commands.Cog):
             or message.type not in _MEMBER_MESSAGE_TYPES
         ):
             return
+        author = self._remember(guild.id, message.author)
         thread = message.channel if isinstance(message.channel, discord.Thread) else None
         reply_to = _replied_to(message)
         if reply_to is None and thread is None:
@@ -72,7 +80,7 @@ class Tracking(commands.Cog):
                 server_name=guild.name,
                 channel_id=message.channel.id,
                 message_id=message.id,
-                author=_author(message.author),
+                author=author,
                 at=message.created_at,
                 reply_to=reply_to,
                 in_thread=thread is not None,
@@ -126,22 +134,46 @@ class Tracking(commands.Cog):
 
     @commands.Cog.listener()
     async def on_thread_create(self, thread: discord.Thread) -> None:
-        owner = thread.owner
-        if owner is None and thread.owner_id:
-            # Without the members intent the starter is rarely cached: ask (threads are few).
-            with contextlib.suppress(discord.HTTPException):
-                owner = await thread.guild.fetch_member(thread.owner_id)
-        if owner is None or owner.bot:
+        owner = await self._thread_owner(thread)
+        if owner is None:
             return
         await self.bot.ingest.offer(
             ThreadCreated(
                 server_id=thread.guild.id,
                 server_name=thread.guild.name,
                 thread_id=thread.id,
-                owner=_author(owner),
+                owner=owner,
                 at=thread.created_at or utcnow(),
             )
         )
+
+    async def _thread_owner(self, thread: discord.Thread) -> Author | None:
+        """Who started the thread, unless it was a bot (or is unknown)."""
+        owner_id = thread.owner_id
+        if owner_id in self._bots:
+            return None
+        known = self._authors.get((thread.guild.id, owner_id))
+        if known is not None:
+            return known
+        owner = thread.owner
+        if owner is None and owner_id:
+            # Not seen posting, and without the members intent rarely cached: ask Discord.
+            with contextlib.suppress(discord.HTTPException):
+                owner = await thread.guild.fetch_member(owner_id)
+        if owner is None or owner.bot:
+            return None
+        return _author(owner)
+
+    def _remember(self, server_id: int, user: discord.abc.User) -> Author:
+        key = (server_id, user.id)
+        author = self._authors.get(key)
+        if author is None or author.display_name != user.display_name:
+            author = _author(user)
+        self._authors[key] = author
+        self._authors.move_to_end(key)
+        if len(self._authors) > _RECENT_AUTHORS:
+            self._authors.popitem(last=False)
+        return author
 
 
 async def setup(bot: PLNCoachBot) -> None:

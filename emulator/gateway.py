@@ -131,6 +131,12 @@ class GatewaySession:
     buffer: deque[tuple[int, str]] = field(
         default_factory=lambda: deque(maxlen=REPLAY_BUFFER), repr=False
     )
+    # While a feed holds the session (``emulator.feed``), dispatched frames wait here, in order,
+    # and the feed hands them to the connection at the pace the client reads them.
+    held: deque[str] | None = field(default=None, repr=False)
+    # The sequence number the client's last HEARTBEAT carried (what it has read) and when.
+    heartbeat_seq: int | None = None
+    heartbeat_at: float | None = None
 
     @property
     def connected(self) -> bool:
@@ -146,7 +152,9 @@ class GatewaySession:
         self.seq += 1
         frame = json.dumps({"op": DISPATCH, "t": event, "s": self.seq, "d": data})
         self.buffer.append((self.seq, frame))
-        if self.connection is not None:
+        if self.held is not None:
+            self.held.append(frame)
+        elif self.connection is not None:
             self.connection.send(frame)
 
     def replay_last(self, count: int) -> int:
@@ -369,6 +377,8 @@ class GatewayHub:
             connection.close(4002)
             return
         if op == HEARTBEAT:
+            if connection.session is not None and isinstance(data, int):
+                connection.session.heartbeat_seq, connection.session.heartbeat_at = data, now
             connection.send_op_later(self.heartbeat_ack_delay, HEARTBEAT_ACK, None)
         elif op == IDENTIFY:
             self._identify(connection, data)

@@ -5,6 +5,12 @@ batch fills up), and whatever is queued is written on a clean stop, so a stop lo
 crash at most the last second. The queue is bounded: when the database falls behind, offering a
 signal waits for room instead of letting memory grow without limit.
 
+The batches are written on a thread of their own, with its own event loop and database engine.
+Under a burst of gateway traffic discord.py parses thousands of events per turn of the bot's
+event loop, and every database round trip waits for the next turn: on the bot's loop a batch of
+a few dozen round trips would not commit until the burst was over, and the queue would fill.
+On its own loop the writer keeps committing while the bot reads.
+
 Each batch is written in one transaction by ``SignalBatchWriter``, with a handful of set-based
 statements whatever its size.
 """
@@ -13,10 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import Future
 from datetime import datetime
+from typing import Any, TypeVar
 
 from bot.db import Database, utcnow
 from bot.errors import DatabaseUnavailable
@@ -27,7 +37,54 @@ log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL = 1.0
 BATCH_SIZE = 1000
+# A batch takes everything queued up to this: when signals arrive faster than batches of
+# BATCH_SIZE are written, bigger batches (the same few statements, each over more rows) let
+# the writer catch up instead of falling further behind.
+MAX_BATCH = 5000
 CAPACITY = 20_000
+# How long an answer waits for the signals queued before it; then it is a second behind.
+CATCH_UP_WAIT = 3.0
+
+_T = TypeVar("_T")
+
+
+class _WriterLoop:
+    """A thread running an event loop, with its own engine on the bot's database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.loop = asyncio.new_event_loop()
+        self.database: Database | None = None
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, name="pln-ingest-writer", daemon=True
+        )
+        self._thread.start()
+
+    def submit(self, coroutine: Coroutine[Any, Any, _T]) -> Future[_T]:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+    def engine(self) -> Database:
+        """The writer's engine, made on its own loop (connections belong to one loop)."""
+        if self.database is None:
+            self.database = Database(self.url)
+        return self.database
+
+    async def close(self) -> None:
+        """Dispose of the engine and end the thread (from the bot's loop)."""
+
+        async def dispose() -> None:
+            if self.database is not None:
+                await self.database.dispose()
+
+        await asyncio.wrap_future(self.submit(dispose()))
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        await asyncio.to_thread(self._thread.join)
+        self.loop.close()
+
+
+def _in_memory(url: str) -> bool:
+    """An in-memory SQLite database is private to its engine: no second engine can write it."""
+    return url.startswith("sqlite") and (":memory:" in url or url.rstrip("/").endswith(":"))
 
 
 class PassiveIngest:
@@ -37,21 +94,31 @@ class PassiveIngest:
         *,
         flush_interval: float = FLUSH_INTERVAL,
         batch_size: int = BATCH_SIZE,
+        max_batch: int = MAX_BATCH,
         capacity: int = CAPACITY,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._database = database
         self._flush_interval = flush_interval
         self._batch_size = batch_size
+        self._max_batch = max(max_batch, batch_size)
         # Signals waiting to be stored, and the room left for more: a slot is given back only
-        # once its signal is stored, so a batch that failed keeps its place and its room.
+        # once its signal is stored, so a batch that failed keeps its place and its room. The
+        # queue is shared with the writer's thread, under ``_guard``.
         self._pending: deque[Signal] = deque()
+        self._guard = threading.Lock()
         self._room = asyncio.Semaphore(capacity)
+        self._offered = 0
+        self._stored = 0
         self._clock = clock
-        self._flusher: asyncio.Task[None] | None = None
-        self._lock = asyncio.Lock()
-        self._kick = asyncio.Event()
         self._writer = SignalBatchWriter()
+        self._own_loop = not _in_memory(database.url)
+        self._worker: _WriterLoop | None = None
+        self._bot_loop: asyncio.AbstractEventLoop | None = None
+        # Live on the writer's loop (or the bot's, without a thread of its own).
+        self._flusher: asyncio.Task[None] | None = None
+        self._lock: asyncio.Lock | None = None
+        self._kick: asyncio.Event | None = None
 
     @property
     def backlog(self) -> int:
@@ -60,52 +127,120 @@ class PassiveIngest:
     async def offer(self, signal: Signal) -> None:
         """Queue a signal; waits while the queue is full (the database is behind)."""
         await self._room.acquire()
-        self._pending.append(signal)
-        if len(self._pending) >= self._batch_size:
-            self._kick.set()
+        with self._guard:
+            self._pending.append(signal)
+            self._offered += 1
+            # Wake the writer once per batch's worth, not for every signal past the first batch:
+            # each wake-up is a write to the writer loop's self-pipe.
+            full = len(self._pending) % self._batch_size == 0
+        if full:
+            self._wake_writer()
 
     def start(self) -> None:
-        self._flusher = asyncio.create_task(self._flush_forever(), name="pln-passive-ingest")
+        """Flush every second from now on (on the writer's own loop)."""
+        self._bot_loop = asyncio.get_running_loop()
+        if self._own_loop:
+            self._worker_loop().submit(self._start_flusher())
+        else:
+            self._flusher = asyncio.create_task(self._flush_forever(), name="pln-passive-ingest")
 
     async def stop(self) -> None:
         """Write everything still queued, then stop (a clean stop loses nothing)."""
-        if self._flusher is not None:
-            self._flusher.cancel()
-            await asyncio.gather(self._flusher, return_exceptions=True)
-            self._flusher = None
-        while self._pending:
-            await self.flush()
-
-    async def _flush_forever(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), self._flush_interval)
-            self._kick.clear()
-            try:
-                while self._pending:
-                    await self.flush()
-            except DatabaseUnavailable:
-                log.warning("Passive signals: the database did not answer; keeping them queued")
-            except Exception:
-                log.exception("Passive signals: a batch failed and was dropped")
+        self._bot_loop = asyncio.get_running_loop()
+        try:
+            await self._on_writer(self._stop_flushing)
+        finally:
+            if self._worker is not None:
+                worker, self._worker = self._worker, None
+                await worker.close()
 
     async def catch_up(self) -> None:
-        """Store what is queued now, so an answer about progress includes the latest signals."""
-        with contextlib.suppress(DatabaseUnavailable):  # then the answer is a second behind
-            while self._pending:
-                await self.flush()
+        """Store what is queued now, so an answer about progress includes the latest signals.
+
+        Waits at most a few seconds (the answer is then a second behind, not late).
+        """
+        target = self._offered
+
+        async def until_stored() -> None:
+            with contextlib.suppress(DatabaseUnavailable):
+                while self._stored < target and self._pending:
+                    await self._flush_one()
+
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._on_writer(until_stored), CATCH_UP_WAIT)
 
     async def flush(self) -> int:
         """Store up to one batch of queued signals in one transaction; returns how many.
 
         If the transaction fails, the batch stays at the front of the queue.
         """
+        return await self._on_writer(self._flush_one)
+
+    # -- on the writer's loop ---------------------------------------------------------------
+
+    async def _on_writer(self, work: Callable[[], Awaitable[_T]]) -> _T:
+        """Run ``work`` on the writer's loop and wait for it from the bot's loop."""
+        self._bot_loop = asyncio.get_running_loop()
+        if not self._own_loop:
+            return await work()
+
+        async def run() -> _T:
+            return await work()
+
+        return await asyncio.wrap_future(self._worker_loop().submit(run()))
+
+    def _worker_loop(self) -> _WriterLoop:
+        if self._worker is None:
+            self._worker = _WriterLoop(self._database.url)
+        return self._worker
+
+    def _target(self) -> Database:
+        return self._worker.engine() if self._worker is not None else self._database
+
+    async def _start_flusher(self) -> None:
+        self._flusher = asyncio.create_task(self._flush_forever(), name="pln-passive-ingest")
+
+    async def _stop_flushing(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)
+            self._flusher = None
+        while self._pending:
+            await self._flush_one()
+
+    def _wake_writer(self) -> None:
+        kick = self._kick
+        if kick is None:
+            return
+        if self._worker is not None:
+            self._worker.loop.call_soon_threadsafe(kick.set)
+        else:
+            kick.set()
+
+    async def _flush_forever(self) -> None:
+        self._kick = asyncio.Event()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), self._flush_interval)
+            self._kick.clear()
+            try:
+                while self._pending:
+                    await self._flush_one()
+            except DatabaseUnavailable:
+                log.warning("Passive signals: the database did not answer; keeping them queued")
+            except Exception:
+                log.exception("Passive signals: a batch failed and was dropped")
+
+    async def _flush_one(self) -> int:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
         async with self._lock:
-            batch = [self._pending[n] for n in range(min(self._batch_size, len(self._pending)))]
+            with self._guard:
+                batch = list(itertools.islice(self._pending, self._max_batch))
             if not batch:
                 return 0
             try:
-                async with self._database.write() as session:
+                async with self._target().write() as session:
                     speakers = await self._writer.write(session, batch, self._clock())
             except DatabaseUnavailable:
                 raise  # kept: the next flush tries again
@@ -117,6 +252,18 @@ class PassiveIngest:
             return len(batch)
 
     def _drop(self, count: int) -> None:
+        with self._guard:
+            for _ in range(count):
+                self._pending.popleft()
+            self._stored += count
+        loop = self._bot_loop
+        if loop is None or loop.is_closed():
+            return
+        if self._worker is None:
+            self._give_room(count)
+        else:
+            loop.call_soon_threadsafe(self._give_room, count)
+
+    def _give_room(self, count: int) -> None:
         for _ in range(count):
-            self._pending.popleft()
             self._room.release()

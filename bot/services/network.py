@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy import Table, bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import ActivityEvent, ConversationWeek, Tie
@@ -24,6 +24,8 @@ from bot.services.conversations import (
 )
 
 _KINDS = [kind.value for kind in INTERACTION_KINDS]
+_TIES = cast(Table, Tie.__table__)
+_WEEKS = cast(Table, ConversationWeek.__table__)
 # Ids per IN list: well inside both backends' bound-parameter limits.
 _IN_CHUNK = 400
 
@@ -39,46 +41,22 @@ async def store_pairs(
 ) -> None:
     """Recompute the tie and conversation weeks of each pair from its interactions.
 
-    One read of the pairs' interactions, then one delete and one insert per table, in chunks.
+    One read of the pairs' interactions (in chunks), one delete per table (an executemany of
+    primary-key look-ups), one insert per table.
     """
     wanted = {pair_of(*pair) for pair in pairs}
     if not wanted:
         return
-    people = sorted({member for pair in wanted for member in pair})
-    found: defaultdict[tuple[int, int], list[Interaction]] = defaultdict(list)
-    for start in range(0, len(people), _IN_CHUNK):
-        chunk = people[start : start + _IN_CHUNK]
-        rows = await session.execute(
-            select(
-                ActivityEvent.occurred_at,
-                ActivityEvent.member_id,
-                ActivityEvent.other_member_id,
-                ActivityEvent.channel_id,
-                ActivityEvent.kind,
-            ).where(
-                ActivityEvent.server_id == server_id,
-                ActivityEvent.member_id.in_(chunk),
-                ActivityEvent.other_member_id.in_(people),
-                ActivityEvent.kind.in_(_KINDS),
-            )
-        )
-        for row in rows:
-            pair = pair_of(row.member_id, row.other_member_id)
-            if pair in wanted:
-                found[pair].append(_interaction(row))
-    ordered = sorted(wanted)
-    for start in range(0, len(ordered), _IN_CHUNK):
-        pairs_chunk = ordered[start : start + _IN_CHUNK]
+    found = await _interactions(session, server_id, wanted)
+    keys = [{"p_server": server_id, "p_a": a, "p_b": b} for a, b in sorted(wanted)]
+    for table in (_TIES, _WEEKS):
         await session.execute(
-            delete(Tie).where(
-                Tie.server_id == server_id, tuple_(Tie.member_a, Tie.member_b).in_(pairs_chunk)
-            )
-        )
-        await session.execute(
-            delete(ConversationWeek).where(
-                ConversationWeek.server_id == server_id,
-                tuple_(ConversationWeek.member_a, ConversationWeek.member_b).in_(pairs_chunk),
-            )
+            delete(table).where(
+                table.c.server_id == bindparam("p_server"),
+                table.c.member_a == bindparam("p_a"),
+                table.c.member_b == bindparam("p_b"),
+            ),
+            keys,
         )
     ties: list[dict[str, Any]] = []
     weeks: list[dict[str, Any]] = []
@@ -101,10 +79,42 @@ async def store_pairs(
             {"server_id": server_id, "member_a": a, "member_b": b, "week": week}
             for week in sorted(conversation_weeks(interactions))
         )
+    # Core inserts on the tables (one executemany each), not the ORM's bulk path.
     if ties:
-        await session.execute(insert(Tie), ties)
+        await session.execute(insert(_TIES), ties)
     if weeks:
-        await session.execute(insert(ConversationWeek), weeks)
+        await session.execute(insert(_WEEKS), weeks)
+
+
+async def _interactions(
+    session: AsyncSession, server_id: int, wanted: set[tuple[int, int]]
+) -> defaultdict[tuple[int, int], list[Interaction]]:
+    """Every interaction of each wanted pair, in either direction."""
+    people = sorted({member for pair in wanted for member in pair})
+    found: defaultdict[tuple[int, int], list[Interaction]] = defaultdict(list)
+    for start in range(0, len(people), _IN_CHUNK):
+        rows = await session.execute(
+            select(
+                ActivityEvent.occurred_at,
+                ActivityEvent.member_id,
+                ActivityEvent.other_member_id,
+                ActivityEvent.channel_id,
+                ActivityEvent.kind,
+            ).where(
+                ActivityEvent.server_id == server_id,
+                ActivityEvent.member_id.in_(people[start : start + _IN_CHUNK]),
+                # "+ 0" keeps the index to (server, member): each member's interactions are
+                # read once and their other end checked against the list. Two indexed IN lists
+                # would make SQLite probe every combination: the batch's people squared.
+                (ActivityEvent.other_member_id + 0).in_(people),
+                ActivityEvent.kind.in_(_KINDS),
+            )
+        )
+        for row in rows:
+            pair = pair_of(row.member_id, row.other_member_id)
+            if pair in wanted:
+                found[pair].append(_interaction(row))
+    return found
 
 
 async def rebuild(session: AsyncSession, server_id: int) -> None:

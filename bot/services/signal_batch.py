@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import Table, delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import ActivityEvent, Member, OutboxPost, Resource
@@ -33,8 +33,8 @@ from bot.services.signals import (
     ThreadCreated,
 )
 
-# Rows per INSERT statement: well inside SQLite's and PostgreSQL's bound-parameter limits.
-CHUNK = 500
+_EVENTS = cast(Table, ActivityEvent.__table__)
+_MEMBERS = cast(Table, Member.__table__)
 # Threads whose last speaker is remembered between batches.
 REMEMBERED_THREADS = 50_000
 _SPEAKER_KINDS = [EventKind.THREAD_MESSAGE.value, EventKind.THREAD_CREATED.value]
@@ -266,10 +266,12 @@ class SignalBatchWriter:
     ) -> None:
         await touch_server(session, server_id, batch.name)
         if batch.members:
-            upsert = dialect_insert(session, Member)
+            # Core statements on the tables, run as one executemany each: the ORM's bulk path
+            # (or a multi-row VALUES) compiles the statement anew for every batch.
+            upsert = dialect_insert(session, _MEMBERS)
             await session.execute(
                 upsert.on_conflict_do_update(
-                    index_elements=[Member.server_id, Member.user_id],
+                    index_elements=[_MEMBERS.c.server_id, _MEMBERS.c.user_id],
                     set_={"display_name": upsert.excluded.display_name, "last_seen_at": now},
                 ),
                 [
@@ -285,20 +287,20 @@ class SignalBatchWriter:
             )
         await self._withdraw(session, server_id, batch)
         rows = list(batch.events.values())
-        for start in range(0, len(rows), CHUNK):
-            inserted = await session.execute(
-                dialect_insert(session, ActivityEvent)
-                .values(rows[start : start + CHUNK])
-                .on_conflict_do_nothing(
-                    index_elements=[ActivityEvent.server_id, ActivityEvent.dedupe_key]
-                )
-                .returning(ActivityEvent.member_id, ActivityEvent.other_member_id)
+        if rows:
+            await session.execute(
+                dialect_insert(session, _EVENTS).on_conflict_do_nothing(
+                    index_elements=[_EVENTS.c.server_id, _EVENTS.c.dedupe_key]
+                ),
+                rows,
             )
-            batch.pairs.update(
-                (row.member_id, row.other_member_id)
-                for row in inserted
-                if row.other_member_id is not None
-            )
+        # Every pair an event names, stored now or before (a repeat): recomputing a pair whose
+        # event was already stored gives the same rows, and repeats are rare.
+        batch.pairs.update(
+            (row["member_id"], row["other_member_id"])
+            for row in rows
+            if row["other_member_id"] is not None
+        )
         await store_pairs(session, server_id, batch.pairs)
 
     @staticmethod

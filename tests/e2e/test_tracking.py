@@ -196,3 +196,19 @@ async def test_a_reaction_on_a_resource_card_credits_the_member_who_shared_it(
     await emu.add_reaction(community.general.id, card.id, community.ana.id, "❤️")  # her own
     ana = text_of(await run_command(community, community.ana.id, "progress"))
     assert "0 found useful by others" in ana
+
+
+async def test_a_thread_started_by_someone_who_just_posted_costs_no_request(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    emu = community.emulator
+    question = await emu.send_message(community.general.id, community.ana.id, "Rubrics?")
+    await asyncio.sleep(0.2)  # the bot has seen Ana post
+    thread = await emu.create_thread(
+        community.general.id, community.ana.id, "Rubrics", message_id=question.id
+    )
+    await eventually(
+        lambda: count_rows(coach, ActivityEvent, ActivityEvent.dedupe_key == f"thread:{thread.id}")
+    )
+    # The starter was known from her message: no member look-up, whatever the thread rate.
+    assert [r for r in emu.requests if r.route.startswith("/guilds/{guild_id}/members/")] == []
