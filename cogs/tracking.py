@@ -84,7 +84,7 @@ class Tracking(commands.Cog):
                 at=message.created_at,
                 reply_to=reply_to,
                 in_thread=thread is not None,
-                thread_owner_id=thread.owner_id if thread is not None else None,
+                thread_owner_id=self._member_owner(thread),
             )
         )
 
@@ -163,6 +163,14 @@ class Tracking(commands.Cog):
         if owner is None or owner.bot:
             return None
         return _author(owner)
+
+    def _member_owner(self, thread: discord.Thread | None) -> int | None:
+        """Who started the thread, if a member did (a bot's thread, e.g. an ask's, answers
+        nobody by itself)."""
+        if thread is None or thread.owner_id is None or thread.owner_id in self._bots:
+            return None
+        me = self.bot.user
+        return None if me is not None and thread.owner_id == me.id else thread.owner_id
 
     def _remember(self, server_id: int, user: discord.abc.User) -> Author:
         key = (server_id, user.id)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import (
@@ -466,6 +466,29 @@ async def record_answers(
                 (Ask.first_answer_at.is_(None)) | (Ask.first_answer_at > at),
             )
             .values(first_answer_at=at)
+        )
+
+
+async def withdraw_answers(session: AsyncSession, server_id: int, message_ids: list[int]) -> None:
+    """Deleted messages are no longer answers; their asks' first answer time is worked out
+    again from the answers left (their credit goes with the ledger rows of those messages)."""
+    removed = await session.execute(
+        delete(AskAnswer)
+        .where(AskAnswer.server_id == server_id, AskAnswer.message_id.in_(message_ids))
+        .returning(AskAnswer.ask_id)
+    )
+    ask_ids = sorted({row.ask_id for row in removed})
+    if ask_ids:
+        first = (
+            select(func.min(AskAnswer.answered_at))
+            .where(AskAnswer.ask_id == Ask.id)
+            .scalar_subquery()
+        )
+        await session.execute(
+            update(Ask)
+            .execution_options(synchronize_session=False)
+            .where(Ask.id.in_(ask_ids))
+            .values(first_answer_at=first)
         )
 
 

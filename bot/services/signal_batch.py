@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import ActivityEvent, Member, OutboxPost, Resource
 from bot.db.upsert import dialect_insert
 from bot.habits import EventKind, Habit
+from bot.services.asks import asks_of_threads, record_answers, withdraw_answers
 from bot.services.members import touch_server
 from bot.services.network import store_pairs
 from bot.services.sharing import RESOURCE_CARD
@@ -50,6 +51,8 @@ class _ServerBatch:
     withdrawn_keys: set[str] = field(default_factory=set)
     deleted_messages: set[int] = field(default_factory=set)
     pairs: set[tuple[int, int]] = field(default_factory=set)
+    # Messages in asks' threads by others than the asker: (ask, asker, message, answerer, time).
+    answers: list[tuple[int, int, int, int, datetime]] = field(default_factory=list)
 
 
 def _event(
@@ -97,12 +100,22 @@ class SignalBatchWriter:
         """
         speakers = await self._speakers_before(session, signals)
         cards = await _cards_reacted_to(session, signals)
+        asks = await asks_of_threads(
+            session,
+            sorted(
+                {
+                    (signal.server_id, signal.channel_id)
+                    for signal in signals
+                    if isinstance(signal, MessageSeen) and signal.in_thread
+                }
+            ),
+        )
         batches: dict[int, _ServerBatch] = {}
         for signal in signals:
             name = getattr(signal, "server_name", "")
             batch = batches.setdefault(signal.server_id, _ServerBatch(name))
             batch.name = batch.name or name
-            self._apply(signal.server_id, batch, signal, speakers, cards)
+            self._apply(signal.server_id, batch, signal, speakers, cards, asks)
         for server_id, batch in batches.items():
             await self._write_server(session, server_id, batch, now)
         return speakers
@@ -122,9 +135,11 @@ class SignalBatchWriter:
         signal: Signal,
         speakers: dict[int, int | None],
         cards: dict[tuple[int, int], tuple[int, int]],
+        asks: dict[tuple[int, int], tuple[int, int]],
     ) -> None:
         if isinstance(signal, MessageSeen):
-            self._message(server_id, batch, signal, speakers)
+            ask = asks.get((server_id, signal.channel_id)) if signal.in_thread else None
+            self._message(server_id, batch, signal, speakers, ask)
         elif isinstance(signal, ReactionAdded):
             author: int | None = signal.message_author_id
             resource_id = None
@@ -157,12 +172,20 @@ class SignalBatchWriter:
 
     @staticmethod
     def _message(
-        server_id: int, batch: _ServerBatch, signal: MessageSeen, speakers: dict[int, int | None]
+        server_id: int,
+        batch: _ServerBatch,
+        signal: MessageSeen,
+        speakers: dict[int, int | None],
+        ask: tuple[int, int] | None,
     ) -> None:
         author = signal.author.user_id
         target = signal.reply_to
+        if ask is not None and author != ask[1]:
+            # An answer to an ask: it answers the asker (the thread is the bot's).
+            batch.answers.append((ask[0], ask[1], signal.message_id, author, signal.at))
         if signal.in_thread:
-            previous = speakers.get(signal.channel_id) or signal.thread_owner_id
+            opener = ask[1] if ask is not None else signal.thread_owner_id
+            previous = speakers.get(signal.channel_id) or opener
             speakers[signal.channel_id] = author
             if target is None:
                 target = previous
@@ -302,6 +325,8 @@ class SignalBatchWriter:
             if row["other_member_id"] is not None
         )
         await store_pairs(session, server_id, batch.pairs)
+        if batch.answers:
+            await record_answers(session, server_id, batch.answers)
 
     @staticmethod
     async def _withdraw(session: AsyncSession, server_id: int, batch: _ServerBatch) -> None:
@@ -311,6 +336,8 @@ class SignalBatchWriter:
             conditions.append(ActivityEvent.dedupe_key.in_(sorted(batch.withdrawn_keys)))
         if batch.deleted_messages:
             conditions.append(ActivityEvent.message_id.in_(sorted(batch.deleted_messages)))
+        if batch.deleted_messages:
+            await withdraw_answers(session, server_id, sorted(batch.deleted_messages))
         for condition in conditions:
             removed = await session.execute(
                 delete(ActivityEvent)

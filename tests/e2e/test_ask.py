@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from bot.app import PLNCoachBot
+from bot.db import Tie
 from emulator.state import Message
 from tests.e2e.conftest import Community
 from tests.e2e.helpers import (
@@ -10,6 +13,7 @@ from tests.e2e.helpers import (
     answer_of,
     answer_when,
     bot_posts,
+    count_rows,
     eventually,
     run_command,
     text_of,
@@ -135,3 +139,36 @@ async def test_open_asks_lists_questions_without_answers(
     assert reply.flags & EPHEMERAL
     assert f"<@{community.ana.id}>: How do you grade lab reports" in reply.content
     assert "Asked lately" in reply.content
+
+
+async def test_an_answer_in_the_thread_closes_the_ask_and_deleting_it_reopens_it(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    emu = community.emulator
+    await ask(community, community.ana.id)
+    thread_id = thread_post(community).id
+    await emu.send_message(thread_id, community.ana.id, "Some more detail")  # not an answer
+
+    async def open_asks() -> str:
+        return (await run_command(community, community.ben.id, "asks open")).content
+
+    assert "How do you grade lab reports" in await open_asks()
+    answer = await emu.send_message(thread_id, community.ben.id, "Rubrics with three rows")
+
+    async def answered() -> bool:
+        return "Every question here has an answer" in await open_asks()
+
+    await eventually(answered, what="the answer to be recorded")
+    # The answer reached the asker: a tie, and Contribute credit for Ben.
+    assert await count_rows(coach, Tie) == 1
+    progress = text_of(await run_command(community, community.ben.id, "progress"))
+    assert "1. Connect — ◔ Started" in progress
+
+    await emu.delete_message(answer.id, community.ben.id)
+    await eventually(
+        lambda: _contains(open_asks(), "How do you grade lab reports"), what="the ask to reopen"
+    )
+
+
+async def _contains(text: Awaitable[str], part: str) -> bool:
+    return part in await text
