@@ -12,8 +12,9 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import (
@@ -35,6 +36,10 @@ from bot.services.members import Actor, touch_actor
 from bot.services.outbox import Outbox, PostClaim, PostState, PostStatus
 from bot.services.routing import HelperPick, route_helpers
 from bot.services.share_input import parse_tags
+
+_ASKS = cast(Table, Ask.__table__)
+_ANSWERS = cast(Table, AskAnswer.__table__)
+_EVENTS = cast(Table, ActivityEvent.__table__)
 
 ASK_THREAD = "ask_thread"
 HELPFUL_THANKS = "helpful_thanks"
@@ -424,49 +429,61 @@ async def record_answers(
     answers: Sequence[tuple[int, int, int, int, datetime]],
 ) -> None:
     """Store answers (ask, asker, message, answerer, time): the answer row, the answerer's
-    Contribute credit, and the ask's first answer time. Storing one twice changes nothing."""
-    for ask_id, asker_id, message_id, answerer_id, at in answers:
-        if answerer_id == asker_id:
-            continue
-        inserted = await session.execute(
-            dialect_insert(session, AskAnswer)
-            .values(
-                ask_id=ask_id,
-                message_id=message_id,
-                server_id=server_id,
-                answerer_id=answerer_id,
-                answered_at=at,
-            )
-            .on_conflict_do_nothing(index_elements=[AskAnswer.ask_id, AskAnswer.message_id])
-            .returning(AskAnswer.message_id)
+    Contribute credit, and the ask's first answer time. Storing one twice changes nothing.
+
+    Three statements for any number of answers (each run as one executemany).
+    """
+    found = [answer for answer in answers if answer[3] != answer[1]]  # the asker's own: none
+    if not found:
+        return
+    await session.execute(
+        dialect_insert(session, _ANSWERS).on_conflict_do_nothing(
+            index_elements=[_ANSWERS.c.ask_id, _ANSWERS.c.message_id]
+        ),
+        [
+            {
+                "ask_id": ask_id,
+                "message_id": message_id,
+                "server_id": server_id,
+                "answerer_id": answerer_id,
+                "answered_at": at,
+                "helpful_at": None,
+            }
+            for ask_id, _, message_id, answerer_id, at in found
+        ],
+    )
+    await session.execute(
+        dialect_insert(session, _EVENTS).on_conflict_do_nothing(
+            index_elements=[_EVENTS.c.server_id, _EVENTS.c.dedupe_key]
+        ),
+        [
+            {
+                "server_id": server_id,
+                "member_id": answerer_id,
+                "other_member_id": asker_id,
+                "kind": EventKind.ANSWER.value,
+                "habit": Habit.CONTRIBUTE.value,
+                "occurred_at": at,
+                "channel_id": None,
+                "message_id": message_id,
+                "resource_id": None,
+                "dedupe_key": f"answer:{message_id}",
+            }
+            for _, asker_id, message_id, answerer_id, at in found
+        ],
+    )
+    first: dict[int, datetime] = {}
+    for ask_id, _, _, _, at in found:
+        first[ask_id] = min(at, first.get(ask_id, at))
+    await session.execute(
+        update(_ASKS)
+        .where(
+            _ASKS.c.id == bindparam("ask"),
+            _ASKS.c.first_answer_at.is_(None) | (_ASKS.c.first_answer_at > bindparam("at")),
         )
-        if inserted.scalar_one_or_none() is None:
-            continue
-        await session.execute(
-            dialect_insert(session, ActivityEvent)
-            .values(
-                server_id=server_id,
-                member_id=answerer_id,
-                other_member_id=asker_id,
-                kind=EventKind.ANSWER.value,
-                habit=Habit.CONTRIBUTE.value,
-                occurred_at=at,
-                message_id=message_id,
-                dedupe_key=f"answer:{message_id}",
-            )
-            .on_conflict_do_nothing(
-                index_elements=[ActivityEvent.server_id, ActivityEvent.dedupe_key]
-            )
-        )
-        await session.execute(
-            update(Ask)
-            .execution_options(synchronize_session=False)
-            .where(
-                Ask.id == ask_id,
-                (Ask.first_answer_at.is_(None)) | (Ask.first_answer_at > at),
-            )
-            .values(first_answer_at=at)
-        )
+        .values(first_answer_at=bindparam("at")),
+        [{"ask": ask_id, "at": at} for ask_id, at in first.items()],
+    )
 
 
 async def withdraw_answers(session: AsyncSession, server_id: int, message_ids: list[int]) -> None:
