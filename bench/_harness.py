@@ -40,16 +40,28 @@ class Result:
 
 
 async def drive(
-    name: str, n: int, concurrency: int, one: Callable[[int], Awaitable[None]]
+    name: str,
+    n: int,
+    concurrency: int,
+    one: Callable[[int], Awaitable[None]],
+    *,
+    pace: float = 0.0,
 ) -> Result:
-    """Run ``one(0..n-1)`` with ``concurrency`` in flight; time each and the whole."""
+    """Run ``one(0..n-1)`` with ``concurrency`` in flight; time each and the whole.
+
+    ``pace`` (seconds) spaces the starts out: request ``i`` starts no sooner than ``i * pace``
+    after the first, as members' commands arrive at a steady rate rather than back to back.
+    """
     latencies: list[float] = []
     failures = 0
     queue = iter(range(n))
+    first = time.perf_counter()
 
     async def worker() -> None:
         nonlocal failures
         for index in queue:
+            if pace:
+                await asyncio.sleep(max(0.0, first + index * pace - time.perf_counter()))
             started = time.perf_counter()
             try:
                 await one(index)

@@ -121,17 +121,34 @@ class ActivityEvent(Base):
             ["members.server_id", "members.user_id"],
             ondelete="CASCADE",
         ),
+        # A member's events of some kinds, lately; with whom, so progress reads no table rows.
         Index(
-            "ix_activity_events_member_kind_time", "server_id", "member_id", "kind", "occurred_at"
+            "ix_activity_events_member_kind_time_other",
+            "server_id",
+            "member_id",
+            "kind",
+            "occurred_at",
+            "other_member_id",
         ),
-        # One pair's interactions, either way (ties and conversations are derived from them).
-        Index("ix_activity_events_member_other", "server_id", "member_id", "other_member_id"),
+        # One pair's interactions, either way (ties and conversations are derived from them);
+        # also whom a member reached, and when they last answered each, from the index alone.
+        Index(
+            "ix_activity_events_member_other_kind_time",
+            "server_id",
+            "member_id",
+            "other_member_id",
+            "kind",
+            "occurred_at",
+        ),
         # What a deleted message earned (its reply credit, the reactions on it).
         Index("ix_activity_events_message", "server_id", "message_id"),
         # Who spoke last in a thread.
         Index("ix_activity_events_channel_time", "server_id", "channel_id", "occurred_at"),
         # Who reached a member lately (conversations worth continuing).
         Index("ix_activity_events_other_time", "server_id", "other_member_id", "occurred_at"),
+        # A resource's events, and who used it how, from the index alone (found useful by
+        # others, on /progress).
+        Index("ix_activity_events_resource_kind_member", "resource_id", "kind", "member_id"),
     )
 
     id: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True)
@@ -141,9 +158,7 @@ class ActivityEvent(Base):
     habit: Mapped[str | None] = mapped_column(String(16))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     other_member_id: Mapped[int | None] = mapped_column(Snowflake)
-    resource_id: Mapped[int | None] = mapped_column(
-        ForeignKey("resources.id", ondelete="CASCADE"), index=True
-    )
+    resource_id: Mapped[int | None] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"))
     channel_id: Mapped[int | None] = mapped_column(Snowflake)
     message_id: Mapped[int | None] = mapped_column(Snowflake)
     dedupe_key: Mapped[str | None] = mapped_column(String(100))
@@ -285,7 +300,12 @@ class Tie(Base):
     """
 
     __tablename__ = "ties"
-    __table_args__ = (Index("ix_ties_server_id_member_b", "server_id", "member_b"),)
+    # A member's ties from either side, latest first, without reading table rows (the primary
+    # key finds one pair).
+    __table_args__ = (
+        Index("ix_ties_member_a_last_at", "server_id", "member_a", "last_at", "member_b"),
+        Index("ix_ties_member_b_last_at", "server_id", "member_b", "last_at", "member_a"),
+    )
 
     server_id: Mapped[int] = mapped_column(
         ForeignKey("servers.id", ondelete="CASCADE"), primary_key=True
@@ -302,7 +322,10 @@ class ConversationWeek(Base):
     """A week in which two members had a conversation; derived from the ledger, kept current."""
 
     __tablename__ = "conversation_weeks"
-    __table_args__ = (Index("ix_conversation_weeks_server_id_member_b", "server_id", "member_b"),)
+    # The primary key serves a member as ``member_a``; this, as ``member_b``, from the index alone.
+    __table_args__ = (
+        Index("ix_conversation_weeks_member_b_a_week", "server_id", "member_b", "member_a", "week"),
+    )
 
     server_id: Mapped[int] = mapped_column(
         ForeignKey("servers.id", ondelete="CASCADE"), primary_key=True

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select, union_all
 
 from bot.db import ActivityEvent, ConversationWeek, Database, Member, utcnow
 from bot.habits import EventKind
@@ -96,29 +96,28 @@ class ConverseService:
                     .group_by(ActivityEvent.other_member_id)
                 )
             }
-            partner = case(
-                (ConversationWeek.member_a == user_id, ConversationWeek.member_b),
-                else_=ConversationWeek.member_a,
+            # One index search per side of the pair (an OR of the two scans the server's weeks).
+            as_a = (
+                select(ConversationWeek.member_b, func.count())
+                .where(
+                    ConversationWeek.server_id == server_id,
+                    ConversationWeek.member_a == user_id,
+                    ConversationWeek.member_b.in_(partners),
+                )
+                .group_by(ConversationWeek.member_b)
             )
-            weeks: dict[int, int] = dict(
-                (
-                    await session.execute(
-                        select(partner, func.count())
-                        .where(
-                            ConversationWeek.server_id == server_id,
-                            (
-                                (ConversationWeek.member_a == user_id)
-                                & ConversationWeek.member_b.in_(partners)
-                            )
-                            | (
-                                (ConversationWeek.member_b == user_id)
-                                & ConversationWeek.member_a.in_(partners)
-                            ),
-                        )
-                        .group_by(partner)
-                    )
-                ).all()
+            as_b = (
+                select(ConversationWeek.member_a, func.count())
+                .where(
+                    ConversationWeek.server_id == server_id,
+                    ConversationWeek.member_b == user_id,
+                    ConversationWeek.member_a.in_(partners),
+                )
+                .group_by(ConversationWeek.member_a)
             )
+            weeks: dict[int, int] = {
+                row[0]: row[1] for row in await session.execute(union_all(as_a, as_b))
+            }
             names: dict[int, str] = dict(
                 (
                     await session.execute(

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import ActivityEvent, ConversationWeek, Database, Resource, utcnow
@@ -233,13 +233,20 @@ class ProgressService:
             )
             or 0
         )
-        recent = (
-            await session.execute(
+        # Nobody reached is filtered here, not in SQL: a range on other_member_id would lead the
+        # planner to the (member, other) index and every event the member ever had.
+        recent = [
+            row
+            for row in await session.execute(
                 select(ActivityEvent.occurred_at, ActivityEvent.other_member_id).where(
-                    reached, ActivityEvent.occurred_at > now - HABIT_WINDOW_WEEKS * WEEK
+                    ActivityEvent.server_id == server_id,
+                    ActivityEvent.member_id == user_id,
+                    ActivityEvent.kind.in_([kind.value for kind in INTERACTION_KINDS]),
+                    ActivityEvent.occurred_at > now - HABIT_WINDOW_WEEKS * WEEK,
                 )
             )
-        ).all()
+            if row.other_member_id is not None
+        ]
         monday = _week_start(now)
         this_week = len({row.other_member_id for row in recent if row.occurred_at >= monday})
         return connect_progress(
@@ -250,20 +257,19 @@ class ProgressService:
     async def _converse(
         session: AsyncSession, server_id: int, user_id: int, now: datetime
     ) -> HabitProgress:
-        partner = case(
-            (ConversationWeek.member_a == user_id, ConversationWeek.member_b),
-            else_=ConversationWeek.member_a,
+        # The member is member_a of pairs with larger ids and member_b of the others: one index
+        # search each (an OR of the two would scan the server's weeks).
+        as_a = (
+            select(ConversationWeek.member_b, func.count(), func.max(ConversationWeek.week))
+            .where(ConversationWeek.server_id == server_id, ConversationWeek.member_a == user_id)
+            .group_by(ConversationWeek.member_b)
         )
-        rows = (
-            await session.execute(
-                select(partner, func.count(), func.max(ConversationWeek.week))
-                .where(
-                    ConversationWeek.server_id == server_id,
-                    (ConversationWeek.member_a == user_id) | (ConversationWeek.member_b == user_id),
-                )
-                .group_by(partner)
-            )
-        ).all()
+        as_b = (
+            select(ConversationWeek.member_a, func.count(), func.max(ConversationWeek.week))
+            .where(ConversationWeek.server_id == server_id, ConversationWeek.member_b == user_id)
+            .group_by(ConversationWeek.member_a)
+        )
+        rows = (await session.execute(union_all(as_a, as_b))).all()
         this_week = week_of(now)
         return converse_progress(
             {row[0]: row[1] for row in rows}, sum(1 for row in rows if row[2] == this_week)

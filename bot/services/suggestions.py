@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database, Member, MemberInterest, Tie, utcnow
@@ -67,17 +67,38 @@ class _Match:
         return 2 * len(self.common) + 3 * len(self.they_help) + 2 * len(self.they_learn)
 
 
-def _match(mine: set[tuple[str, str]], theirs: set[tuple[str, str]]) -> _Match:
-    def tags(source: set[tuple[str, str]], *kinds: InterestKind) -> set[str]:
-        return {tag for kind, tag in source if kind in kinds}
+@dataclass(frozen=True, slots=True)
+class _Tags:
+    """One member's interests split by kind, once: every candidate is matched against them."""
 
-    profile = (InterestKind.SUBJECT, InterestKind.GRADE)
-    grades = tags(mine, InterestKind.GRADE) & tags(theirs, InterestKind.GRADE)
-    subjects = tags(mine, InterestKind.SUBJECT) & tags(theirs, InterestKind.SUBJECT)
+    subjects: frozenset[str]
+    grades: frozenset[str]
+    learn: frozenset[str]
+    # What they can help with: what they said, and their subjects and grades.
+    help: frozenset[str]
+
+    @classmethod
+    def of(cls, source: set[tuple[str, str]]) -> _Tags:
+        by_kind: dict[str, set[str]] = defaultdict(set)
+        for kind, tag in source:
+            by_kind[kind].add(tag)
+        subjects = frozenset(by_kind[InterestKind.SUBJECT])
+        grades = frozenset(by_kind[InterestKind.GRADE])
+        return cls(
+            subjects,
+            grades,
+            frozenset(by_kind[InterestKind.LEARN]),
+            frozenset(by_kind[InterestKind.HELP]) | subjects | grades,
+        )
+
+
+def _match(mine: _Tags, theirs: _Tags) -> _Match:
+    grades = mine.grades & theirs.grades
+    subjects = mine.subjects & theirs.subjects
     common = tuple(sorted(grades)) + tuple(sorted(subjects - grades))
     # Learning and helping also match subjects ("I want to learn assessment" / "assessment").
-    they_help = tags(mine, InterestKind.LEARN) & tags(theirs, InterestKind.HELP, *profile)
-    they_learn = tags(theirs, InterestKind.LEARN) & tags(mine, InterestKind.HELP, *profile)
+    they_help = mine.learn & theirs.help
+    they_learn = theirs.learn & mine.help
     return _Match(common, tuple(sorted(they_help)), tuple(sorted(they_learn - they_help)))
 
 
@@ -140,17 +161,19 @@ class SuggestionService:
             for key, found in interests.items():
                 candidates[key].interests = found
             await _mark_ties(session, server_id, user_id, candidates)
-            my_interests = mine.get(user_id, set())
+            my_tags = _Tags.of(mine.get(user_id, set()))
+            matches = {
+                c.user_id: _match(my_tags, _Tags.of(c.interests)) for c in candidates.values()
+            }
             ranked = sorted(
                 candidates.values(),
                 key=lambda c: (
-                    -_score(_match(my_interests, c.interests), c, now),
+                    -_score(matches[c.user_id], c, now),
                     -c.last_seen_at.timestamp(),
                     c.user_id,
                 ),
             )[:SHORTLIST]
             await _count_mutual(session, server_id, user_id, ranked)
-        matches = {c.user_id: _match(my_interests, c.interests) for c in ranked}
         ranked.sort(
             key=lambda c: (
                 -_score(matches[c.user_id], c, now),
@@ -232,13 +255,18 @@ async def _interests(
 async def _mark_ties(
     session: AsyncSession, server_id: int, user_id: int, candidates: dict[int, _Candidate]
 ) -> None:
+    """Which candidates the member has a tie with: one primary-key look-up per pair.
+
+    One query per side of the pair: an OR of the two (or a row-value IN) scans the server's ties.
+    """
     ids = list(candidates)
     rows = await session.execute(
-        select(Tie.member_a, Tie.member_b).where(
-            Tie.server_id == server_id,
-            or_(
-                and_(Tie.member_a == user_id, Tie.member_b.in_(ids)),
-                and_(Tie.member_b == user_id, Tie.member_a.in_(ids)),
+        union_all(
+            select(Tie.member_a, Tie.member_b).where(
+                Tie.server_id == server_id, Tie.member_a == user_id, Tie.member_b.in_(ids)
+            ),
+            select(Tie.member_a, Tie.member_b).where(
+                Tie.server_id == server_id, Tie.member_b == user_id, Tie.member_a.in_(ids)
             ),
         )
     )
@@ -248,13 +276,27 @@ async def _mark_ties(
 
 
 async def _own_ties(session: AsyncSession, server_id: int, user_id: int) -> list[int]:
-    rows = await session.execute(
-        select(Tie.member_a, Tie.member_b)
-        .where(Tie.server_id == server_id, or_(Tie.member_a == user_id, Tie.member_b == user_id))
-        .order_by(Tie.last_at.desc())
-        .limit(MAX_OWN_TIES)
+    """The member's latest ties, from either side of the pair.
+
+    Each side reads at most ``MAX_OWN_TIES`` entries of its (member, last_at) index, so a hub
+    with thousands of ties costs no more than a member with five hundred.
+    """
+    sides = []
+    for me, other in ((Tie.member_a, Tie.member_b), (Tie.member_b, Tie.member_a)):
+        latest = (
+            select(other.label("other"), Tie.last_at.label("last_at"))
+            .where(Tie.server_id == server_id, me == user_id)
+            .order_by(Tie.last_at.desc())
+            .limit(MAX_OWN_TIES)
+            .subquery()
+        )
+        sides.append(select(latest.c.other, latest.c.last_at))
+    rows = sorted(
+        (await session.execute(union_all(*sides))).all(),
+        key=lambda row: row.last_at,
+        reverse=True,
     )
-    return [row.member_b if row.member_a == user_id else row.member_a for row in rows]
+    return [row.other for row in rows[:MAX_OWN_TIES]]
 
 
 async def _count_mutual(
@@ -266,12 +308,16 @@ async def _count_mutual(
         return
     by_id = {c.user_id: c for c in shortlist}
     ids = list(by_id)
+    # The shortlisted candidates' ties are read from the indexes and matched against the
+    # member's own colleagues there (``+ 0`` keeps the planner from probing every pair: up to
+    # 30 x 500 look-ups, against a few dozen ties each for most candidates).
     rows = await session.execute(
-        select(Tie.member_a, Tie.member_b).where(
-            Tie.server_id == server_id,
-            or_(
-                and_(Tie.member_a.in_(ids), Tie.member_b.in_(own)),
-                and_(Tie.member_b.in_(ids), Tie.member_a.in_(own)),
+        union_all(
+            select(Tie.member_a, Tie.member_b).where(
+                Tie.server_id == server_id, Tie.member_a.in_(ids), (Tie.member_b + 0).in_(own)
+            ),
+            select(Tie.member_a, Tie.member_b).where(
+                Tie.server_id == server_id, Tie.member_b.in_(ids), (Tie.member_a + 0).in_(own)
             ),
         )
     )
