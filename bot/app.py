@@ -8,12 +8,13 @@ stop as many bots as they like against fresh databases.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import pkgutil
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import discord
 from discord.ext import commands
@@ -119,6 +120,7 @@ class PLNCoachBot(commands.Bot):
         self._posts: PostDelivery | None = None
         self._answers: AnswerDelivery | None = None
         self._ingest: PassiveIngest | None = None
+        self._observers: dict[str, list[Callable[..., None]]] = {}
 
     @property
     def services(self) -> Services:
@@ -204,6 +206,27 @@ class PLNCoachBot(commands.Bot):
             dev_guild_id=self.settings.discord.dev_guild_id,
             force=self.force_command_sync,
         )
+
+    def observe(self, event_name: str, observer: Callable[..., None]) -> None:
+        """Call ``observer`` synchronously, in discord.py's dispatch, for every ``event_name``.
+
+        For work that must not wait for the event loop's next turn (listeners run as tasks,
+        which under a burst of gateway traffic start only once discord.py stops reading).
+        Observers must be quick and must not raise.
+        """
+        self._observers.setdefault(event_name, []).append(observer)
+
+    def forget_observer(self, event_name: str, observer: Callable[..., None]) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self._observers[event_name].remove(observer)
+
+    def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
+        for observer in self._observers.get(event_name, ()):
+            try:
+                observer(*args, **kwargs)
+            except Exception:
+                log.exception("Observer of %s failed", event_name)
+        super().dispatch(event_name, *args, **kwargs)
 
     async def on_message(self, message: discord.Message, /) -> None:
         """Ignore messages: PLN Coach has slash commands only, no text commands.

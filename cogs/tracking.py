@@ -8,8 +8,10 @@ count; self-replies and self-reactions are dropped by the ingest.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections import OrderedDict
+from collections.abc import Callable
 
 import discord
 from discord.ext import commands
@@ -35,6 +37,16 @@ def _author(user: discord.abc.User) -> Author:
     return Author(user.id, user.display_name)
 
 
+def _thread_created(thread: discord.Thread, owner: Author) -> ThreadCreated:
+    return ThreadCreated(
+        server_id=thread.guild.id,
+        server_name=thread.guild.name,
+        thread_id=thread.id,
+        owner=owner,
+        at=thread.created_at or utcnow(),
+    )
+
+
 def _replied_to(message: discord.Message) -> int | None:
     """The author of the message this one replies to, when Discord sent it along."""
     reference = message.reference
@@ -56,9 +68,29 @@ class Tracking(commands.Cog):
         # always just posted (the message the thread starts from); remembering them spares a
         # REST call per thread, which on a busy server would run into Discord's 50 requests/s.
         self._authors: OrderedDict[tuple[int, int], Author] = OrderedDict()
+        # Member lookups for thread starters never seen posting (rare), kept until done.
+        self._lookups: set[asyncio.Task[None]] = set()
 
-    @commands.Cog.listener()
-    async def on_message(self, message: discord.Message) -> None:
+    async def cog_load(self) -> None:
+        # Observed in discord.py's dispatch, not as listener tasks: see PassiveIngest.offer_nowait.
+        for event, observer in self._observers():
+            self.bot.observe(event, observer)
+
+    async def cog_unload(self) -> None:
+        for event, observer in self._observers():
+            self.bot.forget_observer(event, observer)
+
+    def _observers(self) -> list[tuple[str, Callable[..., None]]]:
+        return [
+            ("message", self.see_message),
+            ("raw_reaction_add", self.see_reaction_add),
+            ("raw_reaction_remove", self.see_reaction_remove),
+            ("raw_message_delete", self.see_message_delete),
+            ("raw_bulk_message_delete", self.see_bulk_message_delete),
+            ("thread_create", self.see_thread_create),
+        ]
+
+    def see_message(self, message: discord.Message) -> None:
         guild = message.guild
         if message.author.bot:
             self._bots.add(message.author.id)
@@ -74,7 +106,7 @@ class Tracking(commands.Cog):
         reply_to = _replied_to(message)
         if reply_to is None and thread is None:
             return  # an ordinary message in a channel: nothing to record
-        await self.bot.ingest.offer(
+        self.bot.ingest.offer_nowait(
             MessageSeen(
                 server_id=guild.id,
                 server_name=guild.name,
@@ -88,8 +120,7 @@ class Tracking(commands.Cog):
             )
         )
 
-    @commands.Cog.listener()
-    async def on_raw_reaction_add(self, event: discord.RawReactionActionEvent) -> None:
+    def see_reaction_add(self, event: discord.RawReactionActionEvent) -> None:
         guild = self.bot.get_guild(event.guild_id) if event.guild_id else None
         member = event.member
         author_id = event.message_author_id
@@ -98,7 +129,7 @@ class Tracking(commands.Cog):
         mine = self.bot.user is not None and author_id == self.bot.user.id
         if author_id in self._bots and not mine:
             return  # reacting to another bot's message reaches no colleague
-        await self.bot.ingest.offer(
+        self.bot.ingest.offer_nowait(
             ReactionAdded(
                 server_id=guild.id,
                 server_name=guild.name,
@@ -112,49 +143,44 @@ class Tracking(commands.Cog):
             )
         )
 
-    @commands.Cog.listener()
-    async def on_raw_reaction_remove(self, event: discord.RawReactionActionEvent) -> None:
+    def see_reaction_remove(self, event: discord.RawReactionActionEvent) -> None:
         if event.guild_id is None:
             return
-        await self.bot.ingest.offer(
+        self.bot.ingest.offer_nowait(
             ReactionRemoved(event.guild_id, event.message_id, event.user_id, str(event.emoji))
         )
 
-    @commands.Cog.listener()
-    async def on_raw_message_delete(self, event: discord.RawMessageDeleteEvent) -> None:
+    def see_message_delete(self, event: discord.RawMessageDeleteEvent) -> None:
         if event.guild_id is not None:
-            await self.bot.ingest.offer(MessagesDeleted(event.guild_id, (event.message_id,)))
+            self.bot.ingest.offer_nowait(MessagesDeleted(event.guild_id, (event.message_id,)))
 
-    @commands.Cog.listener()
-    async def on_raw_bulk_message_delete(self, event: discord.RawBulkMessageDeleteEvent) -> None:
+    def see_bulk_message_delete(self, event: discord.RawBulkMessageDeleteEvent) -> None:
         if event.guild_id is not None:
-            await self.bot.ingest.offer(
+            self.bot.ingest.offer_nowait(
                 MessagesDeleted(event.guild_id, tuple(sorted(event.message_ids)))
             )
 
-    @commands.Cog.listener()
-    async def on_thread_create(self, thread: discord.Thread) -> None:
-        owner = await self._thread_owner(thread)
-        if owner is None:
+    def see_thread_create(self, thread: discord.Thread) -> None:
+        owner_id = thread.owner_id
+        me = self.bot.user
+        if owner_id in self._bots or (me is not None and owner_id == me.id):
             return
-        await self.bot.ingest.offer(
-            ThreadCreated(
-                server_id=thread.guild.id,
-                server_name=thread.guild.name,
-                thread_id=thread.id,
-                owner=owner,
-                at=thread.created_at or utcnow(),
-            )
-        )
+        known = self._authors.get((thread.guild.id, owner_id))
+        if known is not None:  # nearly always: the starter just posted
+            self.bot.ingest.offer_nowait(_thread_created(thread, known))
+            return
+        task = asyncio.get_running_loop().create_task(self._thread_by_unknown(thread))
+        self._lookups.add(task)
+        task.add_done_callback(self._lookups.discard)
+
+    async def _thread_by_unknown(self, thread: discord.Thread) -> None:
+        owner = await self._thread_owner(thread)
+        if owner is not None:
+            await self.bot.ingest.offer(_thread_created(thread, owner))
 
     async def _thread_owner(self, thread: discord.Thread) -> Author | None:
         """Who started the thread, unless it was a bot (or is unknown)."""
         owner_id = thread.owner_id
-        if owner_id in self._bots:
-            return None
-        known = self._authors.get((thread.guild.id, owner_id))
-        if known is not None:
-            return known
         owner = thread.owner
         if owner is None and owner_id:
             # Not seen posting, and without the members intent rarely cached: ask Discord.

@@ -44,6 +44,8 @@ MAX_BATCH = 5000
 CAPACITY = 20_000
 # How long an answer waits for the signals queued before it; then it is a second behind.
 CATCH_UP_WAIT = 3.0
+# The longest discord.py's reading is held for room (its heartbeat interval is about 41 s).
+HOLD_LIMIT = 10.0
 
 _T = TypeVar("_T")
 
@@ -107,7 +109,14 @@ class PassiveIngest:
         # queue is shared with the writer's thread, under ``_guard``.
         self._pending: deque[Signal] = deque()
         self._guard = threading.Lock()
-        self._room = asyncio.Semaphore(capacity)
+        # Room left in the queue (changed on the bot's loop only). Signals offered while it is
+        # full wait, in order, in the overflow; a drainer moves them in as room comes back.
+        self._free = capacity
+        self._capacity = capacity
+        self._room = threading.Condition(self._guard)
+        self._overflow: deque[Signal] = deque()
+        self._room_changed = asyncio.Event()
+        self._drainer: asyncio.Task[None] | None = None
         self._offered = 0
         self._stored = 0
         self._clock = clock
@@ -122,12 +131,46 @@ class PassiveIngest:
 
     @property
     def backlog(self) -> int:
+        """Signals not stored yet: queued, and waiting for room."""
+        return len(self._pending) + len(self._overflow)
+
+    @property
+    def queued(self) -> int:
+        """Signals in the bounded queue the writer takes its batches from."""
         return len(self._pending)
+
+    def offer_nowait(self, signal: Signal) -> None:
+        """Queue a signal at once, from discord.py's dispatch (which cannot wait).
+
+        Signals offered while the queue is full wait in order in an overflow and join the queue
+        as batches are stored. Queuing here rather than in a listener task matters under a
+        burst: discord.py parses thousands of events before its loop runs any task, so a
+        listener's signal would reach the writer only after the burst.
+        """
+        self._bot_loop = asyncio.get_running_loop()
+        if not self._overflow and self._take(signal):
+            return
+        self._overflow.append(signal)
+        if len(self._overflow) >= self._capacity and self._worker is not None:
+            self._hold_reading()
+        if self._overflow and (self._drainer is None or self._drainer.done()):
+            self._drainer = self._bot_loop.create_task(
+                self._drain_overflow(), name="pln-ingest-overflow"
+            )
 
     async def offer(self, signal: Signal) -> None:
         """Queue a signal; waits while the queue is full (the database is behind)."""
-        await self._room.acquire()
+        self.offer_nowait(signal)
+        while self._overflow and signal in self._overflow:
+            self._room_changed.clear()
+            await self._room_changed.wait()
+
+    def _take(self, signal: Signal) -> bool:
+        """Queue the signal if there is room; False when the queue is full."""
         with self._guard:
+            if self._free <= 0:
+                return False
+            self._free -= 1
             self._pending.append(signal)
             self._offered += 1
             # Wake the writer once per batch's worth, not for every signal past the first batch:
@@ -135,6 +178,29 @@ class PassiveIngest:
             full = len(self._pending) % self._batch_size == 0
         if full:
             self._wake_writer()
+        return True
+
+    def _hold_reading(self) -> None:
+        """Back-pressure: with the queue and the overflow both full, hold discord.py's reading
+        (this runs inside its dispatch) until the writer's thread stores a batch.
+
+        Discord then waits on the connection; a hold is capped well inside the heartbeat
+        interval, after which the overflow grows rather than the connection dropping.
+        """
+        self._wake_writer()
+        with self._room:
+            self._room.wait_for(lambda: self._free > 0, timeout=HOLD_LIMIT)
+        while self._overflow and self._take(self._overflow[0]):
+            self._overflow.popleft()
+
+    async def _drain_overflow(self) -> None:
+        while self._overflow:
+            while self._overflow and self._take(self._overflow[0]):
+                self._overflow.popleft()
+            self._room_changed.set()  # wake offers whose signal just joined the queue
+            if self._overflow:
+                self._room_changed.clear()
+                await self._room_changed.wait()
 
     def start(self) -> None:
         """Flush every second from now on (on the writer's own loop)."""
@@ -147,6 +213,9 @@ class PassiveIngest:
     async def stop(self) -> None:
         """Write everything still queued, then stop (a clean stop loses nothing)."""
         self._bot_loop = asyncio.get_running_loop()
+        while self._overflow:  # the drainer moves them in as batches are stored
+            await self._on_writer(self._flush_one)
+            await asyncio.sleep(0)
         try:
             await self._on_writer(self._stop_flushing)
         finally:
@@ -252,10 +321,12 @@ class PassiveIngest:
             return len(batch)
 
     def _drop(self, count: int) -> None:
-        with self._guard:
+        with self._room:
             for _ in range(count):
                 self._pending.popleft()
             self._stored += count
+            self._free += count
+            self._room.notify_all()
         loop = self._bot_loop
         if loop is None or loop.is_closed():
             return
@@ -265,5 +336,4 @@ class PassiveIngest:
             loop.call_soon_threadsafe(self._give_room, count)
 
     def _give_room(self, count: int) -> None:
-        for _ in range(count):
-            self._room.release()
+        self._room_changed.set()

@@ -168,7 +168,8 @@ class SignalBatchWriter:
                 f"thread:{signal.thread_id}",
                 channel_id=signal.thread_id,
             )
-            speakers[signal.thread_id] = signal.owner.user_id
+            if signal.thread_id not in speakers and signal.thread_id not in self._last_speaker:
+                speakers[signal.thread_id] = signal.owner.user_id  # nobody has spoken yet
 
     @staticmethod
     def _message(

@@ -153,9 +153,25 @@ async def test_a_full_buffer_makes_the_next_signal_wait_for_room(database: Datab
     third = asyncio.create_task(service.offer(reply(3, CAL, ANA)))
     await asyncio.sleep(0.05)
     assert not third.done()  # back-pressure: the buffer does not grow past its bound
-    assert service.backlog == 2
+    assert service.queued == 2
+    assert service.backlog == 3
     await service.flush()
     await asyncio.wait_for(third, 1)
-    assert service.backlog == 1
+    assert service.queued == 1
     await service.stop()
     assert await events(database) == 3
+
+
+async def test_past_the_overflow_the_reader_is_held_until_a_batch_is_stored(
+    database: Database,
+) -> None:
+    """offer_nowait runs inside discord.py's dispatch: with the queue and the overflow full it
+    holds the reading thread (true back-pressure) until the writer's thread frees room."""
+    service = PassiveIngest(database, capacity=2, batch_size=2)
+    service.start()  # the writer's own thread stores batches as they fill
+    for message_id in range(1, 8):
+        service.offer_nowait(reply(message_id, BEN if message_id % 2 else ANA, CAL))
+        assert service.queued <= 2
+        assert service.backlog - service.queued <= 2  # the overflow stays bounded too
+    await service.stop()
+    assert await events(database) == 7
