@@ -70,7 +70,7 @@ _FIRST_STEPS = {
     Habit.CONNECT: "Reply to or react to a colleague's post today: reaching out starts a network.",
     Habit.CONTRIBUTE: "Share one resource you used this week with `/share`: a link, a plan, a tip.",
     Habit.CONVERSE: "Pick up a thread where a colleague replied to you and keep it going.",
-    Habit.REQUEST: "Ask the network a real question from your classroom this week.",
+    Habit.REQUEST: "Ask the network a real question from your classroom with `/ask`.",
 }
 
 

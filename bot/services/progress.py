@@ -14,7 +14,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import ActivityEvent, ConversationWeek, Database, Resource, utcnow
+from bot.db import ActivityEvent, Ask, AskAnswer, ConversationWeek, Database, Resource, utcnow
 from bot.habits import HABIT_ORDER, INTERACTION_KINDS, EventKind, Habit, Level
 from bot.services.conversations import RELATIONSHIP_WEEKS, week_of
 
@@ -23,7 +23,8 @@ HABIT_WINDOW_WEEKS = 4
 HABIT_ACTIVE_WEEKS = 3
 PRACTICING_SHARES = 3
 
-CONTRIBUTION_KINDS = (EventKind.SHARE,)
+# Shares, and answers to colleagues' asks.
+CONTRIBUTION_KINDS = (EventKind.SHARE, EventKind.ANSWER)
 # Signs a resource was used by others (a reaction counts only on the resource's card).
 USE_KINDS = (EventKind.MARKED_USEFUL, EventKind.RESHARE, EventKind.REACTION)
 
@@ -77,18 +78,26 @@ def _plural(count: int, word: str) -> str:
 
 
 def contribute_progress(
-    shares: int, used: int, weeks_active: int, shares_this_week: int = 0
+    shares: int, used: int, weeks_active: int, shares_this_week: int = 0, answers: int = 0
 ) -> HabitProgress:
-    """Apply the Contribute thresholds from the product model to counted facts."""
-    practicing = shares >= PRACTICING_SHARES and used >= 1
-    level = _level(shares >= 1, practicing, practicing and weeks_active >= HABIT_ACTIVE_WEEKS)
+    """Apply the Contribute thresholds from the product model to counted facts.
+
+    Answers to colleagues' asks count like shares; an answer marked helpful counts as used.
+    """
+    contributions = shares + answers
+    practicing = contributions >= PRACTICING_SHARES and used >= 1
+    level = _level(
+        contributions >= 1, practicing, practicing and weeks_active >= HABIT_ACTIVE_WEEKS
+    )
 
     summary = "Nothing shared yet."
-    if shares:
+    if contributions:
+        done = _plural(shares, "share") + (f" · {_plural(answers, 'answer')}" if answers else "")
         summary = (
-            f"{_plural(shares, 'share')} · {used} found useful by others · "
+            f"{done} · {used} found useful by others · "
             f"active {weeks_active} of the last {HABIT_WINDOW_WEEKS} weeks"
         )
+    shares = contributions
 
     milestone: str | None
     if level is Level.NOT_STARTED:
@@ -108,8 +117,40 @@ def contribute_progress(
         )
     else:
         milestone = None
-    week = f"{_plural(shares_this_week, 'share')} this week" if shares_this_week else ""
+    week = f"{_plural(shares_this_week, 'contribution')} this week" if shares_this_week else ""
     return HabitProgress(Habit.CONTRIBUTE, level, True, summary, milestone, week or "Nothing yet")
+
+
+HABIT_HELPFUL_ASKS = 3
+
+
+def request_progress(
+    asks: int, answered: int, helpful: int, asks_this_week: int = 0
+) -> HabitProgress:
+    """Started: an ask; Practicing: one answered by someone else; Habit: 3 asks answered and
+    marked helpful."""
+    level = _level(asks >= 1, answered >= 1, helpful >= HABIT_HELPFUL_ASKS)
+    summary = "No question asked yet."
+    if asks:
+        summary = (
+            f"{_plural(asks, 'question')} asked · {answered} answered by colleagues · "
+            f"{helpful} with an answer you marked helpful"
+        )
+    milestone: str | None
+    if level is Level.NOT_STARTED:
+        milestone = "Ask the network a real question from your classroom with `/ask`."
+    elif level is Level.STARTED:
+        milestone = "Get a first answer: tag your `/ask` so the colleagues who know hear of it."
+    elif level is Level.PRACTICING:
+        more = HABIT_HELPFUL_ASKS - helpful
+        milestone = (
+            "Mark the answers that help (right-click → Apps → Mark as helpful): "
+            f"{_plural(more, 'more question')} with a helpful answer make it a habit."
+        )
+    else:
+        milestone = None
+    week = f"{_plural(asks_this_week, 'question')} asked" if asks_this_week else "Nothing yet"
+    return HabitProgress(Habit.REQUEST, level, True, summary, milestone, week)
 
 
 PRACTICING_PEOPLE = 5
@@ -188,9 +229,8 @@ def converse_progress(
     return HabitProgress(Habit.CONVERSE, level, True, summary, milestone, week or "Nothing yet")
 
 
-_NOT_TRACKED_YET = {
-    Habit.REQUEST: "Questions you ask the network with /ask will count here soon.",
-}
+# Habits the bot cannot see yet, with what to say about them (none, now).
+_NOT_TRACKED_YET: dict[Habit, str] = {}
 
 
 class ProgressService:
@@ -207,6 +247,7 @@ class ProgressService:
                 Habit.CONNECT: await self._connect(session, server_id, user_id, now),
                 Habit.CONTRIBUTE: await self._contribute(session, server_id, user_id, now),
                 Habit.CONVERSE: await self._converse(session, server_id, user_id, now),
+                Habit.REQUEST: await self._request(session, server_id, user_id, now),
             }
         habits = tuple(
             tracked.get(habit)
@@ -276,6 +317,32 @@ class ProgressService:
         )
 
     @staticmethod
+    async def _request(
+        session: AsyncSession, server_id: int, user_id: int, now: datetime
+    ) -> HabitProgress:
+        mine = (Ask.server_id == server_id) & (Ask.asker_id == user_id)
+        asks, answered, this_week = (
+            await session.execute(
+                select(
+                    func.count(),
+                    func.count(Ask.first_answer_at),
+                    func.count().filter(Ask.created_at >= _week_start(now)),
+                ).where(mine)
+            )
+        ).one()
+        helpful = 0
+        if answered:
+            helpful = (
+                await session.scalar(
+                    select(func.count(func.distinct(AskAnswer.ask_id)))
+                    .join(Ask, Ask.id == AskAnswer.ask_id)
+                    .where(mine, AskAnswer.helpful_at.is_not(None))
+                )
+                or 0
+            )
+        return request_progress(asks, answered, helpful, this_week)
+
+    @staticmethod
     async def _contribute(
         session: AsyncSession, server_id: int, user_id: int, now: datetime
     ) -> HabitProgress:
@@ -284,7 +351,14 @@ class ProgressService:
             & (ActivityEvent.member_id == user_id)
             & ActivityEvent.kind.in_([kind.value for kind in CONTRIBUTION_KINDS])
         )
-        shares = await session.scalar(select(func.count()).where(mine)) or 0
+        by_kind = {
+            row[0]: row[1]
+            for row in await session.execute(
+                select(ActivityEvent.kind, func.count()).where(mine).group_by(ActivityEvent.kind)
+            )
+        }
+        shares = by_kind.get(EventKind.SHARE.value, 0)
+        answers = by_kind.get(EventKind.ANSWER.value, 0)
         recent = (
             await session.scalars(
                 select(ActivityEvent.occurred_at).where(
@@ -293,8 +367,19 @@ class ProgressService:
             )
         ).all()
         used = 0
-        if shares:
+        if answers:  # an answer the asker marked helpful was useful to them
             used = (
+                await session.scalar(
+                    select(func.count()).where(
+                        ActivityEvent.server_id == server_id,
+                        ActivityEvent.member_id == user_id,
+                        ActivityEvent.kind == EventKind.HELPFUL_ANSWER.value,
+                    )
+                )
+                or 0
+            )
+        if shares:
+            used += (
                 await session.scalar(
                     select(func.count(func.distinct(ActivityEvent.resource_id)))
                     .join(Resource, Resource.id == ActivityEvent.resource_id)
@@ -309,4 +394,6 @@ class ProgressService:
             )
         monday = _week_start(now)
         shared_this_week = sum(1 for moment in recent if moment >= monday)
-        return contribute_progress(shares, used, active_weeks(list(recent), now), shared_this_week)
+        return contribute_progress(
+            shares, used, active_weeks(list(recent), now), shared_this_week, answers
+        )

@@ -172,3 +172,30 @@ async def test_an_answer_in_the_thread_closes_the_ask_and_deleting_it_reopens_it
 
 async def _contains(text: Awaitable[str], part: str) -> bool:
     return part in await text
+
+
+async def test_asking_answering_and_marking_move_request_and_contribute(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    emu = community.emulator
+    await ask(community, community.ana.id)
+    thread_id = thread_post(community).id
+    progress = text_of(await run_command(community, community.ana.id, "progress"))
+    assert "4. Request — ◔ Started" in progress
+
+    answer = await emu.send_message(thread_id, community.ben.id, "Peer review first")
+    await eventually(lambda: count_rows(coach, Tie), what="the answer")
+    ix = await emu.run_context_command(
+        community.guild.id,
+        thread_id,
+        community.ana.id,
+        "Mark as helpful",
+        target_message_id=answer.id,
+    )
+    await answer_of(ix)
+    progress = text_of(await run_command(community, community.ana.id, "progress"))
+    assert "4. Request — ◑ Practicing" in progress
+    assert "1 with an answer you marked helpful" in progress
+    ben = text_of(await run_command(community, community.ben.id, "progress"))
+    assert "2. Contribute — ◔ Started" in ben
+    assert "1 answer · 1 found useful by others" in ben
