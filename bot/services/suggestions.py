@@ -11,15 +11,17 @@ indexes), so the answer takes the same few milliseconds in a server of 100 or 10
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, select, union_all
+from sqlalchemy import ColumnElement, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import Database, Member, MemberInterest, Tie, utcnow
+from bot.db import ActivityEvent, Database, Member, MemberInterest, Tie, utcnow
+from bot.habits import EventKind
 from bot.services.interests import InterestKind
 
 # Members quiet for longer are not suggested: they may not answer.
@@ -29,6 +31,18 @@ TAG_CANDIDATES = 200
 # Mutual colleagues are counted against this many of the member's own ties (their latest).
 MAX_OWN_TIES = 500
 SHORTLIST = 30
+ACTIVITY_WINDOW = timedelta(days=60)
+_TAKING_PART = [
+    kind.value
+    for kind in (
+        EventKind.REPLY,
+        EventKind.THREAD_MESSAGE,
+        EventKind.REACTION,
+        EventKind.SHARE,
+        EventKind.ASK,
+        EventKind.ANSWER,
+    )
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +66,9 @@ class _Candidate:
     interests: set[tuple[str, str]] = field(default_factory=set)
     tied: bool = False
     mutual: int = 0
+    # What they did here lately (replies, reactions, shares, asks, answers): people who take
+    # part are the ones who answer back.
+    recent: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,11 +144,12 @@ def _reasons(match: _Match, candidate: _Candidate, now: datetime) -> tuple[str, 
 
 
 def _score(match: _Match, candidate: _Candidate, now: datetime) -> float:
+    """Shared interests first; then how much they take part lately; a nudge toward someone new
+    and outside your circle (a bigger one only loses you the people who would answer)."""
     score = 3.0 * match.weight
-    score += -6.0 if candidate.tied else 4.0
-    score -= min(candidate.mutual, 5)
-    quiet_days = (now - candidate.last_seen_at) / timedelta(days=1)
-    score += 3.0 if quiet_days < 7 else 1.5 if quiet_days < 30 else 0.0
+    score += 2.0 * math.log2(1 + candidate.recent)
+    score += 0.0 if candidate.tied else 1.0
+    score -= 0.5 * min(candidate.mutual, 5)
     return score
 
 
@@ -161,6 +179,7 @@ class SuggestionService:
             for key, found in interests.items():
                 candidates[key].interests = found
             await _mark_ties(session, server_id, user_id, candidates)
+            await _count_recent(session, server_id, candidates, now)
             my_tags = _Tags.of(mine.get(user_id, set()))
             matches = {
                 c.user_id: _match(my_tags, _Tags.of(c.interests)) for c in candidates.values()
@@ -193,6 +212,24 @@ class SuggestionService:
             )
             for c in ranked[:count]
         ]
+
+
+async def _count_recent(
+    session: AsyncSession, server_id: int, candidates: dict[int, _Candidate], now: datetime
+) -> None:
+    """Each candidate's part in the last 60 days, from the (server, member, kind, time) index."""
+    rows = await session.execute(
+        select(ActivityEvent.member_id, func.count())
+        .where(
+            ActivityEvent.server_id == server_id,
+            ActivityEvent.member_id.in_(list(candidates)),
+            ActivityEvent.kind.in_(_TAKING_PART),
+            ActivityEvent.occurred_at > now - ACTIVITY_WINDOW,
+        )
+        .group_by(ActivityEvent.member_id)
+    )
+    for member_id, count in rows:
+        candidates[member_id].recent = count
 
 
 def _active(server_id: int, now: datetime) -> tuple[ColumnElement[bool], ...]:
