@@ -134,6 +134,9 @@ class Database:
                 connect_args={
                     "timeout": CONNECT_TIMEOUT,
                     "command_timeout": statement_timeout,
+                    # The bot's queries are small index searches: starting parallel workers
+                    # for them costs more than the query (seen as 10 ms for 0.2 ms of work).
+                    "server_settings": {"max_parallel_workers_per_gather": "0"},
                 },
             )
         self.engine = create_async_engine(url, **kwargs)

@@ -46,6 +46,7 @@ CAPACITY = 20_000
 CATCH_UP_WAIT = 3.0
 # The longest discord.py's reading is held for room (its heartbeat interval is about 41 s).
 HOLD_LIMIT = 10.0
+ROOM_POLL = 0.1
 
 _T = TypeVar("_T")
 
@@ -162,8 +163,14 @@ class PassiveIngest:
         """Queue a signal; waits while the queue is full (the database is behind)."""
         self.offer_nowait(signal)
         while self._overflow and signal in self._overflow:
-            self._room_changed.clear()
-            await self._room_changed.wait()
+            await self._room_or_timeout()
+
+    async def _room_or_timeout(self) -> None:
+        """Wait until room may have come back; a wake-up missed between two waiters costs at
+        most ROOM_POLL, never a hang."""
+        self._room_changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._room_changed.wait(), ROOM_POLL)
 
     def _take(self, signal: Signal) -> bool:
         """Queue the signal if there is room; False when the queue is full."""
@@ -199,8 +206,7 @@ class PassiveIngest:
                 self._overflow.popleft()
             self._room_changed.set()  # wake offers whose signal just joined the queue
             if self._overflow:
-                self._room_changed.clear()
-                await self._room_changed.wait()
+                await self._room_or_timeout()
 
     def start(self) -> None:
         """Flush every second from now on (on the writer's own loop)."""
@@ -215,7 +221,7 @@ class PassiveIngest:
         self._bot_loop = asyncio.get_running_loop()
         while self._overflow:  # the drainer moves them in as batches are stored
             await self._on_writer(self._flush_one)
-            await asyncio.sleep(0)
+            await asyncio.sleep(0.01)
         try:
             await self._on_writer(self._stop_flushing)
         finally:
