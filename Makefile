@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint typecheck migrations-check pytest bench bench-scale clean
+.PHONY: run test lint typecheck migrations-check pytest bench bench-scale bench-ingest clean
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "PLN Coach needs Python 3.11 or newer; run make PYTHON=python3.11 ...")'
@@ -41,9 +41,13 @@ pytest: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python -m bench.share_vs_ping
 
-## /progress latency on a database with 1,000,000 ledger events (about a minute).
+## /progress and /connect suggest at 100,000 members and up to 1,000,000 ledger events.
 bench-scale: $(INSTALLED)
 	$(BIN)/python -m bench.progress_at_scale
+
+## Passive ingestion through the gateway: PLN Coach against a bare discord.py bot, 3 processes.
+bench-ingest: $(INSTALLED)
+	$(BIN)/python -m bench.ingest_gateway
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
