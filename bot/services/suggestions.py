@@ -32,6 +32,7 @@ TAG_CANDIDATES = 200
 MAX_OWN_TIES = 500
 SHORTLIST = 30
 ACTIVITY_WINDOW = timedelta(days=60)
+ACTIVITY_SHORTLIST = 80
 _TAKING_PART = [
     kind.value
     for kind in (
@@ -179,13 +180,24 @@ class SuggestionService:
             for key, found in interests.items():
                 candidates[key].interests = found
             await _mark_ties(session, server_id, user_id, candidates)
-            await _count_recent(session, server_id, candidates, now)
             my_tags = _Tags.of(mine.get(user_id, set()))
             matches = {
                 c.user_id: _match(my_tags, _Tags.of(c.interests)) for c in candidates.values()
             }
-            ranked = sorted(
+            # How much each takes part is counted for the most promising only, so the count
+            # stays a bounded index read whatever the server's size.
+            promising = sorted(
                 candidates.values(),
+                key=lambda c: (
+                    -matches[c.user_id].weight,
+                    c.tied,
+                    -c.last_seen_at.timestamp(),
+                    c.user_id,
+                ),
+            )[:ACTIVITY_SHORTLIST]
+            await _count_recent(session, server_id, {c.user_id: c for c in promising}, now)
+            ranked = sorted(
+                promising,
                 key=lambda c: (
                     -_score(matches[c.user_id], c, now),
                     -c.last_seen_at.timestamp(),
