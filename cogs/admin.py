@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -11,10 +13,8 @@ from bot.delivery.answers import RenderedAnswer
 from bot.delivery.permissions import missing_post_permissions
 from bot.errors import UserFacingError
 from bot.services.answers import OwedAnswer
-from bot.services.asks import ASKS_CHANNEL_ANSWER
-from bot.services.introductions import INTROS_CHANNEL_ANSWER
 from bot.services.outbox import PostStatus
-from bot.services.server_settings import SHARES_CHANNEL_ANSWER
+from bot.services.server_settings import ChannelSetting
 from cogs._shared import actor_from, answer_ticket
 
 
@@ -26,8 +26,8 @@ def shares_channel_reply(channel_id: int | None) -> str:
 def intros_channel_reply(channel_id: int | None) -> str:
     if channel_id is None:
         return (
-            "Done: intro cards will be posted where each `/connect intro` is used, and "
-            "newcomers get no welcome post."
+            "Done: intro cards will be posted where each `/connect intro` is used, and welcomes "
+            "for newcomers in the server's system messages channel."
         )
     return (
         f"Done: intro cards will be posted in <#{channel_id}>, and so will welcomes for "
@@ -44,22 +44,31 @@ def asks_channel_reply(channel_id: int | None) -> str:
     )
 
 
-def _postable_channel(
-    guild: discord.Guild, channel: discord.TextChannel | None
-) -> discord.TextChannel | None:
-    """The channel, if the bot can post there; a friendly refusal otherwise."""
-    if channel is None:
-        return None
+REPLIES: dict[ChannelSetting, Callable[[int | None], str]] = {
+    ChannelSetting.SHARES: shares_channel_reply,
+    ChannelSetting.INTROS: intros_channel_reply,
+    ChannelSetting.ASKS: asks_channel_reply,
+}
+
+
+def _check_channel(
+    guild: discord.Guild, channel: discord.abc.GuildChannel, *, opens_thread: bool
+) -> None:
+    """A friendly refusal unless the bot can post there (and open a thread on its post, when
+    ``opens_thread``: in a forum, the post is the thread)."""
     resolved = guild.get_channel(channel.id)
-    if not isinstance(resolved, discord.TextChannel):
-        raise UserFacingError("I can't see that channel. Pick a text channel I can read.")
-    missing = missing_post_permissions(resolved.permissions_for(guild.me), in_thread=False)
+    if not isinstance(resolved, discord.TextChannel | discord.ForumChannel):
+        raise UserFacingError("I can't see that channel. Pick a channel I can read.")
+    missing = missing_post_permissions(
+        resolved.permissions_for(guild.me),
+        in_thread=False,
+        opens_thread=opens_thread and isinstance(resolved, discord.TextChannel),
+    )
     if missing:
         raise UserFacingError(
             f"I can't post in {resolved.mention} yet: I'm missing {', '.join(missing)} "
             "there. Grant those to my role in the channel settings, then try again."
         )
-    return resolved
 
 
 class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN Coach."):
@@ -68,14 +77,31 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
         super().__init__()
 
     async def cog_load(self) -> None:
-        self.bot.renderers.answers[SHARES_CHANNEL_ANSWER] = self._render_reply
-        self.bot.renderers.answers[INTROS_CHANNEL_ANSWER] = self._render_intros_reply
-        self.bot.renderers.answers[ASKS_CHANNEL_ANSWER] = self._render_asks_reply
+        for setting in ChannelSetting:
+            self.bot.renderers.answers[setting.value] = self._render_reply
 
     async def cog_unload(self) -> None:
-        self.bot.renderers.answers.pop(SHARES_CHANNEL_ANSWER, None)
-        self.bot.renderers.answers.pop(INTROS_CHANNEL_ANSWER, None)
-        self.bot.renderers.answers.pop(ASKS_CHANNEL_ANSWER, None)
+        for setting in ChannelSetting:
+            self.bot.renderers.answers.pop(setting.value, None)
+
+    async def _set(
+        self,
+        interaction: discord.Interaction[PLNCoachBot],
+        setting: ChannelSetting,
+        channel: discord.abc.GuildChannel | None,
+        *,
+        opens_thread: bool = False,
+    ) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        if channel is not None:
+            _check_channel(guild, channel, opens_thread=opens_thread)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        channel_id = channel.id if channel else None
+        owed = await self.bot.services.server_settings.set_channel(
+            actor_from(interaction), setting, channel_id, answer=answer_ticket(interaction)
+        )
+        await self.bot.answers.deliver(owed, RenderedAnswer(REPLIES[setting](channel_id)))
 
     @app_commands.command(
         name="shares-channel",
@@ -92,18 +118,7 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
         interaction: discord.Interaction[PLNCoachBot],
         channel: discord.TextChannel | None = None,
     ) -> None:
-        guild = interaction.guild
-        assert guild is not None
-        _postable_channel(guild, channel)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        owed = await self.bot.services.server_settings.set_shares_channel(
-            actor_from(interaction),
-            channel.id if channel else None,
-            answer=answer_ticket(interaction),
-        )
-        await self.bot.answers.deliver(
-            owed, RenderedAnswer(shares_channel_reply(channel.id if channel else None))
-        )
+        await self._set(interaction, ChannelSetting.SHARES, channel)
 
     @app_commands.command(
         name="intros-channel",
@@ -120,18 +135,7 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
         interaction: discord.Interaction[PLNCoachBot],
         channel: discord.TextChannel | None = None,
     ) -> None:
-        guild = interaction.guild
-        assert guild is not None
-        _postable_channel(guild, channel)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        owed = await self.bot.services.introductions.set_intros_channel(
-            actor_from(interaction),
-            channel.id if channel else None,
-            answer=answer_ticket(interaction),
-        )
-        await self.bot.answers.deliver(
-            owed, RenderedAnswer(intros_channel_reply(channel.id if channel else None))
-        )
+        await self._set(interaction, ChannelSetting.INTROS, channel)
 
     @app_commands.command(
         name="asks-channel",
@@ -148,41 +152,10 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
         interaction: discord.Interaction[PLNCoachBot],
         channel: discord.TextChannel | discord.ForumChannel | None = None,
     ) -> None:
-        guild = interaction.guild
-        assert guild is not None
-        if channel is not None:
-            resolved = guild.get_channel(channel.id)
-            if not isinstance(resolved, discord.TextChannel | discord.ForumChannel):
-                raise UserFacingError("I can't see that channel. Pick a text channel or forum.")
-            missing = missing_post_permissions(
-                resolved.permissions_for(guild.me),
-                in_thread=False,
-                opens_thread=isinstance(resolved, discord.TextChannel),
-            )
-            if missing:
-                raise UserFacingError(
-                    f"I can't open questions in {resolved.mention} yet: I'm missing "
-                    f"{', '.join(missing)} there. Grant those to my role in the channel "
-                    "settings, then try again."
-                )
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        owed = await self.bot.services.server_settings.set_asks_channel(
-            actor_from(interaction),
-            channel.id if channel else None,
-            answer=answer_ticket(interaction),
-        )
-        await self.bot.answers.deliver(
-            owed, RenderedAnswer(asks_channel_reply(channel.id if channel else None))
-        )
-
-    async def _render_asks_reply(self, answer: OwedAnswer, _post: PostStatus | None) -> str:
-        return asks_channel_reply(answer.subject_id or None)
+        await self._set(interaction, ChannelSetting.ASKS, channel, opens_thread=True)
 
     async def _render_reply(self, answer: OwedAnswer, _post: PostStatus | None) -> str:
-        return shares_channel_reply(answer.subject_id or None)
-
-    async def _render_intros_reply(self, answer: OwedAnswer, _post: PostStatus | None) -> str:
-        return intros_channel_reply(answer.subject_id or None)
+        return REPLIES[ChannelSetting(answer.kind)](answer.subject_id or None)
 
 
 async def setup(bot: PLNCoachBot) -> None:

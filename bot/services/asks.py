@@ -32,7 +32,7 @@ from bot.db.upsert import dialect_insert
 from bot.errors import InvalidInput, NotFound
 from bot.habits import EventKind, Habit
 from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers
-from bot.services.members import Actor, touch_actor
+from bot.services.members import Actor, note_member, touch_actor
 from bot.services.outbox import Outbox, PostClaim, PostState, PostStatus
 from bot.services.routing import HelperPick, route_helpers
 from bot.services.share_input import parse_tags
@@ -45,7 +45,6 @@ ASK_THREAD = "ask_thread"
 HELPFUL_THANKS = "helpful_thanks"
 ASK_ANSWER = "ask"
 HELPFUL_ANSWER = "helpful"
-ASKS_CHANNEL_ANSWER = "asks_channel"
 
 MAX_QUESTION_LENGTH = 1000
 THREAD_NAME_LIMIT = 100
@@ -278,7 +277,7 @@ class AskService:
             if author_id == actor.user_id:
                 return HelpfulOutcome(HelpfulResult.OWN_MESSAGE, ask, None, None, None)
             await touch_actor(session, actor, now)
-            await _member_seen(session, actor.server_id, author_id, author_name, posted_at)
+            await note_member(session, actor.server_id, author_id, author_name, posted_at)
             await record_answers(
                 session, actor.server_id, [(ask_id, ask.asker_id, message_id, author_id, posted_at)]
             )
@@ -507,21 +506,6 @@ async def withdraw_answers(session: AsyncSession, server_id: int, message_ids: l
             .where(Ask.id.in_(ask_ids))
             .values(first_answer_at=first)
         )
-
-
-async def _member_seen(
-    session: AsyncSession, server_id: int, user_id: int, name: str, at: datetime
-) -> None:
-    upsert = dialect_insert(session, Member).values(
-        server_id=server_id,
-        user_id=user_id,
-        display_name=name[:100],
-        first_seen_at=at,
-        last_seen_at=at,
-    )
-    await session.execute(
-        upsert.on_conflict_do_nothing(index_elements=[Member.server_id, Member.user_id])
-    )
 
 
 async def _load(session: AsyncSession, server_id: int, ask_id: int) -> StoredAsk:

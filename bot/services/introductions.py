@@ -15,18 +15,17 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import Database, Introduction, Member, MemberInterest, Server, utcnow
+from bot.db import Database, Introduction, Member, MemberInterest, utcnow
 from bot.db.upsert import dialect_insert
 from bot.errors import InvalidInput, NotFound
 from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers
 from bot.services.interests import InterestKind, IntroAnswers, split_tags, tag_variants
-from bot.services.members import Actor, touch_actor, touch_server
+from bot.services.members import Actor, note_member, touch_actor, touch_server
 from bot.services.outbox import Outbox, PostClaim
 
 INTRO_CARD = "intro_card"
 WELCOME_POST = "welcome"
 INTRO_ANSWER = "intro"
-INTROS_CHANNEL_ANSWER = "intros_channel"
 
 
 class IntroResult(enum.StrEnum):
@@ -201,7 +200,7 @@ class IntroductionService:
         now = self._clock()
         async with self._database.write() as session:
             settings = await touch_server(session, server_id, server_name)
-            await _seen(session, server_id, user_id, display_name, now)
+            await note_member(session, server_id, user_id, display_name, now)
             channel_id = settings.intros_channel_id or fallback_channel_id
             if channel_id is None:
                 return None
@@ -224,33 +223,6 @@ class IntroductionService:
                 .values(left_at=self._clock())
             )
 
-    async def intros_channel(self, server_id: int) -> int | None:
-        async with self._database.read() as session:
-            return await session.scalar(
-                select(Server.intros_channel_id).where(Server.id == server_id)
-            )
-
-    async def set_intros_channel(
-        self, actor: Actor, channel_id: int | None, *, answer: AnswerTicket
-    ) -> OwedAnswer:
-        """Post intro cards and welcomes in ``channel_id``; ``None``: where /connect is used."""
-        async with self._database.write() as session:
-            await touch_actor(session, actor, self._clock())
-            await session.execute(
-                update(Server)
-                .where(Server.id == actor.server_id)
-                .values(intros_channel_id=channel_id)
-            )
-            return await PendingAnswers.store(
-                session,
-                server_id=actor.server_id,
-                member_id=actor.user_id,
-                kind=INTROS_CHANNEL_ANSWER,
-                subject_id=channel_id or 0,
-                outcome="set" if channel_id else "cleared",
-                ticket=answer,
-            )
-
 
 async def _replace_interests(
     session: AsyncSession, server_id: int, user_id: int, answers: IntroAnswers
@@ -266,21 +238,3 @@ async def _replace_interests(
     ]
     if rows:
         await session.execute(insert(MemberInterest), rows)
-
-
-async def _seen(
-    session: AsyncSession, server_id: int, user_id: int, display_name: str, now: datetime
-) -> None:
-    upsert = dialect_insert(session, Member).values(
-        server_id=server_id,
-        user_id=user_id,
-        display_name=display_name[:100],
-        first_seen_at=now,
-        last_seen_at=now,
-    )
-    await session.execute(
-        upsert.on_conflict_do_update(
-            index_elements=[Member.server_id, Member.user_id],
-            set_={"display_name": upsert.excluded.display_name, "left_at": None},
-        )
-    )

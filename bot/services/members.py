@@ -84,3 +84,23 @@ async def touch_server(session: AsyncSession, server_id: int, server_name: str) 
     if row.name != name:
         await session.execute(update(Server).where(Server.id == server_id).values(name=name))
     return ServerSettings(row.shares_channel_id, row.intros_channel_id, row.asks_channel_id)
+
+
+async def note_member(
+    session: AsyncSession, server_id: int, user_id: int, display_name: str, at: datetime
+) -> None:
+    """Make sure a member's row exists (someone the bot saw but who has not acted yet), and
+    that they count as in the server."""
+    upsert = dialect_insert(session, Member).values(
+        server_id=server_id,
+        user_id=user_id,
+        display_name=display_name[:100],
+        first_seen_at=at,
+        last_seen_at=at,
+    )
+    await session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[Member.server_id, Member.user_id],
+            set_={"display_name": upsert.excluded.display_name, "left_at": None},
+        )
+    )
