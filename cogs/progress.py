@@ -106,12 +106,14 @@ class Progress(commands.Cog):
         await self.bot.ingest.catch_up()  # what they just did counts in the answer
         result = await self.bot.services.progress.progress(actor.server_id, subject.id)
         own = subject.id == interaction.user.id
-        step = await self._next_action(result, actor.server_id) if own else None
-        embed = progress_embed(subject.display_name, result, own=own, step=step)
+        # The card is drawn on its thread while the coach looks up the next step.
         card = progress_card(subject.display_name, actor.server_name, result)
-        png = await asyncio.get_running_loop().run_in_executor(
+        drawing = asyncio.get_running_loop().run_in_executor(
             self._drawing, render_progress_card, card
         )
+        step = await self._next_action(result, actor.server_id) if own else None
+        embed = progress_embed(subject.display_name, result, own=own, step=step)
+        png = await drawing
         await interaction.edit_original_response(
             embed=embed,
             attachments=[discord.File(io.BytesIO(png), filename=CARD_FILENAME)],
