@@ -6,6 +6,7 @@ working after a restart; only the member who searched may turn the pages.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,12 +17,15 @@ from discord.ext import commands
 
 from bot.app import PLNCoachBot
 from bot.command_tree import report_error
+from bot.errors import DatabaseUnavailable
 from bot.services.resource_search import MAX_QUERY_LENGTH, FoundResource, ResourcePage
 from bot.services.share_input import MAX_TAG_LENGTH
 from cogs._safe_text import note, plain
 from cogs._shared import COACH_COLOUR, NO_PINGS, coach_bot
 
 PAGE_ID = "pln:res:{owner}:{page}:{tag}|{query}"
+# Discord waits 3 s for autocomplete choices.
+AUTOCOMPLETE_WAIT = 2.0
 
 
 def _base36(number: int) -> str:
@@ -196,7 +200,15 @@ class Resources(commands.Cog):
     ) -> list[app_commands.Choice[str]]:
         if interaction.guild_id is None:
             return []
-        found = await self.bot.services.resource_search.tags(interaction.guild_id, current)
+        # Autocomplete can't be deferred: with the database slow, offer nothing in time
+        # rather than let Discord drop the request.
+        try:
+            found = await asyncio.wait_for(
+                self.bot.services.resource_search.tags(interaction.guild_id, current),
+                AUTOCOMPLETE_WAIT,
+            )
+        except (TimeoutError, DatabaseUnavailable):
+            return []
         return [
             app_commands.Choice(name=f"{tag} ({count})"[:100], value=tag) for tag, count in found
         ]

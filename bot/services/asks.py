@@ -33,7 +33,7 @@ from bot.errors import InvalidInput, NotFound
 from bot.habits import EventKind, Habit
 from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers
 from bot.services.members import Actor, note_member, touch_actor
-from bot.services.outbox import Outbox, PostClaim, PostState, PostStatus
+from bot.services.outbox import STATUS_COLUMNS, Outbox, PostClaim, PostStatus, status_of
 from bot.services.routing import HelperPick, route_helpers
 from bot.services.share_input import parse_tags
 
@@ -539,21 +539,14 @@ async def _load(session: AsyncSession, server_id: int, ask_id: int) -> StoredAsk
     )
     post = (
         await session.execute(
-            select(
-                OutboxPost.id,
-                OutboxPost.state,
-                OutboxPost.channel_id,
-                OutboxPost.message_id,
-                OutboxPost.last_error,
-                OutboxPost.error_code,
-            ).where(
+            select(*STATUS_COLUMNS).where(
                 OutboxPost.server_id == server_id,
                 OutboxPost.kind == ASK_THREAD,
                 OutboxPost.subject_id == ask_id,
             )
         )
     ).one_or_none()
-    thread = None if post is None else PostStatus(post[0], PostState(post[1]), *post[2:])
+    thread = None if post is None else status_of(post)
     return StoredAsk(
         id=ask.id,
         server_id=server_id,

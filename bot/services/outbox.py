@@ -63,6 +63,10 @@ class PostClaim:
     # Set when the post is up already and is owed an edit (e.g. a re-written intro card).
     edit_message_id: int | None = None
 
+    def on_its_way(self) -> PostStatus:
+        """The post's status while this claim delivers it."""
+        return PostStatus(self.post_id, PostState.PENDING, self.channel_id, None, None, None)
+
 
 @dataclass(frozen=True, slots=True)
 class PostStatus:
@@ -92,7 +96,8 @@ def retry_delay(attempt: int, rng: Callable[[], float] = random.random) -> timed
     return ceiling * (0.5 + rng() / 2)
 
 
-def _status(row: Any) -> PostStatus:
+def status_of(row: Any) -> PostStatus:
+    """A post's status from its row (an ``OutboxPost`` or a row of ``STATUS_COLUMNS``)."""
     return PostStatus(
         post_id=row.id,
         state=PostState(row.state),
@@ -103,7 +108,7 @@ def _status(row: Any) -> PostStatus:
     )
 
 
-_STATUS_COLUMNS = (
+STATUS_COLUMNS = (
     OutboxPost.id,
     OutboxPost.state,
     OutboxPost.channel_id,
@@ -419,16 +424,16 @@ class Outbox:
                         error_code=None,
                         finished_at=now,
                     )
-                    .returning(*_STATUS_COLUMNS)
+                    .returning(*STATUS_COLUMNS)
                 )
             ).one_or_none()
             if row is None:  # posted already, by another worker: its message counts
                 row = (
                     await session.execute(
-                        select(*_STATUS_COLUMNS).where(OutboxPost.id == claim.post_id)
+                        select(*STATUS_COLUMNS).where(OutboxPost.id == claim.post_id)
                     )
                 ).one()
-        return _status(row)
+        return status_of(row)
 
     async def record_refusal(self, claim: PostClaim, refusal: Refusal) -> PostStatus | None:
         """Settle an attempt that did not post: fail for good, or schedule the next try.
@@ -460,11 +465,9 @@ class Outbox:
             if _rowcount(result) == 0:
                 return None
             row = (
-                await session.execute(
-                    select(*_STATUS_COLUMNS).where(OutboxPost.id == claim.post_id)
-                )
+                await session.execute(select(*STATUS_COLUMNS).where(OutboxPost.id == claim.post_id))
             ).one()
-        return _status(row)
+        return status_of(row)
 
     async def release_claims(self, worker_id: str) -> int:
         """Free the claims that earlier runs of this worker's slot left when they stopped.
@@ -492,9 +495,9 @@ class Outbox:
     async def status(self, post_id: int) -> PostStatus | None:
         async with self._database.read() as session:
             row = (
-                await session.execute(select(*_STATUS_COLUMNS).where(OutboxPost.id == post_id))
+                await session.execute(select(*STATUS_COLUMNS).where(OutboxPost.id == post_id))
             ).one_or_none()
-        return None if row is None else _status(row)
+        return None if row is None else status_of(row)
 
     async def statuses(self, post_ids: Sequence[int]) -> dict[int, PostStatus]:
         if not post_ids:
@@ -502,10 +505,10 @@ class Outbox:
         async with self._database.read() as session:
             rows = (
                 await session.execute(
-                    select(*_STATUS_COLUMNS).where(OutboxPost.id.in_(list(post_ids)))
+                    select(*STATUS_COLUMNS).where(OutboxPost.id.in_(list(post_ids)))
                 )
             ).all()
-        return {row.id: _status(row) for row in rows}
+        return {row.id: status_of(row) for row in rows}
 
     async def next_due_at(self) -> datetime | None:
         """When the earliest pending post becomes deliverable (its retry time, or lease end)."""

@@ -16,7 +16,7 @@ from bot.errors import NotFound
 from bot.habits import EventKind, Habit
 from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers
 from bot.services.members import Actor, touch_actor
-from bot.services.outbox import Outbox, PostClaim, PostState, PostStatus
+from bot.services.outbox import Outbox, PostClaim, PostState, PostStatus, status_of
 from bot.services.share_input import ShareInput
 
 RESOURCE_CARD = "resource_card"
@@ -349,14 +349,5 @@ class SharingService:
             shared_by_name=name,
             channel_id=resource.channel_id,
             created_at=resource.created_at,
-            card=None
-            if post is None
-            else PostStatus(
-                post_id=post.id,
-                state=PostState(post.state),
-                channel_id=post.channel_id,
-                message_id=post.message_id,
-                problem=post.last_error,
-                error_code=post.error_code,
-            ),
+            card=None if post is None else status_of(post),
         )

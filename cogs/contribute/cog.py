@@ -42,10 +42,6 @@ def _card_post(resource: SharedResource) -> OutgoingPost:
     )
 
 
-def _on_its_way(claim: PostClaim) -> PostStatus:
-    return PostStatus(claim.post_id, PostState.PENDING, claim.channel_id, None, None, None)
-
-
 # How long /share waits for its card before answering "on its way" (the answer is edited again
 # once the card is up): long enough for a card on the happy path, well inside patience.
 CARD_WAIT = 2.5
@@ -106,7 +102,7 @@ class Contribute(commands.Cog):
             card = outcome.resource.card
             if outcome.card_claim is not None:
                 self.bot.posts.submit(outcome.card_claim, _card_post(outcome.resource))
-                card = _on_its_way(outcome.card_claim)
+                card = outcome.card_claim.on_its_way()
             if card is not None and card.state is PostState.PENDING:
                 card = await self.bot.posts.wait(card.post_id, CARD_WAIT) or card
             text = await self._receipt(

@@ -24,7 +24,7 @@ from bot.services.asks import (
     HelpfulResult,
     parse_ask,
 )
-from bot.services.outbox import PostClaim, PostState, PostStatus
+from bot.services.outbox import PostClaim, PostStatus
 from bot.services.share_input import MAX_TAGS_INPUT_LENGTH
 from cogs._shared import NO_PINGS, actor_from, answer_ticket
 from cogs.request.posts import (
@@ -96,7 +96,7 @@ class Request(commands.Cog):
             thread: PostStatus | None = None
             if outcome.thread_claim is not None:
                 self.bot.posts.submit(outcome.thread_claim, ask_post(outcome.ask))
-                thread = _on_its_way(outcome.thread_claim)
+                thread = outcome.thread_claim.on_its_way()
                 thread = await self.bot.posts.wait(thread.post_id, THREAD_WAIT) or thread
             text = ask_reply(outcome.ask, thread, actor.server_id)
             await self.bot.answers.deliver(outcome.answer, RenderedAnswer(text, thread))
@@ -174,7 +174,3 @@ class Request(commands.Cog):
             answer.server_id, answer.subject_id
         )
         return helpful_reply(HelpfulResult(answer.outcome), ask, helper_id)
-
-
-def _on_its_way(claim: PostClaim) -> PostStatus:
-    return PostStatus(claim.post_id, PostState.PENDING, claim.channel_id, None, None, None)
