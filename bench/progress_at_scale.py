@@ -45,7 +45,7 @@ from bench._harness import Result, coach_on, drive
 from bench._scale_fill import Generated, generate, load
 from bot.db import Database, utcnow
 from bot.db.migrate import upgrade
-from bot.services import build_services
+from bot.wiring import build_services
 from emulator import DiscordEmulator
 
 GROUPS = (("ordinary", 60), ("hub", 20), ("newcomer", 20))

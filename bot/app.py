@@ -14,6 +14,7 @@ import pkgutil
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import discord
@@ -28,16 +29,32 @@ from bot.db.migrate import upgrade
 from bot.delivery.answers import AnswerDelivery
 from bot.delivery.posts import PostDelivery
 from bot.delivery.renderers import Renderers
+from bot.delivery.rest_limit import limit_rest_requests
+from bot.delivery.weekly import WeeklyHooks, WeeklyRunner
 from bot.discord_endpoints import apply_discord_endpoints
 from bot.invite import invite_url
-from bot.services import Services, build_services
+from bot.scheduling.clock import ShiftedClock
+from bot.scheduling.ticker import WeeklyTicker
 from bot.services.ingest import PassiveIngest
+from bot.wiring import Services, build_services
 
 log = logging.getLogger(__name__)
 
 _Part = TypeVar("_Part")
 
 WORKER_SLOT = "main"
+
+
+def worker_slot_for(shard_ids: tuple[int, ...] | None, shard_count: int | None) -> str:
+    """One process per slot: the whole bot, or one set of shards (``shards-0.1-of-4``)."""
+    if shard_ids is None or shard_count is None:
+        return WORKER_SLOT
+    return f"shards-{'.'.join(str(shard) for shard in sorted(shard_ids))}-of-{shard_count}"
+
+
+def shard_of(server_id: int, shard_count: int) -> int:
+    """The shard Discord puts a server on."""
+    return (server_id >> 22) % shard_count
 
 
 def discover_extensions() -> list[str]:
@@ -87,9 +104,14 @@ class PLNCoachBot(commands.Bot):
         force_command_sync: bool = False,
         guild_ready_timeout: float = 2.0,
         database_ready: bool = False,
+        clock: ShiftedClock | None = None,
+        **shard_options: Any,
     ) -> None:
         """``database_ready``: the caller migrated the database already (`pln-coach run` does,
-        to report a database problem before logging in), so start-up need not look again."""
+        to report a database problem before logging in), so start-up need not look again.
+
+        ``clock``: the time weekly posts go by (tests and the sandbox move it forward).
+        """
         # The bot has no voice features; don't warn at every start that voice libraries are absent.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
@@ -106,14 +128,20 @@ class PLNCoachBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             chunk_guilds_at_startup=False,
+            **shard_options,
         )
         self.settings = settings
+        self.clock = clock or ShiftedClock(
+            timedelta(seconds=settings.challenges.clock_shift_seconds)
+        )
         self.force_command_sync = force_command_sync
         self._database_ready = database_ready
         # This process in outbox claims and owed answers: its slot (one process per slot; a
         # shard set once the bot is sharded), which a restart keeps so it can take back what the
         # last run left at once, and a per-run part, so two runs never pass for one another.
-        self.worker_id = f"{WORKER_SLOT}/{secrets.token_hex(4)}"
+        slot = worker_slot_for(settings.discord.shard_ids, settings.discord.shard_count)
+        self.worker_id = f"{slot}/{secrets.token_hex(4)}"
+        limit_rest_requests(self.http, settings.discord.requests_per_second)
         self._services: Services | None = None
         # How each kind of post and answer is drawn; the cogs fill it in as they load.
         self.renderers = Renderers()
@@ -121,6 +149,10 @@ class PLNCoachBot(commands.Bot):
         self._answers: AnswerDelivery | None = None
         self._ingest: PassiveIngest | None = None
         self._observers: dict[str, list[Callable[..., None]]] = {}
+        # What cogs add to the weekly clock's ticks (nudges), filled in as they load.
+        self.weekly_hooks = WeeklyHooks()
+        self._weekly: WeeklyRunner | None = None
+        self._ticker: WeeklyTicker | None = None
 
     @property
     def services(self) -> Services:
@@ -135,6 +167,21 @@ class PLNCoachBot(commands.Bot):
     def answers(self) -> AnswerDelivery:
         """Completes members' deferred answers, also after a restart."""
         return _built(self._answers, "answer delivery")
+
+    @property
+    def weekly(self) -> WeeklyRunner:
+        """Decides the weekly challenges and recaps when they fall due."""
+        return _built(self._weekly, "the weekly posts")
+
+    def owns(self, server_id: int) -> bool:
+        """Whether this process runs the shard the server is on (all, unless sharded)."""
+        ids, count = self.settings.discord.shard_ids, self.settings.discord.shard_count
+        return ids is None or count is None or shard_of(server_id, count) in ids
+
+    def schedules_changed(self) -> None:
+        """Look at the weekly schedules again now (one was set, or the clock moved)."""
+        if self._ticker is not None:
+            self._ticker.wake()
 
     @property
     def ingest(self) -> PassiveIngest:
@@ -185,7 +232,11 @@ class PLNCoachBot(commands.Bot):
         if not self._database_ready:
             await asyncio.to_thread(asyncio.run, migrate_database(self.settings.database.url))
         database = Database(self.settings.database.url, echo=self.settings.database.echo)
-        self._services = services = build_services(database)
+        self._services = services = build_services(
+            database,
+            clock=self.clock,
+            catch_up_grace=timedelta(hours=self.settings.challenges.catch_up_grace_hours),
+        )
         self._posts = PostDelivery(self, services.outbox, self.renderers, worker_id=self.worker_id)
         self._answers = AnswerDelivery(
             self, services.answers, services.outbox, self.renderers, worker_id=self.worker_id
@@ -193,11 +244,21 @@ class PLNCoachBot(commands.Bot):
         self._posts.on_settled(self._answers.post_settled)
         self._ingest = PassiveIngest(database)
         self._ingest.start()
+        self._weekly = WeeklyRunner(
+            services.weekly_posts,
+            services.completions,
+            clock=self.clock,
+            owns=self.owns,
+            wake_delivery=self._posts.wake,
+            hooks=self.weekly_hooks,
+        )
         for extension in discover_extensions():
             await self.load_extension(extension)
         # Both wait for the gateway to be ready before they post anything.
         await self._posts.start()
         await self._answers.start()
+        self._ticker = WeeklyTicker(self.weekly.tick, self.clock)
+        self.clock.on_shift(self.schedules_changed)
         assert self.application_id is not None  # known after login
         await sync_commands(
             self.tree,
@@ -236,10 +297,14 @@ class PLNCoachBot(commands.Bot):
 
     async def on_ready(self) -> None:
         log.info("Connected as %s to %d servers", self.user, len(self.guilds))
+        if self._ticker is not None and not self._ticker.running:
+            self._ticker.start()  # weekly posts go out once the bot can post
         if self.application_id:
             log.info("Invite me to a server: %s", invite_url(self.application_id))
 
     async def close(self) -> None:
+        if self._ticker is not None:
+            self._ticker.stop()
         for delivery in (self._posts, self._answers):
             if delivery is not None:
                 await delivery.stop()
@@ -252,3 +317,20 @@ class PLNCoachBot(commands.Bot):
         if self._services is not None:
             await self._services.database.dispose()
             self._services = None
+
+
+class ShardedPLNCoachBot(PLNCoachBot, commands.AutoShardedBot):
+    """One process of a sharded bot: the shards in ``discord.shard_ids`` of ``shard_count``.
+
+    Several such processes share one PostgreSQL database. Each serves its shards' gateway
+    events and commands, and decides its servers' weekly posts; any process can post anywhere
+    over REST, so one that dies has its servers' posts made by another once they are overdue.
+    """
+
+
+def create_bot(settings: Settings, **options: Any) -> PLNCoachBot:
+    """The bot this configuration asks for: sharded when ``discord.shard_ids`` is set."""
+    ids, count = settings.discord.shard_ids, settings.discord.shard_count
+    if ids is None or count is None:
+        return PLNCoachBot(settings, **options)
+    return ShardedPLNCoachBot(settings, shard_ids=list(ids), shard_count=count, **options)

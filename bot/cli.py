@@ -18,8 +18,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import discord
+from pydantic import ValidationError
 
-from bot.app import PLNCoachBot
+from bot.app import create_bot
 from bot.config import ConfigError, Settings, load_settings, without_secrets
 from bot.db import Database
 from bot.db.migrate import downgrade, upgrade
@@ -44,8 +45,16 @@ def _parser() -> argparse.ArgumentParser:
         "--config", type=Path, help="TOML settings file (default: ./config.toml when present)"
     )
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser(
+    run = commands.add_parser(
         "run", help="connect to Discord; with no token, start the offline sandbox (default)"
+    )
+    run.add_argument(
+        "--shard-ids",
+        type=_shard_ids,
+        help="run these shards of a sharded bot, e.g. 0,1 (with --shard-count)",
+    )
+    run.add_argument(
+        "--shard-count", type=int, help="how many shards the whole bot has (with --shard-ids)"
     )
     commands.add_parser("sandbox", help="start the offline sandbox even when a token is set")
     commands.add_parser("sync", help="register the slash commands with Discord now, then exit")
@@ -61,6 +70,34 @@ def _parser() -> argparse.ArgumentParser:
         "--yes", action="store_true", help="confirm the downgrade; without it nothing is changed"
     )
     return parser
+
+
+def _shard_ids(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: shard ids are numbers, e.g. 0,1") from None
+
+
+def with_shards(
+    settings: Settings, shard_ids: tuple[int, ...] | None, shard_count: int | None
+) -> Settings:
+    """The settings with the command line's shards (which win over the config file)."""
+    if shard_ids is None and shard_count is None:
+        return settings
+    discord_values = settings.discord.model_dump()
+    discord_values.update(shard_ids=shard_ids, shard_count=shard_count)
+    try:
+        return settings.model_copy(
+            update={"discord": type(settings.discord).model_validate(discord_values)}
+        )
+    except ValidationError as error:
+        raise ConfigError(
+            [
+                f"--shard-ids/--shard-count: {e['msg'].removeprefix('Value error, ')}"
+                for e in error.errors()
+            ]
+        ) from None
 
 
 def configure_logging(level: str, *, secrets: Iterable[str] = ()) -> None:
@@ -82,7 +119,7 @@ async def _migrate(settings: Settings, action: str, revision: str) -> None:
 
 async def _run_bot(settings: Settings, token: str, *, sync_only: bool) -> None:
     await _prepare_database(settings)
-    bot = PLNCoachBot(settings, force_command_sync=sync_only, database_ready=True)
+    bot = create_bot(settings, force_command_sync=sync_only, database_ready=True)
     with (
         reaching_discord(settings.discord.api_base_url, settings.database.url, token),
         stop_on_sigterm(),
@@ -155,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings(args.config)
+        if getattr(args, "shard_ids", None) is not None or getattr(args, "shard_count", None):
+            settings = with_shards(settings, args.shard_ids, args.shard_count)
     except ConfigError as error:
         for problem in error.problems:
             print(f"pln-coach: config error: {problem}", file=sys.stderr)  # noqa: T201

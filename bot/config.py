@@ -14,7 +14,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -66,6 +74,32 @@ class DiscordSettings(_Section):
         default=False,
         description="Welcome newcomers (needs the privileged Server Members intent).",
     )
+    requests_per_second: float = Field(
+        default=46.0,
+        gt=0,
+        description=(
+            "REST requests this process makes per second at most: Discord allows 50 per bot, "
+            "so with several processes give each its share."
+        ),
+    )
+    shard_ids: tuple[int, ...] | None = Field(
+        default=None, description="The shards this process runs (with shard_count)."
+    )
+    shard_count: int | None = Field(default=None, ge=1, description="Shards of the whole bot.")
+
+    @model_validator(mode="after")
+    def _check_shards(self) -> DiscordSettings:
+        if (self.shard_ids is None) != (self.shard_count is None):
+            raise ValueError("set shard_ids and shard_count together, or neither")
+        if self.shard_ids is not None and self.shard_count is not None:
+            if not self.shard_ids:
+                raise ValueError("shard_ids: give at least one shard")
+            wrong = [shard for shard in self.shard_ids if not 0 <= shard < self.shard_count]
+            if wrong:
+                raise ValueError(
+                    f"shard_ids {wrong} out of range: shards are 0 to {self.shard_count - 1}"
+                )
+        return self
 
     @field_validator("api_base_url")
     @classmethod
@@ -120,6 +154,19 @@ class DatabaseSettings(_Section):
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
+class ChallengeSettings(_Section):
+    catch_up_grace_hours: float = Field(
+        default=24,
+        ge=0,
+        le=24 * 6,
+        description="A weekly post missed by less than this (bot down) goes out late, once.",
+    )
+    clock_shift_seconds: float = Field(
+        default=0,
+        description="Run the weekly clock this far ahead of real time (trying schedules out).",
+    )
+
+
 class LoggingSettings(_Section):
     level: LogLevel = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL.")
 
@@ -152,6 +199,7 @@ class Settings(BaseSettings):
 
     discord: DiscordSettings = DiscordSettings()
     database: DatabaseSettings = DatabaseSettings()
+    challenges: ChallengeSettings = ChallengeSettings()
     logging: LoggingSettings = LoggingSettings()
 
     @classmethod

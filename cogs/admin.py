@@ -10,11 +10,10 @@ from discord.ext import commands
 
 from bot.app import PLNCoachBot
 from bot.delivery.answers import RenderedAnswer
-from bot.delivery.permissions import missing_post_permissions
-from bot.errors import UserFacingError
 from bot.services.answers import OwedAnswer
 from bot.services.outbox import PostStatus
 from bot.services.server_settings import ChannelSetting
+from cogs._channels import check_bot_can_post
 from cogs._shared import actor_from, answer_ticket
 
 
@@ -51,26 +50,6 @@ REPLIES: dict[ChannelSetting, Callable[[int | None], str]] = {
 }
 
 
-def _check_channel(
-    guild: discord.Guild, channel: discord.abc.GuildChannel, *, opens_thread: bool
-) -> None:
-    """A friendly refusal unless the bot can post there (and open a thread on its post, when
-    ``opens_thread``: in a forum, the post is the thread)."""
-    resolved = guild.get_channel(channel.id)
-    if not isinstance(resolved, discord.TextChannel | discord.ForumChannel):
-        raise UserFacingError("I can't see that channel. Pick a channel I can read.")
-    missing = missing_post_permissions(
-        resolved.permissions_for(guild.me),
-        in_thread=False,
-        opens_thread=opens_thread and isinstance(resolved, discord.TextChannel),
-    )
-    if missing:
-        raise UserFacingError(
-            f"I can't post in {resolved.mention} yet: I'm missing {', '.join(missing)} "
-            "there. Grant those to my role in the channel settings, then try again."
-        )
-
-
 class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN Coach."):
     def __init__(self, bot: PLNCoachBot) -> None:
         self.bot = bot
@@ -95,7 +74,7 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
         guild = interaction.guild
         assert guild is not None
         if channel is not None:
-            _check_channel(guild, channel, opens_thread=opens_thread)
+            check_bot_can_post(guild, channel, opens_thread=opens_thread)
         await interaction.response.defer(ephemeral=True, thinking=True)
         channel_id = channel.id if channel else None
         owed = await self.bot.services.server_settings.set_channel(

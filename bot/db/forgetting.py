@@ -89,4 +89,22 @@ FORGETTING: dict[str, Forgetting] = {
         member={"ask_id": How.CASCADE, "answerer_id": How.DELETE},
     ),
     "bot_state": Forgetting(server={}, member={}),
+    "weekly_schedules": Forgetting(server={"server_id": How.CASCADE}, member={}),
+    "custom_challenges": Forgetting(server={"server_id": How.CASCADE}, member={}),
+    "hidden_challenges": Forgetting(server={"server_id": How.CASCADE}, member={}),
+    "challenge_weeks": Forgetting(server={"server_id": How.CASCADE}, member={}),
+    "challenge_completions": Forgetting(
+        server={"challenge_week_id": How.CASCADE, "server_id": How.DELETE},
+        member={"server_id, member_id": How.CASCADE},
+    ),
+    # Recaps store no figures: shout-outs are read from the ledger when a recap is drawn.
+    "recaps": Forgetting(server={"server_id": How.CASCADE}, member={}),
+    "member_preferences": Forgetting(
+        server={"server_id, user_id": How.CASCADE}, member={"server_id, user_id": How.CASCADE}
+    ),
+    "nudges_sent": Forgetting(
+        server={"server_id, user_id": How.CASCADE},
+        member={"server_id, user_id": How.CASCADE},
+        expires="after 30 days (only today's row is needed to keep to one DM a day)",
+    ),
 }

@@ -35,6 +35,10 @@ class Server(Base):
     intros_channel_id: Mapped[int | None] = mapped_column(Snowflake)
     # Where /ask opens its threads: a text channel or a forum.
     asks_channel_id: Mapped[int | None] = mapped_column(Snowflake)
+    # How the weekly challenge is picked: "rotate" the four habits, or target the "weakest".
+    challenge_selection: Mapped[str] = mapped_column(
+        String(16), default="rotate", server_default="rotate"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -424,3 +428,172 @@ class AskAnswer(Base):
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Set once, by the asker (Mark as helpful).
     helpful_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WeeklySchedule(Base):
+    """When a server's weekly post (the challenge, or the recap) goes out: the truth.
+
+    ``next_run_at`` is the next occurrence in UTC, advanced in the transaction that decides the
+    week's post. APScheduler only wakes the bot when one is due; it holds nothing of its own.
+    """
+
+    __tablename__ = "weekly_schedules"
+    __table_args__ = (Index("ix_weekly_schedules_next_run_at", "next_run_at"),)
+
+    server_id: Mapped[int] = mapped_column(
+        ForeignKey("servers.id", ondelete="CASCADE"), primary_key=True
+    )
+    # "challenge" or "recap".
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(Snowflake)
+    weekday: Mapped[int] = mapped_column()  # 0 = Monday
+    local_time: Mapped[str] = mapped_column(String(5))  # "HH:MM"
+    zone: Mapped[str] = mapped_column(String(64))  # IANA name, e.g. "America/Chicago"
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A recap schedule nobody set follows the challenge's (the day before, same time).
+    follows_challenge: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CustomChallenge(Base):
+    """A challenge a server's admins wrote for their community (``/challenge add``)."""
+
+    __tablename__ = "custom_challenges"
+
+    id: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"))
+    habit: Mapped[str] = mapped_column(String(16))
+    difficulty: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HiddenChallenge(Base):
+    """A built-in challenge a server's admins removed from their rotation."""
+
+    __tablename__ = "hidden_challenges"
+
+    server_id: Mapped[int] = mapped_column(
+        ForeignKey("servers.id", ondelete="CASCADE"), primary_key=True
+    )
+    challenge_key: Mapped[str] = mapped_column(String(60), primary_key=True)
+
+
+class ChallengeWeek(Base):
+    """One server's challenge for one week, as posted (a copy: the bank may change later).
+
+    Unique per server and week, and its post is the outbox row of kind "challenge" with this
+    row's id as subject: a crash between deciding and posting neither loses nor repeats it.
+    """
+
+    __tablename__ = "challenge_weeks"
+    __table_args__ = (UniqueConstraint("server_id", "week"),)
+
+    id: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"))
+    week: Mapped[int] = mapped_column()  # e.g. 202648: ISO year and week of the local date
+    challenge_key: Mapped[str] = mapped_column(String(60))
+    habit: Mapped[str] = mapped_column(String(16))
+    difficulty: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(String(400))
+    rule_kind: Mapped[str | None] = mapped_column(String(32))
+    rule_count: Mapped[int | None] = mapped_column()
+    channel_id: Mapped[int] = mapped_column(Snowflake)
+    scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The challenge runs from its post to the next one (the deadline shown on the post).
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Posted after downtime, within the grace window: the post says so.
+    late: Mapped[bool] = mapped_column(default=False)
+    # When the automatic rule was last checked for everyone, and finally after the deadline.
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed: Mapped[bool] = mapped_column(default=False)
+
+
+class ChallengeCompletion(Base):
+    """A member who did a week's challenge: seen in the ledger ("auto") or said so ("self")."""
+
+    __tablename__ = "challenge_completions"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["server_id", "member_id"],
+            ["members.server_id", "members.user_id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_challenge_completions_server_id_member_id", "server_id", "member_id"),
+    )
+
+    challenge_week_id: Mapped[int] = mapped_column(
+        ForeignKey("challenge_weeks.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(Snowflake, primary_key=True, autoincrement=False)
+    server_id: Mapped[int] = mapped_column(Snowflake)
+    how: Mapped[str] = mapped_column(String(8))
+    completed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Recap(Base):
+    """One server's weekly recap. Its figures are read from the ledger when it is drawn, so
+    nothing here refers to a member; its post is the outbox row of kind "recap"."""
+
+    __tablename__ = "recaps"
+    __table_args__ = (UniqueConstraint("server_id", "week"),)
+
+    id: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"))
+    week: Mapped[int] = mapped_column()
+    channel_id: Mapped[int] = mapped_column(Snowflake)
+    scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The week it covers: the seven days before it was decided.
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    late: Mapped[bool] = mapped_column(default=False)
+
+
+class MemberPreferences(Base):
+    """What a member chose: DM nudges (off unless asked for) and shout-outs in recaps (on)."""
+
+    __tablename__ = "member_preferences"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["server_id", "user_id"],
+            ["members.server_id", "members.user_id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_member_preferences_server_id_nudges", "server_id", "nudges"),
+    )
+
+    server_id: Mapped[int] = mapped_column(Snowflake, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(Snowflake, primary_key=True, autoincrement=False)
+    nudges: Mapped[bool] = mapped_column(default=False)
+    shoutouts: Mapped[bool] = mapped_column(default=True)
+    # Why nudges were switched off by the bot (e.g. "dms_closed"), so it is said once.
+    nudges_stopped: Mapped[str | None] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NudgeSent(Base):
+    """A DM nudge sent (or being sent) to a member: at most one per member per day.
+
+    Inserted before the DM is sent, so two processes, or a retry, never send the same day twice.
+    """
+
+    __tablename__ = "nudges_sent"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["server_id", "user_id"],
+            ["members.server_id", "members.user_id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_nudges_sent_server_id_kind_subject", "server_id", "kind", "subject_id"),
+    )
+
+    server_id: Mapped[int] = mapped_column(Snowflake, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(Snowflake, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    # "digest" (subject: the week) or "unanswered_ask" (subject: the ask).
+    kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[int] = mapped_column(Snowflake)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

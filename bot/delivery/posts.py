@@ -47,6 +47,10 @@ LOOKUP_TIMEOUT = 15.0
 # A claim younger than this is renewed before it is relied on for a lookup or a send.
 FRESH_CLAIM = 5.0
 RECENTLY_SETTLED = 1000
+# Posts claimed and not yet settled, at most: what Discord's 50 requests/s lets out well inside
+# a claim's lease. A weekly fan-out to thousands of servers is claimed as lanes free up, so no
+# lease runs out while its post waits its turn (which would make another process look it up).
+MAX_IN_FLIGHT = 400
 
 
 SettledListener = Callable[[PostStatus], Awaitable[None]]
@@ -172,8 +176,9 @@ class PostDelivery:
             delay = SWEEP_INTERVAL
             try:
                 due = await self._outbox.next_due_at()  # a read: idle sweeps write nothing
-                if due is not None and due <= utcnow():
-                    for claim in await self._outbox.claim_due(self.worker_id):
+                room = MAX_IN_FLIGHT - len(self._in_flight)
+                if due is not None and due <= utcnow() and room > 0:
+                    for claim in await self._outbox.claim_due(self.worker_id, limit=min(room, 50)):
                         if claim.post_id in self._in_flight:  # queued here past its lease:
                             self._in_flight[claim.post_id] = claim  # the lane takes the new one
                             self._claimed_at[claim.post_id] = asyncio.get_running_loop().time()
@@ -218,6 +223,8 @@ class PostDelivery:
                 self._in_flight.pop(claim.post_id, None)
                 self._claimed_at.pop(claim.post_id, None)
                 self._rendered.pop(claim.post_id, None)
+                if len(self._in_flight) == MAX_IN_FLIGHT // 2:
+                    self.wake()  # room again for posts the sweep left waiting
         if self._lanes.get(channel_id) is lane:
             del self._lanes[channel_id]
 
@@ -304,6 +311,7 @@ class PostDelivery:
                     view=post.view,  # type: ignore[arg-type]
                     allowed_mentions=post.allowed_mentions,
                     nonce=nonce_for(claim.post_id),
+                    files=post.attachments(),
                 ),
                 SEND_TIMEOUT,
             )

@@ -7,6 +7,7 @@ walk the command tree) before there is a database to deliver from.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -30,6 +31,12 @@ class OutgoingPost:
     forum_tags: tuple[str, ...] = ()
     # The only members this post may notify; nobody by default, never roles or @everyone.
     pings: tuple[int, ...] = ()
+    # Images to attach, as (file name, bytes); an embed shows one with attachment://name.
+    files: tuple[tuple[str, bytes], ...] = ()
+
+    def attachments(self) -> list[discord.File]:
+        """Fresh file objects for one attempt (discord.py reads a file once)."""
+        return [discord.File(io.BytesIO(data), filename=name) for name, data in self.files]
 
     @property
     def allowed_mentions(self) -> discord.AllowedMentions:

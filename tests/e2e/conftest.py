@@ -15,6 +15,7 @@ import pytest
 from bot.app import PLNCoachBot
 from bot.config import Settings, local_settings
 from bot.invite import INVITE_PERMISSIONS
+from bot.scheduling.clock import ShiftedClock
 from emulator import DiscordEmulator
 from emulator.state import Application, Channel, Guild, Role, User
 
@@ -84,11 +85,13 @@ class BotProcess:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._running = AsyncExitStack()
+        # The weekly posts' clock, kept across restarts: tests move it forward.
+        self.clock = ShiftedClock()
 
     async def start(self) -> PLNCoachBot:
         token = self.settings.discord.token
         assert token is not None
-        bot = PLNCoachBot(self.settings, guild_ready_timeout=0.05)
+        bot = PLNCoachBot(self.settings, guild_ready_timeout=0.05, clock=self.clock)
         return await self._running.enter_async_context(bot.connected(token.get_secret_value()))
 
     async def stop(self) -> None:

@@ -24,12 +24,12 @@ from bot.db import (
     utcnow,
 )
 from bot.db.migrate import upgrade
-from bot.services import build_services
 from bot.services.conversations import week_of
 from bot.services.members import Actor
 from bot.services.progress import ProgressService
 from bot.services.share_input import parse_share
 from bot.services.sharing import SharingService
+from bot.wiring import build_services
 from tests.services.clock import answer_ticket
 
 

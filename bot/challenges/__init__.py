@@ -1,0 +1,1 @@
+"""Weekly challenges: a built-in bank, and rules that let the ledger say who completed one."""
