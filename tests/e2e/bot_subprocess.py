@@ -24,12 +24,15 @@ class BotSubprocess:
         *,
         environment: dict[str, str] | None = None,
         log_level: str = "INFO",
+        clock_shift: float = 0,
     ) -> None:
         self.community = community
         self.folder = folder
         self.database_url = database_url
         self.environment = environment_without_bot_settings() | (environment or {})
         self.log_level = log_level
+        # Seconds the bot's weekly clock runs ahead (``challenges.clock_shift_seconds``).
+        self.clock_shift = clock_shift
         self.process: asyncio.subprocess.Process | None = None
         self.runs = 0
 
@@ -63,6 +66,9 @@ gateway_url = "{emu.gateway_url}"
 
 [database]
 url = "{self.database_url}"
+
+[challenges]
+clock_shift_seconds = {self.clock_shift}
 
 [logging]
 level = "{self.log_level}"
