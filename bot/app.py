@@ -304,7 +304,7 @@ class PLNCoachBot(commands.Bot):
 
     async def close(self) -> None:
         if self._ticker is not None:
-            self._ticker.stop()
+            await self._ticker.stop()
         for delivery in (self._posts, self._answers):
             if delivery is not None:
                 await delivery.stop()

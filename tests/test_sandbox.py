@@ -336,3 +336,29 @@ def test_saved_files_get_plain_names() -> None:
     assert safe_filename(".hidden") == "hidden"
     assert safe_filename("карта.png") == "png"
     assert safe_filename("") == "file"
+
+
+def test_a_weekly_challenge_can_be_scheduled_and_seen_by_moving_the_clock(tmp_path: Path) -> None:
+    script = "\n".join(
+        [
+            ":as maya",
+            "/challenge schedule channel:#general weekday:Monday time:09:00 timezone:Europe/Berlin",
+            ":clock next",
+            ":clock next",
+            ":as ana",
+            "/progress",
+            "/challenge current",
+            "/challenge done",
+            ":clock nonsense",
+            ":quit",
+        ]
+    )
+    out = _sandbox("sandbox", script, tmp_path, environment_without_bot_settings())
+    assert "the weekly challenge goes to" in out
+    assert "(the bot's clock says" in out
+    assert "Weekly challenge · Connect" in out  # the post, printed as it arrives
+    assert "[1] ✅ I did it" in out
+    assert "This week's challenge · Connect" in out
+    assert "Counted:" in out or "verified" in out
+    assert "Weekly recap" in out  # the first :clock next reached the recap, the day before
+    assert "Move the clock forward like this" in out

@@ -22,6 +22,7 @@ from bot.db import ActivityEvent, ChallengeWeek, CustomChallenge, HiddenChalleng
 from bot.habits import HABIT_ORDER, Habit
 
 NO_REPEAT_WEEKS = 8
+EASY_WEEKS = 4
 ACTIVE_WINDOW = timedelta(days=28)
 CUSTOM_PREFIX = "custom:"
 
@@ -107,12 +108,30 @@ def _turn(server_id: int, week: int, count: int) -> int:
     return int.from_bytes(digest, "big") % count
 
 
+def difficulty_for(weeks_before: int) -> str | None:
+    """Start gently: easy challenges in a server's first month, medium in its second."""
+    if weeks_before < EASY_WEEKS:
+        return "easy"
+    if weeks_before < 2 * EASY_WEEKS:
+        return "medium"
+    return None
+
+
 def choose(
-    candidates: Sequence[Pick], habit: Habit, recent: Sequence[str], server_id: int, week: int
+    candidates: Sequence[Pick],
+    habit: Habit,
+    recent: Sequence[str],
+    server_id: int,
+    week: int,
+    *,
+    difficulty: str | None = None,
 ) -> Pick | None:
-    """The habit's challenges not used lately; else any habit's; else the least recently used."""
+    """The habit's challenges not used lately (at ``difficulty`` when there is one); else any
+    habit's; else the least recently used."""
     fresh = [pick for pick in candidates if pick.key not in recent]
-    for pool in ([pick for pick in fresh if pick.habit is habit], fresh):
+    of_habit = [pick for pick in fresh if pick.habit is habit]
+    gentle = [pick for pick in of_habit if pick.difficulty == difficulty]
+    for pool in (gentle, of_habit, fresh):
         if pool:
             return pool[_turn(server_id, week, len(pool))]
     if not candidates:
@@ -142,4 +161,14 @@ async def pick_for_week(
     else:
         habit = HABIT_ORDER[0]
     recent = [row.challenge_key for row in previous]
-    return choose(await available(session, server_id), habit, recent, server_id, week)
+    weeks_before = await session.scalar(
+        select(func.count()).where(ChallengeWeek.server_id == server_id, ChallengeWeek.week < week)
+    )
+    return choose(
+        await available(session, server_id),
+        habit,
+        recent,
+        server_id,
+        week,
+        difficulty=difficulty_for(weeks_before or 0),
+    )

@@ -15,6 +15,7 @@ from bot.config import Settings, local_settings
 from bot.sandbox.console import SandboxConsole
 from bot.sandbox.demo_world import build_demo_world
 from bot.sandbox.lock import SandboxFolderUnusable, sandbox_lock
+from bot.scheduling.clock import ShiftedClock
 from emulator import DiscordEmulator
 
 SANDBOX_DATABASE = Path("data/sandbox.sqlite3")
@@ -80,7 +81,15 @@ async def _run_locked(settings: Settings) -> None:
             logging=settings.logging,
             members_intent=True,  # the emulator grants it: :join shows the welcome
         )
-        bot = PLNCoachBot(sandbox_settings, guild_ready_timeout=0.1)
+        clock = ShiftedClock()  # `:clock +3d` moves it, to see next week's posts now
+        bot = PLNCoachBot(sandbox_settings, guild_ready_timeout=0.1, clock=clock)
         async with bot, bot.connected(world.app.token):
             print(BANNER.format(database=SANDBOX_DATABASE))
-            await SandboxConsole(emulator, world, files_folder=SANDBOX_FILES).loop()
+            console = SandboxConsole(
+                emulator,
+                world,
+                files_folder=SANDBOX_FILES,
+                clock=clock,
+                next_post_at=bot.services.weekly_posts.next_wake,
+            )
+            await console.loop()

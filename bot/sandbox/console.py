@@ -8,6 +8,7 @@ import re
 import sys
 import threading
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from bot.sandbox.demo_world import DemoWorld
 from bot.sandbox.forms import FormField, read_form
 from bot.sandbox.render import buttons_of, render_message
 from bot.sandbox.saved_files import SavedFiles
+from bot.scheduling.clock import ShiftedClock
 from emulator import DiscordEmulator, OptionError
 from emulator.interactions import Interaction
 from emulator.state import Message
@@ -27,6 +29,8 @@ Type a slash command as you would in Discord, for example:
   /ask question:How do you grade lab reports? tags:assessment     /asks open
   /resources tag:math  /connect helper tag:assessment help:on
   /pln shares-channel channel:#resources   /pln intros-channel channel:#general  (as maya)
+  /challenge schedule channel:#general weekday:Monday time:09:00 timezone:Europe/Berlin
+  /challenge current   /challenge done   /recap preview   /nudges on
 Other commands:
   :as NAME     act as another member ({members})
   :join NAME   a new member called NAME joins the server; you act as them
@@ -39,6 +43,9 @@ Other commands:
   :react EMOJI react (e.g. :react 👍) to the last message someone else posted here
   :thread NAME start a thread here and move into it (:in general to leave it)
   :delete      delete your last message here
+  :clock next  move the bot's clock to just after its next weekly post (a challenge or
+               recap), to see it now; :clock +3d (or 5h, 30m) moves it by that much;
+               :clock alone shows the bot's time
   :help        this text            :quit   leave (Ctrl-D works too)
 Anything else is posted as an ordinary chat message in the current channel.
 Replies, reactions and threads count toward Connect and Converse (see /progress).
@@ -50,6 +57,7 @@ USER, CHANNEL, ROLE, MENTIONABLE, INTEGER, BOOLEAN, NUMBER = 6, 7, 8, 9, 4, 5, 1
 DEFERRED, MODAL = 5, 9
 # Discord's rule for usernames (letters, digits, "_" and "."; 2 to 32 characters).
 _USERNAME = re.compile(r"^[a-z0-9_.]{2,32}$")
+_CLOCK_STEP = re.compile(r"^\+?\s*(\d{1,4})\s*([dhm])$")
 
 
 async def _no_input(prompt: str) -> str:
@@ -114,7 +122,17 @@ class TerminalInput:
 
 
 class SandboxConsole:
-    def __init__(self, emulator: DiscordEmulator, world: DemoWorld, *, files_folder: Path) -> None:
+    def __init__(
+        self,
+        emulator: DiscordEmulator,
+        world: DemoWorld,
+        *,
+        files_folder: Path,
+        clock: ShiftedClock | None = None,
+        next_post_at: Callable[[], Awaitable[datetime | None]] | None = None,
+    ) -> None:
+        self.clock = clock or ShiftedClock()
+        self.next_post_at = next_post_at
         self.emulator = emulator
         self.world = world
         self.member = world.members["ana"]
@@ -333,6 +351,34 @@ class SandboxConsole:
         whose = "of yours" if mine else "from someone else"
         raise CommandLineError(f"There is no message {whose} here yet.")
 
+    async def move_clock(self, argument: str) -> None:
+        """Weekly posts follow the bot's clock: moving it forward shows what a week brings."""
+        if argument == "next":
+            next_post_at = self.next_post_at
+            if next_post_at is None:
+                raise CommandLineError("This sandbox has no weekly clock.")
+            upcoming = await next_post_at()
+            if upcoming is None:
+                raise CommandLineError(
+                    "No weekly post is scheduled yet: an admin sets one with /challenge schedule."
+                )
+            self.clock.set(max(upcoming, self.clock()) + timedelta(seconds=1))
+            for _ in range(60):  # let the bot decide it, so a second :clock next goes further
+                await asyncio.sleep(0.05)
+                if await next_post_at() != upcoming:
+                    break
+        elif argument:
+            match = _CLOCK_STEP.match(argument)
+            if match is None:
+                raise CommandLineError("Move the clock forward like this: :clock +3d, +5h or +30m")
+            amount, unit = int(match.group(1)), match.group(2)
+            step = {"d": timedelta(days=amount), "h": timedelta(hours=amount)}.get(
+                unit, timedelta(minutes=amount)
+            )
+            self.clock.shift(step)
+        now = self.clock()
+        print(f"(the bot's clock says {now:%A %d %B %Y, %H:%M} UTC)")
+
     async def interact(self, command: str, argument: str) -> None:
         """What members do in the server anyway: replies, reactions, threads, deletions."""
         if command == ":reply":
@@ -380,6 +426,8 @@ class SandboxConsole:
             self.channel = self.find_channel(argument)
         elif command == ":app":
             await self.use_app(argument.strip())
+        elif command == ":clock":
+            await self.move_clock(argument.strip())
         elif command == ":press":
             await self.press(argument)
         elif command in (":reply", ":react", ":thread", ":delete"):

@@ -8,6 +8,7 @@ never overlaps itself: a wake-up during a tick runs it again once it ends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,7 @@ class WeeklyTicker:
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
         self._again = False
+        self._running_tick: asyncio.Future[datetime | None] | None = None
 
     @property
     def running(self) -> bool:
@@ -56,10 +58,16 @@ class WeeklyTicker:
         self._scheduler = scheduler
         self.wake()
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        """Stop ticking; a tick under way is cancelled (its transaction rolls back)."""
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+        tick = self._running_tick
+        if tick is not None and not tick.done():
+            tick.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tick
 
     def wake(self, after: timedelta = timedelta(0)) -> None:
         """Tick after ``after`` (real time), replacing the wake-up armed before."""
@@ -81,14 +89,25 @@ class WeeklyTicker:
             self._again = True
             return
         async with self._lock:
-            while True:
-                self._again = False
-                try:
-                    due = await self._tick()
-                except Exception:
-                    log.exception("Weekly posts: a tick failed; trying again soon")
-                    due = None
-                if not self._again:
-                    break
+            self._running_tick = asyncio.ensure_future(self._ticks())
+            try:
+                due = await self._running_tick
+            except asyncio.CancelledError:
+                if self._scheduler is None:
+                    return  # stopped: nothing to report
+                raise
+            finally:
+                self._running_tick = None
         if due is not None:
             self.wake(due - self._clock())
+
+    async def _ticks(self) -> datetime | None:
+        while True:
+            self._again = False
+            try:
+                due = await self._tick()
+            except Exception:
+                log.exception("Weekly posts: a tick failed; trying again soon")
+                due = None
+            if not self._again:
+                return due

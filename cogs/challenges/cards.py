@@ -163,7 +163,10 @@ def recap_embed(
         )
     funnel = " → ".join(f"{habit.display_name} {count}" for habit, count in figures.funnel)
     embed.add_field(
-        name=f"The four habits (of {figures.community_size} active members)",
+        name=(
+            f"The four habits (of {figures.community_size} active "
+            f"member{'' if figures.community_size == 1 else 's'})"
+        ),
         value=funnel,
         inline=False,
     )

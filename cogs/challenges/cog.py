@@ -29,6 +29,7 @@ from bot.scheduling.weekly import (
     ScheduleError,
     WeeklyTime,
     parse_time,
+    parse_weekday,
     parse_zone,
     zone_choices,
 )
@@ -52,7 +53,7 @@ from cogs.challenges.cards import (
 
 log = logging.getLogger(__name__)
 
-WEEKDAY_CHOICES = [app_commands.Choice(name=day, value=index) for index, day in enumerate(WEEKDAYS)]
+WEEKDAY_CHOICES = [app_commands.Choice(name=day, value=day) for day in WEEKDAYS]
 HABIT_CHOICES = [app_commands.Choice(name=h.display_name, value=h.value) for h in HABIT_ORDER]
 DIFFICULTY_CHOICES = [
     app_commands.Choice(name=d.value.capitalize(), value=d.value) for d in Difficulty
@@ -174,7 +175,7 @@ class Challenges(commands.Cog):
         interaction: discord.Interaction[PLNCoachBot],
         kind: PostKind,
         channel: discord.TextChannel,
-        weekday: int,
+        weekday: str,
         time: str,
         timezone: str,
     ) -> None:
@@ -182,7 +183,7 @@ class Challenges(commands.Cog):
         guild = interaction.guild
         assert guild is not None
         try:
-            weekly = WeeklyTime(weekday, parse_time(time), parse_zone(timezone))
+            weekly = WeeklyTime(parse_weekday(weekday), parse_time(time), parse_zone(timezone))
         except ScheduleError as error:
             raise UserFacingError(str(error)) from None
         check_bot_can_post(guild, channel, opens_thread=False)
@@ -207,7 +208,7 @@ class Challenges(commands.Cog):
         self,
         interaction: discord.Interaction[PLNCoachBot],
         channel: discord.TextChannel,
-        weekday: int,
+        weekday: str,
         time: str,
         timezone: str,
     ) -> None:
@@ -227,7 +228,7 @@ class Challenges(commands.Cog):
         self,
         interaction: discord.Interaction[PLNCoachBot],
         channel: discord.TextChannel,
-        weekday: int,
+        weekday: str,
         time: str,
         timezone: str,
     ) -> None:

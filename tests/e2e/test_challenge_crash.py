@@ -51,7 +51,7 @@ async def test_kill_9_after_the_post_reached_discord_leaves_exactly_one_challeng
             "challenge schedule",
             {
                 "channel": community.resources.id,
-                "weekday": 0,
+                "weekday": "Monday",
                 "time": "09:00",
                 "timezone": "America/Chicago",
             },

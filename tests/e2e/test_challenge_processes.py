@@ -84,7 +84,7 @@ async def schedule_in(community: Community, guild: Guild, channel: Channel) -> N
         channel.id,
         community.admin.id,
         "challenge schedule",
-        {"channel": channel.id, "weekday": 0, "time": "09:00", "timezone": "Europe/Berlin"},
+        {"channel": channel.id, "weekday": "Monday", "time": "09:00", "timezone": "Europe/Berlin"},
     )
     await ix.wait_original_edit(timeout=5)
 
@@ -213,7 +213,7 @@ async def test_daylight_saving_weeks_post_once_at_the_first_or_moved_time(
         "challenge schedule",
         {
             "channel": community.resources.id,
-            "weekday": SUNDAY,
+            "weekday": "Sunday",
             "time": local_time,
             "timezone": zone,
         },

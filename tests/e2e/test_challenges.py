@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot.app import PLNCoachBot
 from bot.db import ChallengeCompletion, ChallengeWeek, Recap, WeeklySchedule
+from bot.scheduling.weekly import WEEKDAYS
 from emulator.state import Message
 from tests.e2e.conftest import BotProcess, Community
 from tests.e2e.helpers import (
@@ -51,7 +52,7 @@ async def schedule(
         "challenge schedule",
         {
             "channel": community.resources.id,
-            "weekday": weekday,
+            "weekday": WEEKDAYS[weekday],
             "time": time,
             "timezone": zone,
         },
