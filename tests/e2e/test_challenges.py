@@ -7,6 +7,7 @@ APScheduler wakes the bot, the database decides, the outbox posts.
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from emulator.state import Message
 from tests.e2e.conftest import BotProcess, Community
 from tests.e2e.helpers import (
     EPHEMERAL,
+    as_rendered,
     bot_posts,
     count_rows,
     eventually,
@@ -208,3 +210,70 @@ async def test_down_a_few_hours_means_one_late_post_with_a_note(
     await eventually(lambda: len(challenge_posts(community)) == 1, what="the late challenge")
     assert "Posted late" in text_of(challenge_posts(community)[0])
     assert await count_rows(coach, Recap) == 0
+
+
+async def test_admins_curate_the_bank_and_preview_the_next_challenge(
+    coach: PLNCoachBot, community: Community, bot_process: BotProcess
+) -> None:
+    added = await run_command(
+        community,
+        community.admin.id,
+        "challenge add",
+        {
+            "habit": "request",
+            "difficulty": "easy",
+            "title": "Ask @everyone about *rubrics*",
+            "text": "Ask one question about rubrics in #general.",
+        },
+    )
+    assert "Added" in added.content
+    assert not added.pings.any
+    assert "custom:" in added.content
+
+    listed = await run_command(
+        community, community.admin.id, "challenge list", {"habit": "request"}
+    )
+    assert "Ask @everyone about" in as_rendered(listed.content)
+    assert "yours" in listed.content
+    first_key = re.findall(r"• `([^`]+)`", listed.content)[0]
+
+    removed = await run_command(
+        community, community.admin.id, "challenge remove", {"challenge": first_key}
+    )
+    assert "won't be picked" in removed.content or "deleted" in removed.content
+    again = await run_command(community, community.admin.id, "challenge list", {"habit": "request"})
+    assert f"`{first_key}`" not in again.content
+
+    preview = await run_command(community, community.admin.id, "challenge preview")
+    assert "Next: Connect" in preview.content  # a new server starts with Connect
+    assert "No schedule yet" in preview.content
+
+    for command in ("challenge add", "challenge list", "challenge preview", "recap preview"):
+        options = (
+            {"habit": "connect", "difficulty": "easy", "title": "x", "text": "y"}
+            if command == "challenge add"
+            else {}
+        )
+        refused = await run_command(community, community.ana.id, command, options)
+        assert refused.flags & EPHEMERAL
+        assert "Manage Server" in refused.content, command
+    still = await run_command(community, community.admin.id, "challenge list", {"habit": "request"})
+    assert "Ask @everyone" in as_rendered(still.content)  # nothing a refusal could change
+
+
+async def test_recap_preview_and_shout_out_opt_out(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    await run_command(
+        community, community.ana.id, "share", {"url": "https://example.org/rubric", "title": "R"}
+    )
+    preview = await run_command(community, community.admin.id, "recap preview")
+    assert preview.flags & EPHEMERAL
+    assert "Shares" in text_of(preview)
+    assert f"<@{community.ana.id}>" in text_of(preview)  # a shout-out
+    assert preview.attachments
+    assert not preview.pings.any
+    off = await run_command(community, community.ana.id, "recap shoutouts", {"setting": "off"})
+    assert "won't name you" in off.content
+    preview = await run_command(community, community.admin.id, "recap preview")
+    assert f"<@{community.ana.id}>" not in text_of(preview)
