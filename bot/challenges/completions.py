@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -236,20 +237,22 @@ class ChallengeCompletions:
         await _credit(session, row, {actor.user_id}, how, now)
         return Reported.VERIFIED if verified else Reported.COUNTED
 
-    async def verify_open(self) -> int:
-        """Credit everyone the ledger shows did a running (or just ended) challenge."""
+    async def verify_open(self, owns: Callable[[int], bool] = lambda _server_id: True) -> int:
+        """Credit everyone the ledger shows did a running (or just ended) challenge, in the
+        servers ``owns`` accepts (each process checks its own shards' servers)."""
         now = self._clock()
         credited = 0
         async with self._database.read() as session:
-            week_ids = (
-                await session.scalars(
-                    select(ChallengeWeek.id).where(
+            rows = (
+                await session.execute(
+                    select(ChallengeWeek.id, ChallengeWeek.server_id).where(
                         ChallengeWeek.closed.is_(False),
                         ChallengeWeek.starts_at <= now,
                         ChallengeWeek.rule_kind.is_not(None),
                     )
                 )
             ).all()
+        week_ids = [row.id for row in rows if owns(row.server_id)]
         for week_id in week_ids:
             credited += await self.verify(week_id)
         return credited

@@ -185,7 +185,8 @@ class PostDelivery:
                             continue
                         self._enqueue(claim)
                     due = await self._outbox.next_due_at()
-                if due is not None:
+                full = len(self._in_flight) >= MAX_IN_FLIGHT
+                if due is not None and not full:  # when full, lanes wake the sweep as they drain
                     delay = min(delay, max((due - utcnow()).total_seconds(), 0.05))
             except DatabaseUnavailable:
                 log.warning("Outbox sweep: the database did not answer; trying again soon")

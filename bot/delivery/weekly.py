@@ -70,7 +70,7 @@ class WeeklyRunner:
         now = self._clock()
         if self._verified_at is None or now - self._verified_at >= VERIFY_EVERY:
             self._verified_at = now
-            await self._completions.verify_open()
+            await self._completions.verify_open(self._owns)
             for job in self._hooks.hourly:
                 try:
                     await job()

@@ -133,6 +133,8 @@ class SandboxConsole:
     ) -> None:
         self.clock = clock or ShiftedClock()
         self.next_post_at = next_post_at
+        # Bot posts printed so far: `:clock next` waits for the weekly post it brought.
+        self.posts_shown = 0
         self.emulator = emulator
         self.world = world
         self.member = world.members["ana"]
@@ -210,6 +212,7 @@ class SandboxConsole:
         from_bot = int(data.get("author", {}).get("id", 0)) == self.world.app.bot_user.id
         answers_a_command = data.get("interaction") or data.get("interaction_metadata")
         if from_bot and not answers_a_command:
+            self.posts_shown += 1
             self.show(data)
 
     # Input ----------------------------------------------------------------------------------
@@ -362,10 +365,11 @@ class SandboxConsole:
                 raise CommandLineError(
                     "No weekly post is scheduled yet: an admin sets one with /challenge schedule."
                 )
+            shown = self.posts_shown
             self.clock.set(max(upcoming, self.clock()) + timedelta(seconds=1))
-            for _ in range(60):  # let the bot decide it, so a second :clock next goes further
+            for _ in range(100):  # show the post it brings before the next prompt
                 await asyncio.sleep(0.05)
-                if await next_post_at() != upcoming:
+                if self.posts_shown > shown and await next_post_at() != upcoming:
                     break
         elif argument:
             match = _CLOCK_STEP.match(argument)
