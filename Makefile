@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint typecheck migrations-check pytest bench bench-scale bench-ingest clean
+.PHONY: run test lint typecheck migrations-check pytest bench bench-scale bench-ingest bench-fanout clean
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "PLN Coach needs Python 3.11 or newer; run make PYTHON=python3.11 ...")'
@@ -48,6 +48,10 @@ bench-scale: $(INSTALLED)
 ## Passive ingestion through the gateway: PLN Coach against a bare discord.py bot, 3 processes.
 bench-ingest: $(INSTALLED)
 	$(BIN)/python -m bench.ingest_gateway
+
+## The weekly challenge to 5,000 servers at once under Discord's 50 requests/s, against the floor.
+bench-fanout: $(INSTALLED)
+	$(BIN)/python -m bench.weekly_fanout
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

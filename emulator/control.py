@@ -11,6 +11,10 @@ feed them a prepared event stream. JSON in and out; ids are strings, as in Disco
                               live session held; answers the ids made and each session's frames
     POST /feeds/{id}/start    {"speed": null | number}: deliver (as fast as read, or on schedule)
     GET  /feeds/{id}          delivery progress per session
+    GET  /requests            REST requests answered, with 429s and routes counted
+                              (?application_id=, ?since= and ?until= in monotonic seconds)
+    GET  /messages            ?author_id=ID [&after=ID]: that user's messages, with markers
+    POST /users/{id}/dms      {"open": false | true}: the user closes or reopens their DMs
     POST /shutdown            stop the process
 """
 
@@ -23,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .feed import Feed, FeedError
+from .traffic import messages_by, request_counts
 from .world_spec import build_world
 
 if TYPE_CHECKING:
@@ -141,6 +146,54 @@ async def start_feed(request: web.Request) -> web.Response:
 @routes.get("/feeds/{feed_id}")
 async def feed_stats(request: web.Request) -> web.Response:
     return _answer(_feed(request).stats())
+
+
+def _query_number(request: web.Request, name: str, kind: type[int] | type[float]) -> Any:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    try:
+        return kind(raw)
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"{name} must be a number") from None
+
+
+@routes.get("/requests")
+async def requests_answered(request: web.Request) -> web.Response:
+    return _answer(
+        request_counts(
+            _emu(request).requests,
+            application_id=_query_number(request, "application_id", int),
+            since=_query_number(request, "since", float),
+            until=_query_number(request, "until", float),
+        )
+    )
+
+
+@routes.get("/messages")
+async def messages(request: web.Request) -> web.Response:
+    author_id = _query_number(request, "author_id", int)
+    if author_id is None:
+        return _refusal("expected ?author_id=")
+    after = _query_number(request, "after", int) or 0
+    return _answer({"messages": messages_by(_emu(request).world, author_id, after=after)})
+
+
+@routes.post("/users/{user_id}/dms")
+async def direct_messages(request: web.Request) -> web.Response:
+    emu = _emu(request)
+    opened = (await _body(request)).get("open")
+    if not isinstance(opened, bool):
+        return _refusal('expected {"open": true | false}')
+    try:
+        user_id = int(request.match_info["user_id"])
+        if opened:
+            emu.open_dms(user_id)
+        else:
+            emu.close_dms(user_id)
+    except ValueError as error:
+        return _refusal(str(error), 404)
+    return _answer({"user_id": str(user_id), "open": opened})
 
 
 @routes.post("/shutdown")

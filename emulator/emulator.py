@@ -293,6 +293,18 @@ class DiscordEmulator(UserActions, ConversationActions, ForumActions):
             self.hub.emit("GUILD_DELETE", {"id": str(guild_id)}, guild_id=guild_id)
         del guild.members[user_id]
 
+    def close_dms(self, user_id: int) -> None:
+        """The user turns direct messages off (Privacy settings, or blocks the bot): from now on
+        a bot's message to their DM channel is refused with 403, code 50007, as Discord does.
+        Opening the DM channel still works; only sending is refused."""
+        self.world.require_user(user_id)
+        self.world.dms_closed.add(user_id)
+
+    def open_dms(self, user_id: int) -> None:
+        """The user allows direct messages again (``close_dms`` undone)."""
+        self.world.require_user(user_id)
+        self.world.dms_closed.discard(user_id)
+
     def bot_role(self, guild_id: int, bot_user_id: int) -> Role | None:
         """The managed role Discord creates for a bot when it joins a guild."""
         return self.world.bot_role(guild_id, bot_user_id)

@@ -49,6 +49,10 @@ class RecordedRequest:
     status: int
     json: Any
     at: float
+    # The bot that made it (None for token routes: interactions, webhooks, unauthenticated).
+    application_id: int | None = None
+    # For a 429: "global" (the bot's 50/s, or an injected global one) or "route" (a bucket).
+    rate_limit_scope: str | None = None
 
 
 def json_response(

@@ -287,7 +287,7 @@ async def create_message(request: web.Request) -> web.Response:
         raise errors.missing_permissions()
     if channel.guild_id is None:
         other = [u for u in channel.recipient_ids if u != app.bot_user.id]
-        if not other or not emu.world.share_a_guild(app.bot_user.id, other[0]):
+        if not other or not emu.world.accepts_dms_from(other[0], app.bot_user.id):
             raise errors.APIError(403, 50007, "Cannot send messages to this user")
     data = object_body(request)
     uploaded = files(request)

@@ -149,6 +149,8 @@ async def _discord_edge(request: web.Request, handler: Handler) -> web.StreamRes
         route = canonical[len(API_PREFIX) :]
     recorded: Any = None
     headers: dict[str, str] = {}
+    app: Application | None = None
+    scope: str | None = None
     response: web.StreamResponse
     try:
         exception = match_info.http_exception
@@ -156,7 +158,6 @@ async def _discord_edge(request: web.Request, handler: Handler) -> web.StreamRes
             raise (
                 errors.method_not_allowed() if exception.status == 405 else errors.not_found_route()
             )
-        app: Application | None = None
         if not route.startswith(_TOKEN_ROUTES) and route != "/gateway":
             app = _authenticate(request, emu)
         await emu.wait_for_holds(request.method, path, route)
@@ -175,6 +176,7 @@ async def _discord_edge(request: web.Request, handler: Handler) -> web.StreamRes
         )
         headers = verdict.headers
         if verdict.limited is not None:
+            scope = "global" if verdict.limited.get("global") else "route"
             response = json_response(429, verdict.limited, headers)
         else:
             if body_error is not None:
@@ -196,6 +198,15 @@ async def _discord_edge(request: web.Request, handler: Handler) -> web.StreamRes
             400, {"message": f"Emulator internal error: {exc!r}", "code": 0}, headers
         )
     emu.requests.append(
-        RecordedRequest(request.method, path, route, response.status, recorded, time.monotonic())
+        RecordedRequest(
+            request.method,
+            path,
+            route,
+            response.status,
+            recorded,
+            time.monotonic(),
+            application_id=None if app is None else app.id,
+            rate_limit_scope=scope,
+        )
     )
     return response

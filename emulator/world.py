@@ -74,6 +74,8 @@ class World:
         self.roles: dict[int, Role] = {}
         self.messages: dict[int, Message] = {}
         self.channel_messages: dict[int, list[Message]] = {}
+        # Users who turned direct messages off: a bot's DM to them is refused (50007).
+        self.dms_closed: set[int] = set()
 
     # -- creation -------------------------------------------------------------------------------
 
@@ -250,6 +252,10 @@ class World:
 
     def share_a_guild(self, user_id: int, other_id: int) -> bool:
         return any(user_id in g.members and other_id in g.members for g in self.guilds.values())
+
+    def accepts_dms_from(self, user_id: int, bot_user_id: int) -> bool:
+        """Whether a bot may DM the user: they share a server and the user's DMs are open."""
+        return user_id not in self.dms_closed and self.share_a_guild(bot_user_id, user_id)
 
     # -- look-ups -------------------------------------------------------------------------------
 

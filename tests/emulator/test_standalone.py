@@ -135,3 +135,48 @@ async def test_a_standalone_emulator_feeds_a_prepared_stream_to_a_connected_bot(
         await bot.close()
         await asyncio.wait({running}, timeout=5)
         apply_discord_endpoints(DISCORD_API_BASE_URL)
+
+
+async def test_the_control_api_counts_a_bots_requests_and_closes_dms(control: Control) -> None:
+    status, world = await control.call("POST", "/world", WORLD)
+    assert status == 200
+    app = world["applications"]["bot"]
+    ana = world["users"]["ana"]
+    general = int(world["guilds"]["g"]["channels"]["general"])
+    apply_discord_endpoints(control.urls["api_base_url"], control.urls["gateway_url"])
+    bot = commands.Bot(command_prefix=commands.when_mentioned, intents=discord.Intents.default())
+    running = asyncio.create_task(bot.start(app["token"]))
+    try:
+        await asyncio.wait_for(bot.wait_until_ready(), 10)
+        channel = bot.get_channel(general)
+        assert isinstance(channel, discord.TextChannel)
+        posted = await channel.send("hello")
+        user = await bot.fetch_user(int(ana))
+        status, answer = await control.call("POST", f"/users/{ana}/dms", {"open": False})
+        assert (status, answer) == (200, {"user_id": ana, "open": False})
+        with pytest.raises(discord.Forbidden) as caught:
+            await user.send("a nudge")
+        assert caught.value.code == 50007
+        status, _ = await control.call("POST", f"/users/{ana}/dms", {"open": True})
+        assert status == 200
+        await user.send("a nudge")
+        assert (await control.call("POST", "/users/1/dms", {"open": False}))[0] == 404
+        assert (await control.call("POST", f"/users/{ana}/dms", {}))[0] == 400
+
+        status, counts = await control.call("GET", f"/requests?application_id={app['id']}")
+        assert status == 200
+        routes = counts["by_route"]
+        assert routes["POST /channels/{channel_id}/messages"] == 3  # one refused with 50007
+        assert counts["by_status"]["403"] == 1
+        assert counts["rate_limited"] == 0
+        assert counts["requests"] == sum(routes.values())
+        status, later = await control.call("GET", f"/requests?since={counts['last_at'] + 1}")
+        assert later["requests"] == 0
+        status, made = await control.call("GET", f"/messages?author_id={app['bot_user_id']}")
+        assert made["messages"][0]["id"] == str(posted.id)
+        assert len(made["messages"]) == 2
+        assert (await control.call("GET", "/messages"))[0] == 400
+    finally:
+        await bot.close()
+        await asyncio.wait({running}, timeout=5)
+        apply_discord_endpoints(DISCORD_API_BASE_URL)
