@@ -50,6 +50,7 @@ from bench._processes import CoachProcess, EmulatorProcess
 from bot.db import ChallengeWeek, Database, OutboxPost, Server, WeeklySchedule
 from bot.db.migrate import upgrade
 from bot.invite import INVITE_PERMISSIONS
+from bot.scheduling.weekly import spread
 from cogs.challenges.cards import done_marker
 
 GLOBAL_LIMIT = 50  # Discord's REST requests per second per bot, enforced by the emulator
@@ -146,7 +147,8 @@ async def insert_schedules(
                             "weekday": due.weekday(),
                             "local_time": f"{due:%H:%M}",
                             "zone": "UTC",
-                            "next_run_at": due,
+                            # As the bot stores it: the due time plus the server's spread.
+                            "next_run_at": due + spread(server),
                             "follows_challenge": False,
                         }
                         for server, channel in chunk
@@ -157,7 +159,7 @@ async def insert_schedules(
             schedules = await session.scalar(
                 select(func.count())
                 .select_from(WeeklySchedule)
-                .where(WeeklySchedule.next_run_at == due)
+                .where(WeeklySchedule.next_run_at >= due)
             )
         return servers or 0, schedules or 0
     finally:

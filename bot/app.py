@@ -36,6 +36,7 @@ from bot.invite import invite_url
 from bot.scheduling.clock import ShiftedClock
 from bot.scheduling.ticker import WeeklyTicker
 from bot.services.ingest import PassiveIngest
+from bot.sharding import Shards
 from bot.wiring import Services, build_services
 
 log = logging.getLogger(__name__)
@@ -50,11 +51,6 @@ def worker_slot_for(shard_ids: tuple[int, ...] | None, shard_count: int | None) 
     if shard_ids is None or shard_count is None:
         return WORKER_SLOT
     return f"shards-{'.'.join(str(shard) for shard in sorted(shard_ids))}-of-{shard_count}"
-
-
-def shard_of(server_id: int, shard_count: int) -> int:
-    """The shard Discord puts a server on."""
-    return (server_id >> 22) % shard_count
 
 
 def discover_extensions() -> list[str]:
@@ -173,10 +169,13 @@ class PLNCoachBot(commands.Bot):
         """Decides the weekly challenges and recaps when they fall due."""
         return _built(self._weekly, "the weekly posts")
 
+    @property
+    def served_shards(self) -> Shards:
+        """The servers this process serves: all, unless it runs some shards of a bigger bot."""
+        return Shards(self.settings.discord.shard_ids, self.settings.discord.shard_count)
+
     def owns(self, server_id: int) -> bool:
-        """Whether this process runs the shard the server is on (all, unless sharded)."""
-        ids, count = self.settings.discord.shard_ids, self.settings.discord.shard_count
-        return ids is None or count is None or shard_of(server_id, count) in ids
+        return self.served_shards.owns(server_id)
 
     def schedules_changed(self) -> None:
         """Look at the weekly schedules again now (one was set, or the clock moved)."""
@@ -248,7 +247,7 @@ class PLNCoachBot(commands.Bot):
             services.weekly_posts,
             services.completions,
             clock=self.clock,
-            owns=self.owns,
+            shards=self.served_shards,
             wake_delivery=self._posts.wake,
             hooks=self.weekly_hooks,
         )
@@ -305,6 +304,8 @@ class PLNCoachBot(commands.Bot):
     async def close(self) -> None:
         if self._ticker is not None:
             await self._ticker.stop()
+        if self._weekly is not None:
+            await self._weekly.stop()
         for delivery in (self._posts, self._answers):
             if delivery is not None:
                 await delivery.stop()

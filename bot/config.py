@@ -75,7 +75,7 @@ class DiscordSettings(_Section):
         description="Welcome newcomers (needs the privileged Server Members intent).",
     )
     requests_per_second: float = Field(
-        default=46.0,
+        default=48.0,
         gt=0,
         description=(
             "REST requests this process makes per second at most: Discord allows 50 per bot, "

@@ -122,6 +122,12 @@ class ChallengeCompletions:
         self._database = database
         self._clock = clock
 
+    async def to_post(self, week_id: int) -> WeekChallenge | None:
+        """The week's challenge as its post shows it: one read (a fan-out posts thousands)."""
+        async with self._database.read() as session:
+            row = await session.get(ChallengeWeek, week_id)
+        return None if row is None else _week_challenge(row, None, 0)
+
     async def week(self, week_id: int) -> WeekChallenge | None:
         async with self._database.read() as session:
             row = await session.get(ChallengeWeek, week_id)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import Database, Server, WeeklySchedule, utcnow
 from bot.db.upsert import dialect_insert
 from bot.scheduling.clock import Clock
-from bot.scheduling.weekly import WeeklyTime
+from bot.scheduling.weekly import WeeklyTime, spread
 from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers
 from bot.services.members import Actor, touch_actor
 
@@ -33,6 +33,15 @@ class Selection(enum.StrEnum):
 
     ROTATE = "rotate"  # Connect, Contribute, Converse, Request, Connect, ...
     WEAKEST = "weakest"  # the habit the fewest active members practised lately
+
+
+def next_run(weekly: WeeklyTime, server_id: int, *, after: datetime) -> datetime:
+    """The next occurrence after ``after``, plus the server's spread of a few seconds.
+
+    Stored with the spread, so "due" is one comparison in SQL and a fan-out takes servers in
+    the order they fall due.
+    """
+    return weekly.next_after(after) + spread(server_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +85,7 @@ async def _put(
         "weekday": weekly.weekday,
         "local_time": f"{weekly.at:%H:%M}",
         "zone": weekly.zone,
-        "next_run_at": weekly.next_after(now),
+        "next_run_at": next_run(weekly, server_id, after=now),
         "follows_challenge": follows_challenge,
         "updated_at": now,
     }

@@ -9,16 +9,24 @@ the rest take turns in an order fixed per server and week, so two processes pick
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.challenges.bank import BANK, Challenge
 from bot.challenges.rules import CompletionRule, RuleKind
-from bot.db import ActivityEvent, ChallengeWeek, CustomChallenge, HiddenChallenge, Server
+from bot.db import (
+    ActivityEvent,
+    ChallengeWeek,
+    CustomChallenge,
+    HiddenChallenge,
+    Server,
+    utcnow,
+)
 from bot.habits import HABIT_ORDER, Habit
 
 NO_REPEAT_WEEKS = 8
@@ -65,23 +73,71 @@ def rule_of(kind: str | None, count: int | None) -> CompletionRule | None:
         return None
 
 
+@dataclass(slots=True)
+class ServerChoices:
+    """What picking a server's challenge needs, read for many servers at once."""
+
+    selection: str = "rotate"
+    # The last weeks' challenges, most recent first: (week, key, habit).
+    previous: list[tuple[int, str, str]] = field(default_factory=list)
+    hidden: set[str] = field(default_factory=set)
+    custom: list[Pick] = field(default_factory=list)
+
+    def candidates(self) -> list[Pick]:
+        return [pick for pick in built_in_picks() if pick.key not in self.hidden] + self.custom
+
+    def before(self, week: int) -> list[tuple[int, str, str]]:
+        return [entry for entry in self.previous if entry[0] < week][:NO_REPEAT_WEEKS]
+
+
+@cache
+def built_in_picks() -> tuple[Pick, ...]:
+    return tuple(Pick.of(challenge) for challenge in BANK)
+
+
+# Weeks of history read to avoid repeats (with room for a skipped week or two).
+HISTORY = timedelta(days=7 * (NO_REPEAT_WEEKS + 4))
+
+
+async def server_choices(
+    session: AsyncSession, server_ids: Collection[int], now: datetime
+) -> dict[int, ServerChoices]:
+    """Four queries for any number of servers: a fan-out decides thousands in batches."""
+    ids = list(server_ids)
+    found = {server_id: ServerChoices() for server_id in ids}
+    for server_id, selection in await session.execute(
+        select(Server.id, Server.challenge_selection).where(Server.id.in_(ids))
+    ):
+        found[server_id].selection = selection
+    for server_id, week, key, habit in await session.execute(
+        select(
+            ChallengeWeek.server_id,
+            ChallengeWeek.week,
+            ChallengeWeek.challenge_key,
+            ChallengeWeek.habit,
+        )
+        .where(ChallengeWeek.server_id.in_(ids), ChallengeWeek.scheduled_for >= now - HISTORY)
+        .order_by(ChallengeWeek.server_id, ChallengeWeek.week.desc())
+    ):
+        found[server_id].previous.append((week, key, habit))
+    for server_id, key in await session.execute(
+        select(HiddenChallenge.server_id, HiddenChallenge.challenge_key).where(
+            HiddenChallenge.server_id.in_(ids)
+        )
+    ):
+        found[server_id].hidden.add(key)
+    for row in await session.scalars(
+        select(CustomChallenge)
+        .where(CustomChallenge.server_id.in_(ids))
+        .order_by(CustomChallenge.id)
+    ):
+        found[row.server_id].custom.append(Pick.of_custom(row))
+    return found
+
+
 async def available(session: AsyncSession, server_id: int) -> list[Pick]:
     """The server's challenges: the built-in bank minus what admins removed, plus their own."""
-    hidden = set(
-        (
-            await session.scalars(
-                select(HiddenChallenge.challenge_key).where(HiddenChallenge.server_id == server_id)
-            )
-        ).all()
-    )
-    custom = (
-        await session.scalars(
-            select(CustomChallenge)
-            .where(CustomChallenge.server_id == server_id)
-            .order_by(CustomChallenge.id)
-        )
-    ).all()
-    return [Pick.of(c) for c in BANK if c.key not in hidden] + [Pick.of_custom(c) for c in custom]
+    return (await server_choices(session, [server_id], utcnow()))[server_id].candidates()
 
 
 async def weakest_habit(session: AsyncSession, server_id: int, now: datetime) -> Habit:
@@ -144,31 +200,28 @@ def choose(
 async def pick_for_week(
     session: AsyncSession, server_id: int, week: int, now: datetime
 ) -> Pick | None:
-    previous = (
-        await session.execute(
-            select(ChallengeWeek.challenge_key, ChallengeWeek.habit)
-            .where(ChallengeWeek.server_id == server_id, ChallengeWeek.week < week)
-            .order_by(ChallengeWeek.week.desc())
-            .limit(NO_REPEAT_WEEKS)
-        )
-    ).all()
-    mode = await session.scalar(select(Server.challenge_selection).where(Server.id == server_id))
-    if mode == "weakest":
+    choices = (await server_choices(session, [server_id], now))[server_id]
+    return await pick(session, server_id, week, now, choices)
+
+
+async def pick(
+    session: AsyncSession, server_id: int, week: int, now: datetime, choices: ServerChoices
+) -> Pick | None:
+    """The challenge for ``week``, given what ``server_choices`` read for the server."""
+    previous = choices.before(week)
+    if choices.selection == "weakest":
         habit = await weakest_habit(session, server_id, now)
     elif previous:
-        last = Habit(previous[0].habit)
+        last = Habit(previous[0][2])
         habit = HABIT_ORDER[(HABIT_ORDER.index(last) + 1) % len(HABIT_ORDER)]
     else:
         habit = HABIT_ORDER[0]
-    recent = [row.challenge_key for row in previous]
-    weeks_before = await session.scalar(
-        select(func.count()).where(ChallengeWeek.server_id == server_id, ChallengeWeek.week < week)
-    )
     return choose(
-        await available(session, server_id),
+        choices.candidates(),
         habit,
-        recent,
+        [key for _, key, _ in previous],
         server_id,
         week,
-        difficulty=difficulty_for(weeks_before or 0),
+        # The last 8 weeks were read: enough to tell a server's first and second month.
+        difficulty=difficulty_for(len(previous)),
     )

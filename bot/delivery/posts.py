@@ -44,13 +44,15 @@ SWEEP_INTERVAL = 15.0
 LOOKUP_MARGIN = timedelta(seconds=30)
 LOOKUP_LIMIT = 500
 LOOKUP_TIMEOUT = 15.0
-# A claim younger than this is renewed before it is relied on for a lookup or a send.
-FRESH_CLAIM = 5.0
+# A claim older than this is renewed before it is relied on for a lookup or a send: younger, it
+# outlasts the longest step (a send, SEND_TIMEOUT) within its lease. Claims waiting their turn
+# in a weekly fan-out (a few seconds) need no extra write each.
+FRESH_CLAIM = 15.0
 RECENTLY_SETTLED = 1000
 # Posts claimed and not yet settled, at most: what Discord's 50 requests/s lets out well inside
 # a claim's lease. A weekly fan-out to thousands of servers is claimed as lanes free up, so no
 # lease runs out while its post waits its turn (which would make another process look it up).
-MAX_IN_FLIGHT = 400
+MAX_IN_FLIGHT = 200
 
 
 SettledListener = Callable[[PostStatus], Awaitable[None]]
@@ -262,8 +264,9 @@ class PostDelivery:
         if post is None:
             await self._refused(claim, Refusal("what it was about was deleted", permanent=True))
             return
-        channel = self._client.get_channel(claim.channel_id)
+        # Through the guild: Client.get_channel looks through every guild the bot is in.
         guild = self._client.get_guild(claim.server_id)
+        channel: Any = guild.get_channel_or_thread(claim.channel_id) if guild is not None else None
         if channel is None and guild is not None and not guild.unavailable:
             # A cached server without the channel: it was deleted (threads are looked up live).
             with contextlib.suppress(discord.HTTPException):

@@ -82,6 +82,23 @@ class NudgeService:
             row.updated_at = now
             return Preferences(row.nudges, row.shoutouts, row.nudges_stopped)
 
+    async def servers_with_subscribers(self, server_ids: list[int]) -> list[int]:
+        """Of these servers, those where someone wants nudges (usually few)."""
+        found: list[int] = []
+        async with self._database.read() as session:
+            for start in range(0, len(server_ids), 500):
+                found += (
+                    await session.scalars(
+                        select(MemberPreferences.server_id)
+                        .where(
+                            MemberPreferences.server_id.in_(server_ids[start : start + 500]),
+                            MemberPreferences.nudges.is_(True),
+                        )
+                        .distinct()
+                    )
+                ).all()
+        return found
+
     async def subscribers(self, server_id: int) -> list[int]:
         async with self._database.read() as session:
             return list(

@@ -209,6 +209,49 @@ class Outbox:
         )
         return post_id, claim
 
+    @staticmethod
+    async def enqueue_many(
+        session: AsyncSession, posts: Sequence[tuple[int, str, int, int]], *, now: datetime
+    ) -> list[int]:
+        """Owe many posts at once, unclaimed: ``(server_id, kind, subject_id, channel_id)``
+        each. Returns their ids in the same order (a post owed already keeps its id)."""
+        if not posts:
+            return []
+        inserted = await session.execute(
+            dialect_insert(session, OutboxPost)
+            .on_conflict_do_nothing(
+                index_elements=[OutboxPost.server_id, OutboxPost.kind, OutboxPost.subject_id]
+            )
+            .returning(OutboxPost.server_id, OutboxPost.kind, OutboxPost.subject_id, OutboxPost.id),
+            [
+                {
+                    "server_id": server_id,
+                    "kind": kind,
+                    "subject_id": subject_id,
+                    "channel_id": channel_id,
+                    "state": PostState.PENDING.value,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for server_id, kind, subject_id, channel_id in posts
+            ],
+        )
+        ids = {(row[0], row[1], row[2]): row[3] for row in inserted.all()}
+        for server_id, kind, subject_id, _ in posts:
+            key = (server_id, kind, subject_id)
+            if key not in ids:  # owed already (a retry of a decision): its existing row
+                existing = await session.scalar(
+                    select(OutboxPost.id).where(
+                        OutboxPost.server_id == server_id,
+                        OutboxPost.kind == kind,
+                        OutboxPost.subject_id == subject_id,
+                    )
+                )
+                assert existing is not None
+                ids[key] = existing
+        return [ids[(server_id, kind, subject_id)] for server_id, kind, subject_id, _ in posts]
+
     @classmethod
     async def revise(
         cls,
