@@ -32,7 +32,11 @@ DM_TIMEOUT = 15.0
 class Nudges(commands.GroupCog, group_name="nudges", group_description="Personal nudges by DM."):
     def __init__(self, bot: PLNCoachBot) -> None:
         self.bot = bot
-        self._tasks: set[asyncio.Task[None]] = set()
+        # Servers whose week's challenge was decided, waiting for their digests: one worker
+        # sends them in turn (a fan-out to thousands of servers must not open a database
+        # session per server at once).
+        self._digest_queue: asyncio.Queue[int] = asyncio.Queue()
+        self._digest_worker: asyncio.Task[None] | None = None
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -41,8 +45,8 @@ class Nudges(commands.GroupCog, group_name="nudges", group_description="Personal
         weekly.every_hour(self._unanswered_asks)
 
     async def cog_unload(self) -> None:
-        for task in self._tasks:
-            task.cancel()
+        if self._digest_worker is not None:
+            self._digest_worker.cancel()
 
     @app_commands.command(name="on", description="Get a weekly digest and reminders by DM.")
     @app_commands.guild_only()
@@ -70,11 +74,25 @@ class Nudges(commands.GroupCog, group_name="nudges", group_description="Personal
     # -- sending ------------------------------------------------------------------------------
 
     async def _after_decisions(self, decisions: list[Decision]) -> None:
-        for decision in decisions:
-            if decision.kind is PostKind.CHALLENGE and decision.post_id is not None:
-                task = asyncio.create_task(self._digests(decision.server_id))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+        decided = [
+            decision.server_id
+            for decision in decisions
+            if decision.kind is PostKind.CHALLENGE and decision.post_id is not None
+        ]
+        if not decided:
+            return
+        for server_id in await self.bot.services.nudges.servers_with_subscribers(decided):
+            self._digest_queue.put_nowait(server_id)
+        if self._digest_worker is None or self._digest_worker.done():
+            self._digest_worker = asyncio.create_task(self._send_digests(), name="pln-digests")
+
+    async def _send_digests(self) -> None:
+        while not self._digest_queue.empty():
+            server_id = self._digest_queue.get_nowait()
+            try:
+                await self._digests(server_id)
+            except Exception:
+                log.exception("Weekly digests for server %s failed", server_id)
 
     async def _digests(self, server_id: int) -> None:
         services = self.bot.services

@@ -478,7 +478,7 @@ class Challenges(commands.Cog):
     # -- rendering posts from storage -------------------------------------------------------
 
     async def _render_challenge(self, claim: PostClaim) -> OutgoingPost | None:
-        challenge = await self.bot.services.completions.week(claim.subject_id)
+        challenge = await self.bot.services.completions.to_post(claim.subject_id)
         if challenge is None:
             return None
         return OutgoingPost(
