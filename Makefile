@@ -34,8 +34,9 @@ migrations-check: $(INSTALLED)
 	PLN_DATABASE__URL=$$url $(BIN)/pln-coach db upgrade >/dev/null && \
 	PLN_DATABASE__URL=$$url $(BIN)/alembic check && rm -rf $$tmp
 
+# Two workers: most tests wait on a bot, the emulator or a database, not on a core.
 pytest: $(INSTALLED)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 ## Throughput and latency of /share against a bare /ping, through the emulator.
 bench: $(INSTALLED)

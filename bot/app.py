@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import pkgutil
 import secrets
@@ -60,6 +61,17 @@ def discover_extensions() -> list[str]:
         for module in pkgutil.iter_modules(cogs.__path__)
         if not module.name.startswith("_")
     )
+
+
+def preload_extensions() -> None:
+    """Import every cog (and what it imports) before the event loop runs.
+
+    ``load_extension`` runs in ``setup_hook``, inside the loop: importing Pillow, APScheduler and
+    the challenge bank there would hold the loop for a tenth of a second. Loading an extension
+    already imported only re-runs its own short module.
+    """
+    for extension in discover_extensions():
+        importlib.import_module(extension)
 
 
 async def migrate_database(url: str) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import discord
 from pydantic import ValidationError
 
-from bot.app import create_bot
+from bot.app import create_bot, preload_extensions
 from bot.config import ConfigError, Settings, load_settings, without_secrets
 from bot.db import Database
 from bot.db.migrate import downgrade, upgrade
@@ -219,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             return EXIT_CONFIG
         else:
+            preload_extensions()
             asyncio.run(_run_bot(settings, token.get_secret_value(), sync_only=command == "sync"))
     except StartupFailure as failure:
         print(f"pln-coach: {failure}", file=sys.stderr)  # noqa: T201

@@ -31,8 +31,8 @@ def _drift(connection: Connection) -> list[object]:
     return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
 
 
-async def test_empty_database_upgrades_to_head_and_back_to_base(database_url: str) -> None:
-    database = Database(database_url)
+async def test_empty_database_upgrades_to_head_and_back_to_base(empty_database_url: str) -> None:
+    database = Database(empty_database_url)
     try:
         await upgrade(database)
         async with database.engine.connect() as connection:
@@ -54,8 +54,8 @@ def _rebuild_members_table(connection: Connection) -> None:
         batch.add_column(sa.Column("probe", sa.Integer(), nullable=True))
 
 
-async def test_changing_a_table_keeps_the_rows_that_depend_on_it(database_url: str) -> None:
-    database = Database(database_url)
+async def test_changing_a_table_keeps_the_rows_that_depend_on_it(empty_database_url: str) -> None:
+    database = Database(empty_database_url)
     try:
         await upgrade(database)
         actor = Actor(1, "Server", 11, "Ana")
@@ -91,13 +91,13 @@ async def test_a_migration_that_breaks_references_is_not_committed(tmp_path: Pat
         await database.dispose()
 
 
-async def test_two_processes_migrating_one_new_database_take_turns(database_url: str) -> None:
+async def test_two_processes_migrating_one_new_database_take_turns(empty_database_url: str) -> None:
     """Shard processes starting together: each runs `pln-coach db upgrade` on the same database.
 
     (Separate processes on purpose: alembic keeps its migration context in module globals, so
     two migrations interleaved in one event loop are not a situation that can happen.)
     """
-    environment = environment_without_bot_settings() | {"PLN_DATABASE__URL": database_url}
+    environment = environment_without_bot_settings() | {"PLN_DATABASE__URL": empty_database_url}
     processes = [
         await asyncio.create_subprocess_exec(
             sys.executable,
@@ -114,16 +114,16 @@ async def test_two_processes_migrating_one_new_database_take_turns(database_url:
     outputs = await asyncio.gather(*(process.communicate() for process in processes))
     for process, (output, _) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, output.decode()
-    database = Database(database_url)
+    database = Database(empty_database_url)
     try:
         assert await is_at_head(database)
     finally:
         await database.dispose()
 
 
-async def test_cards_move_into_the_outbox_and_back(database_url: str) -> None:
+async def test_cards_move_into_the_outbox_and_back(empty_database_url: str) -> None:
     """0002: a posted card becomes a posted outbox post; one never posted stays failed."""
-    database = Database(database_url)
+    database = Database(empty_database_url)
     try:
         await upgrade(database, "0001")
         async with database.engine.begin() as connection:

@@ -18,9 +18,11 @@ SLOW_STEP = re.compile(r"Executing .* took \d+\.\d+ seconds")
 
 
 async def test_no_step_of_the_bot_blocks_the_loop_for_100_ms(
-    community: Community, database_url: str, tmp_path: Path
+    community: Community, empty_database_url: str, tmp_path: Path
 ) -> None:
-    bot = BotSubprocess(community, tmp_path, database_url, environment={"PYTHONASYNCIODEBUG": "1"})
+    bot = BotSubprocess(
+        community, tmp_path, empty_database_url, environment={"PYTHONASYNCIODEBUG": "1"}
+    )
     await bot.start()  # includes migrating a new database
     try:
         for n in range(5):
