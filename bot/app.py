@@ -34,6 +34,7 @@ from bot.delivery.rest_limit import limit_rest_requests
 from bot.delivery.weekly import WeeklyHooks, WeeklyRunner
 from bot.discord_endpoints import apply_discord_endpoints
 from bot.invite import invite_url
+from bot.log_redaction import install_redaction
 from bot.scheduling.clock import ShiftedClock
 from bot.scheduling.ticker import WeeklyTicker
 from bot.services.ingest import PassiveIngest
@@ -200,6 +201,9 @@ class PLNCoachBot(commands.Bot):
         return _built(self._ingest, "the passive-signal ingest")
 
     async def login(self, token: str) -> None:
+        # `pln-coach run` hides the token from logs before anything starts; a bot embedded in
+        # another program (the sandbox, tests, benchmarks) is covered here.
+        install_redaction([token])
         apply_discord_endpoints(
             self.settings.discord.api_base_url, self.settings.discord.gateway_url
         )

@@ -21,7 +21,14 @@ import discord
 from pydantic import ValidationError
 
 from bot.app import create_bot, preload_extensions
-from bot.config import ConfigError, Settings, load_settings, without_secrets
+from bot.config import (
+    ConfigError,
+    Settings,
+    config_path_in_use,
+    load_settings,
+    readable_by_others,
+    without_secrets,
+)
 from bot.db import Database
 from bot.db.migrate import downgrade, upgrade
 from bot.log_redaction import install_redaction
@@ -203,6 +210,14 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(
         settings.logging.level, secrets=[token.get_secret_value()] if token is not None else []
     )
+    config_file = config_path_in_use(args.config)
+    if config_file is not None and readable_by_others(config_file):
+        log.warning(
+            "%s can be read by other users of this machine, and it may hold the bot token: "
+            "make it private with `chmod 600 %s`",
+            config_file,
+            config_file,
+        )
     try:
         if command == "db":
             if args.db_command == "downgrade" and not args.yes:

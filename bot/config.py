@@ -287,14 +287,29 @@ def without_secrets(url: str) -> str:
     return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", url))
 
 
+def config_path_in_use(config_path: Path | None) -> Path | None:
+    """The file settings are read from: the one given, else ./config.toml when present."""
+    if config_path is None and DEFAULT_CONFIG_PATH.is_file():
+        return DEFAULT_CONFIG_PATH
+    return config_path
+
+
+def readable_by_others(path: Path) -> bool:
+    """Whether other users of this machine can read the file (it may hold the bot token)."""
+    if os.name != "posix":
+        return False  # Windows has ACLs, not mode bits: nothing reliable to say
+    try:
+        return bool(path.stat().st_mode & 0o077)
+    except OSError:
+        return False
+
+
 def load_settings(config_path: Path | None = None) -> Settings:
     """Read ``config_path`` (or ``./config.toml`` when present) and the environment.
 
     Raises ConfigError listing every problem; never includes the token in a message.
     """
-    path = config_path
-    if path is None and DEFAULT_CONFIG_PATH.is_file():
-        path = DEFAULT_CONFIG_PATH
+    path = config_path_in_use(config_path)
     file_values: dict[str, Any] = {}
     if path is not None:
         try:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, Settings, load_settings, without_secrets
+from tests.conftest import environment_without_bot_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -160,3 +161,32 @@ def test_the_command_line_exits_2_with_one_line_per_problem(tmp_path: Path) -> N
         "'ERROR' or 'CRITICAL' (got 'LOUD')",
     ]
     assert "Traceback" not in result.stderr
+
+
+def _migrate_with(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=environment_without_bot_settings(),
+    )
+
+
+def test_a_config_file_others_can_read_gets_a_warning(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[discord]\ntoken = "a-secret-token"\n'
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "db.sqlite3"}"\n'
+    )
+    config.chmod(0o644)
+    result = _migrate_with(config)
+    assert result.returncode == 0, result.stderr
+    assert "can be read by other users of this machine" in result.stderr
+    assert f"chmod 600 {config}" in result.stderr
+    assert "a-secret-token" not in result.stderr + result.stdout
+
+    config.chmod(0o600)
+    result = _migrate_with(config)
+    assert result.returncode == 0, result.stderr
+    assert "can be read by other users" not in result.stderr

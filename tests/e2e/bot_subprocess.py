@@ -10,9 +10,15 @@ import asyncio
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.conftest import environment_without_bot_settings
-from tests.e2e.conftest import Community
+
+if TYPE_CHECKING:  # the conftest imports this module
+    from tests.e2e.conftest import Community
+
+# Every bot process a test started, so the end-to-end suite can search their logs for tokens.
+STARTED: list[BotSubprocess] = []
 
 
 class BotSubprocess:
@@ -35,6 +41,7 @@ class BotSubprocess:
         self.clock_shift = clock_shift
         self.process: asyncio.subprocess.Process | None = None
         self.runs = 0
+        STARTED.append(self)
 
     @property
     def config_path(self) -> Path:

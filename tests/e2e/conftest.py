@@ -6,7 +6,8 @@ websockets and storing into the real database of the test's backend.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from bot.invite import INVITE_PERMISSIONS
 from bot.scheduling.clock import ShiftedClock
 from emulator import DiscordEmulator
 from emulator.state import Application, Channel, Guild, Role, User
+from tests.e2e.bot_subprocess import STARTED
 
 
 @dataclass
@@ -49,6 +51,37 @@ async def emulator() -> AsyncIterator[DiscordEmulator]:
         assert not message.pings.roles, message
         assert message.content.startswith("**A question from"), message
         assert len(message.pings.users) <= 3, message
+
+
+@pytest.fixture(autouse=True)
+def no_token_in_any_log(
+    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> Iterator[None]:
+    """Whatever an end-to-end test did, no token shows in what the bot logged: in this
+    process (at INFO, as the bot runs by default) and in any `pln-coach run` it started."""
+    caplog.set_level(logging.INFO)
+    started = len(STARTED)
+    # Kept to read its tokens afterwards (it is closed by then; its records stay).
+    emu: DiscordEmulator | None = (
+        request.getfixturevalue("emulator") if "emulator" in request.fixturenames else None
+    )
+    yield
+    if emu is None:
+        return
+    secrets = [app.token for app in emu.world.applications.values()]
+    # An interaction token's random part (discord.py percent-encodes the ":" before it).
+    secrets += [ix.token.rpartition(":")[2] for ix in emu.interactions]
+    # caplog.text would be this teardown's records only: read the setup's and the test's.
+    logged = "\n".join(
+        f"{record.getMessage()}\n{record.exc_text or ''}"
+        for when in ("setup", "call")
+        for record in caplog.get_records(when)
+    )
+    logs = [logged] + [bot.log() for bot in STARTED[started:] if bot.runs]
+    del STARTED[started:]
+    for log in logs:
+        leaked = [secret[:6] + "…" for secret in secrets if secret and secret in log]
+        assert not leaked, f"tokens in the logs: {leaked}"
 
 
 @pytest.fixture
