@@ -137,6 +137,19 @@ def _rowcount(result: Any) -> int:
     return cast("CursorResult[Any]", result).rowcount
 
 
+async def _owed_already(session: AsyncSession, server_id: int, kind: str, subject_id: int) -> int:
+    """The id of the post owed for a subject already (an insert found it there)."""
+    existing = await session.scalar(
+        select(OutboxPost.id).where(
+            OutboxPost.server_id == server_id,
+            OutboxPost.kind == kind,
+            OutboxPost.subject_id == subject_id,
+        )
+    )
+    assert existing is not None
+    return existing
+
+
 class Outbox:
     """Stores, claims and settles the posts the bot owes channels."""
 
@@ -185,15 +198,7 @@ class Outbox:
         )
         post_id = inserted.scalar_one_or_none()
         if post_id is None:
-            existing = await session.scalar(
-                select(OutboxPost.id).where(
-                    OutboxPost.server_id == server_id,
-                    OutboxPost.kind == kind,
-                    OutboxPost.subject_id == subject_id,
-                )
-            )
-            assert existing is not None
-            return existing, None
+            return await _owed_already(session, server_id, kind, subject_id), None
         if claim_for is None:
             return post_id, None
         claim = PostClaim(
@@ -241,15 +246,7 @@ class Outbox:
         for server_id, kind, subject_id, _ in posts:
             key = (server_id, kind, subject_id)
             if key not in ids:  # owed already (a retry of a decision): its existing row
-                existing = await session.scalar(
-                    select(OutboxPost.id).where(
-                        OutboxPost.server_id == server_id,
-                        OutboxPost.kind == kind,
-                        OutboxPost.subject_id == subject_id,
-                    )
-                )
-                assert existing is not None
-                ids[key] = existing
+                ids[key] = await _owed_already(session, server_id, kind, subject_id)
         return [ids[(server_id, kind, subject_id)] for server_id, kind, subject_id, _ in posts]
 
     @classmethod

@@ -58,6 +58,13 @@ HABIT_CHOICES = [app_commands.Choice(name=h.display_name, value=h.value) for h i
 DIFFICULTY_CHOICES = [
     app_commands.Choice(name=d.value.capitalize(), value=d.value) for d in Difficulty
 ]
+# The challenge's and the recap's schedules take the same options.
+SCHEDULE_OPTIONS = {
+    "channel": "Where the posts go",
+    "weekday": "The day of the week",
+    "time": "Local time, HH:MM (24-hour), e.g. 09:00",
+    "timezone": "Your time zone, e.g. America/Chicago (start typing a city)",
+}
 ON_OFF = [app_commands.Choice(name="on", value="on"), app_commands.Choice(name="off", value="off")]
 
 
@@ -197,12 +204,7 @@ class Challenges(commands.Cog):
     @challenge.command(
         name="schedule", description="When and where the weekly challenge is posted (admins)."
     )
-    @app_commands.describe(
-        channel="Where challenges are posted",
-        weekday="The day of the week",
-        time="Local time, HH:MM (24-hour), e.g. 09:00",
-        timezone="Your time zone, e.g. America/Chicago (start typing a city)",
-    )
+    @app_commands.describe(**SCHEDULE_OPTIONS)
     @app_commands.choices(weekday=WEEKDAY_CHOICES)
     async def challenge_schedule(
         self,
@@ -217,12 +219,7 @@ class Challenges(commands.Cog):
     @recap.command(
         name="schedule", description="When and where the weekly recap is posted (admins)."
     )
-    @app_commands.describe(
-        channel="Where recaps are posted",
-        weekday="The day of the week",
-        time="Local time, HH:MM (24-hour), e.g. 16:00",
-        timezone="Your time zone, e.g. Europe/Berlin (start typing a city)",
-    )
+    @app_commands.describe(**SCHEDULE_OPTIONS)
     @app_commands.choices(weekday=WEEKDAY_CHOICES)
     async def recap_schedule(
         self,
