@@ -13,6 +13,7 @@ from bot.delivery.answers import RenderedAnswer
 from bot.services.answers import OwedAnswer
 from bot.services.outbox import PostStatus
 from bot.services.server_settings import ChannelSetting
+from cogs._admin import admin_only
 from cogs._channels import check_bot_can_post
 from cogs._shared import actor_from, answer_ticket
 
@@ -82,6 +83,7 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
         )
         await self.bot.answers.deliver(owed, RenderedAnswer(REPLIES[setting](channel_id)))
 
+    @admin_only
     @app_commands.command(
         name="shares-channel",
         description="Choose where resource cards from /share are posted (admins).",
@@ -90,8 +92,6 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
         channel="The channel for resource cards; leave empty to post where /share is used"
     )
     @app_commands.guild_only()
-    @app_commands.default_permissions(manage_guild=True)
-    @app_commands.checks.has_permissions(manage_guild=True)
     async def shares_channel(
         self,
         interaction: discord.Interaction[PLNCoachBot],
@@ -99,6 +99,7 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
     ) -> None:
         await self._set(interaction, ChannelSetting.SHARES, channel)
 
+    @admin_only
     @app_commands.command(
         name="intros-channel",
         description="Choose where intro cards and welcomes are posted (admins).",
@@ -107,8 +108,6 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
         channel="The channel for intro cards; leave empty to post where /connect intro is used"
     )
     @app_commands.guild_only()
-    @app_commands.default_permissions(manage_guild=True)
-    @app_commands.checks.has_permissions(manage_guild=True)
     async def intros_channel(
         self,
         interaction: discord.Interaction[PLNCoachBot],
@@ -116,6 +115,7 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
     ) -> None:
         await self._set(interaction, ChannelSetting.INTROS, channel)
 
+    @admin_only
     @app_commands.command(
         name="asks-channel",
         description="Choose where /ask opens question threads: a text channel or a forum (admins).",
@@ -124,8 +124,6 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
         channel="A text channel or forum for questions; leave empty to use the channel of /ask"
     )
     @app_commands.guild_only()
-    @app_commands.default_permissions(manage_guild=True)
-    @app_commands.checks.has_permissions(manage_guild=True)
     async def asks_channel(
         self,
         interaction: discord.Interaction[PLNCoachBot],

@@ -36,6 +36,7 @@ from bot.scheduling.weekly import (
 from bot.services.answers import OwedAnswer
 from bot.services.outbox import PostClaim, PostStatus
 from bot.services.recaps import RecapFigures
+from cogs._admin import admin_only
 from cogs._channels import check_bot_can_post
 from cogs._safe_text import plain
 from cogs._shared import NO_PINGS, actor_from, answer_ticket, message_link
@@ -66,13 +67,6 @@ SCHEDULE_OPTIONS = {
     "timezone": "Your time zone, e.g. America/Chicago (start typing a city)",
 }
 ON_OFF = [app_commands.Choice(name="on", value="on"), app_commands.Choice(name="off", value="off")]
-
-
-def require_manage_server(interaction: discord.Interaction[PLNCoachBot]) -> None:
-    """Checked when an admin subcommand runs: its group is open to every member."""
-    permissions = interaction.permissions
-    if not (permissions.manage_guild or permissions.administrator):
-        raise UserFacingError("Only members with Manage Server can change this.")
 
 
 def next_post_text(schedule: Schedule) -> str:
@@ -186,7 +180,6 @@ class Challenges(commands.Cog):
         time: str,
         timezone: str,
     ) -> None:
-        require_manage_server(interaction)
         guild = interaction.guild
         assert guild is not None
         try:
@@ -201,6 +194,7 @@ class Challenges(commands.Cog):
         self.bot.schedules_changed()
         await self.bot.answers.deliver(owed)
 
+    @admin_only
     @challenge.command(
         name="schedule", description="When and where the weekly challenge is posted (admins)."
     )
@@ -216,6 +210,7 @@ class Challenges(commands.Cog):
     ) -> None:
         await self._schedule(interaction, PostKind.CHALLENGE, channel, weekday, time, timezone)
 
+    @admin_only
     @recap.command(
         name="schedule", description="When and where the weekly recap is posted (admins)."
     )
@@ -242,6 +237,7 @@ class Challenges(commands.Cog):
         kind = PostKind(answer.kind.removesuffix("_schedule"))
         return schedule_reply(kind, await self.bot.services.schedules.schedules(answer.server_id))
 
+    @admin_only
     @challenge.command(
         name="selection", description="Rotate the habits, or aim at the weakest (admins)."
     )
@@ -257,7 +253,6 @@ class Challenges(commands.Cog):
     async def challenge_selection(
         self, interaction: discord.Interaction[PLNCoachBot], mode: str
     ) -> None:
-        require_manage_server(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         await self.bot.services.schedules.set_selection(actor_from(interaction), Selection(mode))
         explained = (
@@ -301,6 +296,7 @@ class Challenges(commands.Cog):
 
     # -- the bank -------------------------------------------------------------------------------
 
+    @admin_only
     @challenge.command(
         name="add", description="Add your own challenge to this server's bank (admins)."
     )
@@ -319,7 +315,6 @@ class Challenges(commands.Cog):
         title: app_commands.Range[str, 1, 80],
         text: app_commands.Range[str, 1, 400],
     ) -> None:
-        require_manage_server(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         pick = await self.bot.services.catalogue.add(
             actor_from(interaction), Habit(habit), Difficulty(difficulty), title, text
@@ -332,13 +327,13 @@ class Challenges(commands.Cog):
             allowed_mentions=NO_PINGS,
         )
 
+    @admin_only
     @challenge.command(name="list", description="The challenges this server picks from (admins).")
     @app_commands.describe(habit="Only this habit's challenges")
     @app_commands.choices(habit=HABIT_CHOICES)
     async def challenge_list(
         self, interaction: discord.Interaction[PLNCoachBot], habit: str | None = None
     ) -> None:
-        require_manage_server(interaction)
         actor = actor_from(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         entries = await self.bot.services.catalogue.entries(
@@ -357,6 +352,7 @@ class Challenges(commands.Cog):
             text = text[:1900].rsplit("\n", 1)[0] + "\n… (pick a habit to see the rest)"
         await interaction.edit_original_response(content=text, allowed_mentions=NO_PINGS)
 
+    @admin_only
     @challenge.command(
         name="remove", description="Take a challenge out of this server's rotation (admins)."
     )
@@ -366,7 +362,6 @@ class Challenges(commands.Cog):
         interaction: discord.Interaction[PLNCoachBot],
         challenge: app_commands.Range[str, 1, 80],
     ) -> None:
-        require_manage_server(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         removed, title = await self.bot.services.catalogue.remove(
             actor_from(interaction), challenge
@@ -406,11 +401,11 @@ class Challenges(commands.Cog):
             for entry in found[:25]
         ]
 
+    @admin_only
     @challenge.command(
         name="preview", description="See the next challenge before it is posted (admins)."
     )
     async def challenge_preview(self, interaction: discord.Interaction[PLNCoachBot]) -> None:
-        require_manage_server(interaction)
         actor = actor_from(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         pick = await self.bot.services.catalogue.preview(actor.server_id)
@@ -437,9 +432,9 @@ class Challenges(commands.Cog):
 
     # -- recaps -------------------------------------------------------------------------------
 
+    @admin_only
     @recap.command(name="preview", description="This week's recap so far, privately (admins).")
     async def recap_preview(self, interaction: discord.Interaction[PLNCoachBot]) -> None:
-        require_manage_server(interaction)
         actor = actor_from(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         now = self.bot.clock()
