@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PLNCoachBot
+from bot.challenges.schedules import PostKind, Schedule, Selection
 from bot.delivery.answers import RenderedAnswer
 from bot.services.answers import OwedAnswer
 from bot.services.outbox import PostStatus
@@ -49,6 +50,43 @@ REPLIES: dict[ChannelSetting, Callable[[int | None], str]] = {
     ChannelSetting.INTROS: intros_channel_reply,
     ChannelSetting.ASKS: asks_channel_reply,
 }
+
+
+FALLBACKS: dict[ChannelSetting, str] = {
+    ChannelSetting.SHARES: "where `/share` is used",
+    ChannelSetting.INTROS: "where `/connect intro` is used (welcomes: the system channel)",
+    ChannelSetting.ASKS: "where `/ask` is used",
+}
+LABELS: dict[ChannelSetting, str] = {
+    ChannelSetting.SHARES: "Resource cards (`/pln shares-channel`)",
+    ChannelSetting.INTROS: "Intro cards and welcomes (`/pln intros-channel`)",
+    ChannelSetting.ASKS: "Questions (`/pln asks-channel`)",
+}
+
+
+def settings_text(
+    channels: dict[ChannelSetting, int | None],
+    schedules: dict[PostKind, Schedule],
+    selection: Selection,
+) -> str:
+    lines = ["**PLN Coach in this server**"]
+    for setting, channel_id in channels.items():
+        where = f"<#{channel_id}>" if channel_id else FALLBACKS[setting]
+        lines.append(f"• {LABELS[setting]}: {where}")
+    for kind, command in ((PostKind.CHALLENGE, "/challenge"), (PostKind.RECAP, "/recap")):
+        schedule = schedules.get(kind)
+        what = "Weekly challenge" if kind is PostKind.CHALLENGE else "Weekly recap"
+        if schedule is None:
+            lines.append(f"• {what}: not scheduled (`{command} schedule`)")
+            continue
+        follows = " (the day before the challenge)" if schedule.follows_challenge else ""
+        lines.append(
+            f"• {what}: <#{schedule.channel_id}>, {schedule.weekly.describe()}{follows}; "
+            f"next {discord.utils.format_dt(schedule.next_run_at, 'F')}"
+        )
+    how = "rotating the four habits" if selection is Selection.ROTATE else "the weakest habit"
+    lines.append(f"• Challenges are picked by {how} (`/challenge selection`)")
+    return "\n".join(lines)
 
 
 class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN Coach."):
@@ -130,6 +168,21 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
         channel: discord.TextChannel | discord.ForumChannel | None = None,
     ) -> None:
         await self._set(interaction, ChannelSetting.ASKS, channel, opens_thread=True)
+
+    @admin_only
+    @app_commands.command(name="settings", description="See how PLN Coach is set up here (admins).")
+    @app_commands.guild_only()
+    async def settings(self, interaction: discord.Interaction[PLNCoachBot]) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        services = self.bot.services
+        channels = await services.server_settings.channels(guild.id)
+        schedules = await services.schedules.schedules(guild.id)
+        selection = await services.schedules.selection(guild.id)
+        await interaction.edit_original_response(
+            content=settings_text(channels, schedules, selection)
+        )
 
     async def _render_reply(self, answer: OwedAnswer, _post: PostStatus | None) -> str:
         return REPLIES[ChannelSetting(answer.kind)](answer.subject_id or None)

@@ -39,6 +39,20 @@ class ServerSettingsService:
                 select(getattr(Server, setting.column)).where(Server.id == server_id)
             )
 
+    async def channels(self, server_id: int) -> dict[ChannelSetting, int | None]:
+        """Every channel an admin chose (None: its fallback applies), for /pln settings."""
+        async with self._database.read() as session:
+            row = (
+                await session.execute(
+                    select(*(getattr(Server, setting.column) for setting in ChannelSetting)).where(
+                        Server.id == server_id
+                    )
+                )
+            ).one_or_none()
+        if row is None:
+            return dict.fromkeys(ChannelSetting)
+        return dict(zip(ChannelSetting, row, strict=True))
+
     async def shares_channel(self, server_id: int) -> int | None:
         return await self.channel(server_id, ChannelSetting.SHARES)
 

@@ -277,3 +277,23 @@ async def test_recap_preview_and_shout_out_opt_out(
     assert "won't name you" in off.content
     preview = await run_command(community, community.admin.id, "recap preview")
     assert f"<@{community.ana.id}>" not in text_of(preview)
+
+
+async def test_pln_settings_shows_the_whole_set_up(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    empty = await run_command(community, community.admin.id, "pln settings")
+    assert empty.flags & EPHEMERAL
+    assert "where `/share` is used" in empty.content
+    assert "Weekly challenge: not scheduled" in empty.content
+    await run_command(
+        community, community.admin.id, "pln asks-channel", {"channel": community.general.id}
+    )
+    await schedule(community)
+    shown = await run_command(community, community.admin.id, "pln settings")
+    assert f"Questions (`/pln asks-channel`): <#{community.general.id}>" in shown.content
+    assert f"Weekly challenge: <#{community.resources.id}>, Mondays at 09:00" in shown.content
+    assert "Weekly recap:" in shown.content
+    assert "(the day before the challenge)" in shown.content
+    assert "rotating the four habits" in shown.content
+    assert not shown.pings.any
