@@ -81,6 +81,7 @@ clock_shift_seconds = {self.clock_shift}
 level = "{self.log_level}"
 """
         )
+        self.config_path.chmod(0o600)  # it holds the token (the bot warns otherwise)
         known = {session.session_id for session in emu.gateway_sessions}
         self.runs += 1
         with self.log_path.open("wb") as log:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.bot_subprocess import BotSubprocess
 from tests.e2e.conftest import Community
 from tests.e2e.helpers import bot_posts, press_button, run_command
@@ -17,6 +19,7 @@ from tests.e2e.helpers import bot_posts, press_button, run_command
 SLOW_STEP = re.compile(r"Executing .* took \d+\.\d+ seconds")
 
 
+@pytest.mark.timing  # another test running beside it would stretch its steps
 async def test_no_step_of_the_bot_blocks_the_loop_for_100_ms(
     community: Community, empty_database_url: str, tmp_path: Path
 ) -> None:
