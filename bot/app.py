@@ -319,6 +319,7 @@ class PLNCoachBot(commands.Bot):
 
     async def close(self) -> None:
         if self._ticker is not None:
+            self.clock.forget(self.schedules_changed)
             await self._ticker.stop()
         if self._weekly is not None:
             await self._weekly.stop()

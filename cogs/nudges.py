@@ -4,6 +4,10 @@ Two nudges: a personal digest when a week's challenge is posted (the challenge a
 next step), and "your question has no answer yet" 48 h after an ask nobody answered, naming
 the members likely to help. A member whose DMs are closed (Discord's 50007) is switched off
 quietly: one log line, no retries.
+
+A DM is private, not a channel post, so it does not go through the outbox: it is sent at most
+once. Its day's row is stored before it is sent, so a crash in between loses that nudge rather
+than risking a second DM to the same person; a lost reminder costs less than a repeated one.
 """
 
 from __future__ import annotations

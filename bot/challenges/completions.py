@@ -117,6 +117,46 @@ async def _credit(
     return max(getattr(result, "rowcount", 0) or 0, 0)
 
 
+async def _current_week(
+    session: AsyncSession, server_id: int, now: datetime
+) -> ChallengeWeek | None:
+    """The server's latest challenge started by ``now``."""
+    return await session.scalar(
+        select(ChallengeWeek)
+        .where(ChallengeWeek.server_id == server_id, ChallengeWeek.starts_at <= now)
+        .order_by(ChallengeWeek.week.desc())
+        .limit(1)
+    )
+
+
+async def _credited(session: AsyncSession, row: ChallengeWeek, member_id: int) -> str | None:
+    """How the member was credited ("auto" or "self"), if they were."""
+    return await session.scalar(
+        select(ChallengeCompletion.how).where(
+            ChallengeCompletion.challenge_week_id == row.id,
+            ChallengeCompletion.member_id == member_id,
+        )
+    )
+
+
+async def _seen_in_ledger(
+    session: AsyncSession, row: ChallengeWeek, member_id: int, until: datetime
+) -> bool:
+    """Whether what the member did up to ``until`` meets the week's rule (False: no rule)."""
+    rule = rule_of(row.rule_kind, row.rule_count)
+    if rule is None:
+        return False
+    met = await members_who_completed(
+        session,
+        rule,
+        server_id=row.server_id,
+        start=row.starts_at,
+        end=min(row.ends_at, until),
+        member_ids=[member_id],
+    )
+    return member_id in met
+
+
 class ChallengeCompletions:
     def __init__(self, database: Database, clock: Clock = utcnow) -> None:
         self._database = database
@@ -135,14 +175,8 @@ class ChallengeCompletions:
 
     async def current(self, server_id: int) -> WeekChallenge | None:
         """The challenge running now (the latest one started), if any."""
-        now = self._clock()
         async with self._database.read() as session:
-            row = await session.scalar(
-                select(ChallengeWeek)
-                .where(ChallengeWeek.server_id == server_id, ChallengeWeek.starts_at <= now)
-                .order_by(ChallengeWeek.week.desc())
-                .limit(1)
-            )
+            row = await _current_week(session, server_id, self._clock())
             return None if row is None else await self._view(session, row)
 
     @staticmethod
@@ -165,26 +199,10 @@ class ChallengeCompletions:
             row = await session.get(ChallengeWeek, week_id)
             if row is None:
                 return None
-            done = await session.scalar(
-                select(ChallengeCompletion.how).where(
-                    ChallengeCompletion.challenge_week_id == week_id,
-                    ChallengeCompletion.member_id == member_id,
-                )
-            )
-            if done is not None:
-                return done
-            rule = rule_of(row.rule_kind, row.rule_count)
-            if rule is None:
-                return None
-            met = await members_who_completed(
-                session,
-                rule,
-                server_id=row.server_id,
-                start=row.starts_at,
-                end=min(row.ends_at, self._clock()),
-                member_ids=[member_id],
-            )
-        return "auto" if member_id in met else None
+            credited = await _credited(session, row, member_id)
+            if credited is not None:
+                return credited
+            return "auto" if await _seen_in_ledger(session, row, member_id, self._clock()) else None
 
     async def report_done(
         self, actor: Actor, week_id: int | None, *, answer: AnswerTicket
@@ -193,16 +211,11 @@ class ChallengeCompletions:
         now = self._clock()
         async with self._database.write() as session:
             await touch_actor(session, actor, now)
-            if week_id is None:
-                week_id = await session.scalar(
-                    select(ChallengeWeek.id)
-                    .where(
-                        ChallengeWeek.server_id == actor.server_id, ChallengeWeek.starts_at <= now
-                    )
-                    .order_by(ChallengeWeek.week.desc())
-                    .limit(1)
-                )
-            row = None if week_id is None else await session.get(ChallengeWeek, week_id)
+            row = (
+                await _current_week(session, actor.server_id, now)
+                if week_id is None
+                else await session.get(ChallengeWeek, week_id)
+            )
             outcome = await self._report(session, row, actor, now)
             return await PendingAnswers.store(
                 session,
@@ -222,25 +235,10 @@ class ChallengeCompletions:
             return Reported.NO_CHALLENGE
         if now >= row.ends_at:
             return Reported.ENDED
-        already = await session.scalar(
-            select(ChallengeCompletion.how).where(
-                ChallengeCompletion.challenge_week_id == row.id,
-                ChallengeCompletion.member_id == actor.user_id,
-            )
-        )
-        if already is not None:
+        if await _credited(session, row, actor.user_id) is not None:
             return Reported.ALREADY
-        rule = rule_of(row.rule_kind, row.rule_count)
-        verified = rule is not None and actor.user_id in await members_who_completed(
-            session,
-            rule,
-            server_id=row.server_id,
-            start=row.starts_at,
-            end=now,
-            member_ids=[actor.user_id],
-        )
-        how = "auto" if verified else "self"
-        await _credit(session, row, {actor.user_id}, how, now)
+        verified = await _seen_in_ledger(session, row, actor.user_id, now)
+        await _credit(session, row, {actor.user_id}, "auto" if verified else "self", now)
         return Reported.VERIFIED if verified else Reported.COUNTED
 
     async def verify_open(self, owns: Callable[[int], bool] = lambda _server_id: True) -> int:

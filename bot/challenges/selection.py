@@ -100,26 +100,30 @@ HISTORY = timedelta(days=7 * (NO_REPEAT_WEEKS + 4))
 
 
 async def server_choices(
-    session: AsyncSession, server_ids: Collection[int], now: datetime
+    session: AsyncSession, server_ids: Collection[int], now: datetime, *, history: bool = True
 ) -> dict[int, ServerChoices]:
-    """Four queries for any number of servers: a fan-out decides thousands in batches."""
+    """Four queries for any number of servers: a fan-out decides thousands in batches.
+
+    Without ``history`` the last weeks are not read (listing the bank needs none).
+    """
     ids = list(server_ids)
     found = {server_id: ServerChoices() for server_id in ids}
     for server_id, selection in await session.execute(
         select(Server.id, Server.challenge_selection).where(Server.id.in_(ids))
     ):
         found[server_id].selection = selection
-    for server_id, week, key, habit in await session.execute(
-        select(
-            ChallengeWeek.server_id,
-            ChallengeWeek.week,
-            ChallengeWeek.challenge_key,
-            ChallengeWeek.habit,
-        )
-        .where(ChallengeWeek.server_id.in_(ids), ChallengeWeek.scheduled_for >= now - HISTORY)
-        .order_by(ChallengeWeek.server_id, ChallengeWeek.week.desc())
-    ):
-        found[server_id].previous.append((week, key, habit))
+    if history:
+        for server_id, week, key, habit in await session.execute(
+            select(
+                ChallengeWeek.server_id,
+                ChallengeWeek.week,
+                ChallengeWeek.challenge_key,
+                ChallengeWeek.habit,
+            )
+            .where(ChallengeWeek.server_id.in_(ids), ChallengeWeek.scheduled_for >= now - HISTORY)
+            .order_by(ChallengeWeek.server_id, ChallengeWeek.week.desc())
+        ):
+            found[server_id].previous.append((week, key, habit))
     for server_id, key in await session.execute(
         select(HiddenChallenge.server_id, HiddenChallenge.challenge_key).where(
             HiddenChallenge.server_id.in_(ids)
@@ -137,7 +141,8 @@ async def server_choices(
 
 async def available(session: AsyncSession, server_id: int) -> list[Pick]:
     """The server's challenges: the built-in bank minus what admins removed, plus their own."""
-    return (await server_choices(session, [server_id], utcnow()))[server_id].candidates()
+    choices = await server_choices(session, [server_id], utcnow(), history=False)
+    return choices[server_id].candidates()
 
 
 async def weakest_habit(session: AsyncSession, server_id: int, now: datetime) -> Habit:

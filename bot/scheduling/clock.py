@@ -29,6 +29,11 @@ class ShiftedClock:
         """Call ``listener`` after each shift (the ticker re-arms its wake-up)."""
         self._listeners.append(listener)
 
+    def forget(self, listener: Callable[[], None]) -> None:
+        """Stop calling ``listener`` (a bot that closed)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def shift(self, by: timedelta) -> None:
         self.offset += by
         for listener in self._listeners:

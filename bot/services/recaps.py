@@ -189,12 +189,16 @@ class RecapService:
             ActivityEvent.occurred_at >= starts_at,
             ActivityEvent.occurred_at < ends_at,
         )
-        active = await _count(
-            session, select(func.count(func.distinct(ActivityEvent.member_id))).where(*in_week)
-        )
-        shares = await _count(
-            session, select(func.count()).where(*in_week, ActivityEvent.kind == EventKind.SHARE)
-        )
+        active, shares = (
+            await session.execute(
+                select(
+                    func.count(func.distinct(ActivityEvent.member_id)),
+                    func.coalesce(
+                        func.sum(case((ActivityEvent.kind == EventKind.SHARE, 1), else_=0)), 0
+                    ),
+                ).where(*in_week)
+            )
+        ).one()
         # Conversations are kept per (UTC) week: those of the week the recap's days end in.
         conversations = await _count(
             session,
@@ -211,7 +215,7 @@ class RecapService:
                 Ask.first_answer_at < ends_at,
             ),
         )
-        return WeekFigures(starts_at, active, shares, conversations, answered)
+        return WeekFigures(starts_at, int(active), int(shares), conversations, answered)
 
     @staticmethod
     async def _funnel(
