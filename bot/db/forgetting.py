@@ -31,6 +31,8 @@ class Forgetting:
 
 
 FORGETTING: dict[str, Forgetting] = {
+    # A server's row goes at once with `pln-coach purge-server`, or a retention period after the
+    # bot was removed from it (``removed_at``; config ``privacy.retention_days``).
     "servers": Forgetting(server={"id": How.DELETE}, member={}),
     "members": Forgetting(
         server={"server_id": How.CASCADE}, member={"server_id, user_id": How.DELETE}
@@ -102,6 +104,7 @@ FORGETTING: dict[str, Forgetting] = {
     "member_preferences": Forgetting(
         server={"server_id, user_id": How.CASCADE}, member={"server_id, user_id": How.CASCADE}
     ),
+    "blocked_channels": Forgetting(server={"server_id": How.CASCADE}, member={}),
     "nudges_sent": Forgetting(
         server={"server_id, user_id": How.CASCADE},
         member={"server_id, user_id": How.CASCADE},

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    JSON,
     Date,
     ForeignKey,
     ForeignKeyConstraint,
@@ -39,6 +40,14 @@ class Server(Base):
     challenge_selection: Mapped[str] = mapped_column(
         String(16), default="rotate", server_default="rotate"
     )
+    # The IANA timezone an admin chose in /pln setup: the default for weekly schedules.
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    # The admins' own thresholds for the four habits (``{"connect": {"practicing": 5}, ...}``);
+    # None, or a missing figure: the product model's default.
+    thresholds: Mapped[dict[str, dict[str, int]] | None] = mapped_column(JSON)
+    # When the bot was removed from the server; its data is deleted a retention period later
+    # unless the bot comes back. None while the bot is in the server.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -571,6 +580,9 @@ class MemberPreferences(Base):
     shoutouts: Mapped[bool] = mapped_column(default=True)
     # Why nudges were switched off by the bot (e.g. "dms_closed"), so it is said once.
     nudges_stopped: Mapped[str | None] = mapped_column(String(40))
+    # Set by /privacy pause: while set, nothing new about the member is stored, and suggestions
+    # and question routing skip them.
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -597,3 +609,23 @@ class NudgeSent(Base):
     kind: Mapped[str] = mapped_column(String(16))
     subject_id: Mapped[int] = mapped_column(Snowflake)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BlockedChannel(Base):
+    """A channel where Discord refused the bot's posts for a missing permission.
+
+    Posting there pauses until ``/pln check`` finds the permission granted, so a forbidden
+    channel never collects the invalid requests Discord bans bots for; admins are told once.
+    """
+
+    __tablename__ = "blocked_channels"
+
+    server_id: Mapped[int] = mapped_column(
+        ForeignKey("servers.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel_id: Mapped[int] = mapped_column(Snowflake, primary_key=True, autoincrement=False)
+    # What Discord or the cache said was missing, in the words of Discord's settings.
+    reason: Mapped[str] = mapped_column(String(200))
+    blocked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the admins were told (once per block).
+    told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
