@@ -28,6 +28,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.db.migrate import upgrade
 from bot.delivery.answers import AnswerDelivery
+from bot.delivery.blocked_channels import BlockedChannels
 from bot.delivery.posts import PostDelivery
 from bot.delivery.renderers import Renderers
 from bot.delivery.rest_limit import limit_rest_requests
@@ -155,6 +156,7 @@ class PLNCoachBot(commands.Bot):
         # How each kind of post and answer is drawn; the cogs fill it in as they load.
         self.renderers = Renderers()
         self._posts: PostDelivery | None = None
+        self._blocked_channels: BlockedChannels | None = None
         self._answers: AnswerDelivery | None = None
         self._ingest: PassiveIngest | None = None
         self._observers: dict[str, list[Callable[..., None]]] = {}
@@ -166,6 +168,11 @@ class PLNCoachBot(commands.Bot):
     @property
     def services(self) -> Services:
         return _built(self._services, "services")
+
+    @property
+    def blocked_channels(self) -> BlockedChannels:
+        """Channels where posting paused after a refused permission, until ``/pln check``."""
+        return _built(self._blocked_channels, "blocked channels")
 
     @property
     def posts(self) -> PostDelivery:
@@ -252,12 +259,20 @@ class PLNCoachBot(commands.Bot):
             clock=self.clock,
             catch_up_grace=timedelta(hours=self.settings.challenges.catch_up_grace_hours),
         )
-        self._posts = PostDelivery(self, services.outbox, self.renderers, worker_id=self.worker_id)
+        self._blocked_channels = BlockedChannels(self, services.channel_blocks)
+        self._posts = PostDelivery(
+            self,
+            services.outbox,
+            self.renderers,
+            worker_id=self.worker_id,
+            blocks=self._blocked_channels,
+        )
         self._answers = AnswerDelivery(
             self, services.answers, services.outbox, self.renderers, worker_id=self.worker_id
         )
         self._posts.on_settled(self._answers.post_settled)
-        self._ingest = PassiveIngest(database)
+        await services.privacy.load_paused()  # before the first signal is stored
+        self._ingest = PassiveIngest(database, paused=services.privacy.paused)
         self._ingest.start()
         self._weekly = WeeklyRunner(
             services.weekly_posts,

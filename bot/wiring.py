@@ -14,11 +14,13 @@ from bot.scheduling.clock import Clock
 from bot.services.answers import PendingAnswers
 from bot.services.asks import AskService
 from bot.services.bot_state import BotStateStore
+from bot.services.channel_blocks import ChannelBlockService
 from bot.services.coach import CoachService
 from bot.services.converse import ConverseService
 from bot.services.introductions import IntroductionService
 from bot.services.nudges import NudgeService
 from bot.services.outbox import Outbox
+from bot.services.privacy import PrivacyService
 from bot.services.progress import ProgressService
 from bot.services.recaps import RecapService
 from bot.services.resource_search import ResourceSearch
@@ -48,6 +50,8 @@ class Services:
     catalogue: ChallengeCatalogue
     recaps: RecapService
     nudges: NudgeService
+    privacy: PrivacyService
+    channel_blocks: ChannelBlockService
 
 
 def build_services(
@@ -79,4 +83,6 @@ def build_services(
         catalogue=ChallengeCatalogue(database, clock),
         recaps=RecapService(database, asks),
         nudges=NudgeService(database, clock),
+        privacy=PrivacyService(database, clock),
+        channel_blocks=ChannelBlockService(database),
     )

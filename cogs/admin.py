@@ -12,10 +12,11 @@ from bot.app import PLNCoachBot
 from bot.challenges.schedules import PostKind, Schedule, Selection
 from bot.delivery.answers import RenderedAnswer
 from bot.services.answers import OwedAnswer
+from bot.services.channel_blocks import Block
 from bot.services.outbox import PostStatus
 from bot.services.server_settings import ChannelSetting
 from cogs._admin import admin_only
-from cogs._channels import check_bot_can_post
+from cogs._channels import ChannelCheck, ChannelUse, check_bot_can_post, check_channels
 from cogs._shared import actor_from, answer_ticket
 
 
@@ -64,10 +65,72 @@ LABELS: dict[ChannelSetting, str] = {
 }
 
 
+CHECK_LABELS: dict[ChannelSetting, str] = {
+    ChannelSetting.SHARES: "Resource cards",
+    ChannelSetting.INTROS: "Intro cards and welcomes",
+    ChannelSetting.ASKS: "Questions",
+}
+SCHEDULE_LABELS: dict[PostKind, str] = {
+    PostKind.CHALLENGE: "Weekly challenge",
+    PostKind.RECAP: "Weekly recap",
+}
+
+
+def channel_uses(
+    channels: dict[ChannelSetting, int | None],
+    schedules: dict[PostKind, Schedule],
+    blocked: list[Block],
+) -> list[ChannelUse]:
+    """Every channel the bot is set to post in, and every channel where posting is paused."""
+    uses = [
+        ChannelUse(CHECK_LABELS[setting], channel_id, opens_thread=setting is ChannelSetting.ASKS)
+        for setting, channel_id in channels.items()
+        if channel_id is not None
+    ]
+    uses += [
+        ChannelUse(SCHEDULE_LABELS[kind], schedule.channel_id)
+        for kind, schedule in schedules.items()
+    ]
+    named = {use.channel_id for use in uses}
+    uses += [
+        ChannelUse("Paused after a refusal", block.channel_id)
+        for block in blocked
+        if block.channel_id not in named
+    ]
+    return uses
+
+
+def check_text(checks: list[ChannelCheck], resumed: set[int], still_paused: set[int]) -> str:
+    if not checks:
+        return (
+            "No channels are set yet, so I post where each command is used. "
+            "Run `/pln setup` to choose channels."
+        )
+    lines = ["**Permission check**", *(check.line() for check in checks)]
+    if resumed:
+        where = ", ".join(f"<#{channel_id}>" for channel_id in sorted(resumed))
+        lines.append(f"▶️ Posting resumed in {where}.")
+    if still_paused:
+        where = ", ".join(f"<#{channel_id}>" for channel_id in sorted(still_paused))
+        lines.append(
+            f"⏸️ Posting stays paused in {where} until I have what's missing; "
+            "run `/pln check` again once it's granted."
+        )
+    if all(check.ok for check in checks):
+        lines.append("All good: I can post everywhere I'm set up to.")
+    else:
+        lines.append(
+            "Grant what's missing to my role in each channel's settings (Edit Channel → "
+            "Permissions), then run `/pln check` again."
+        )
+    return "\n".join(lines)
+
+
 def settings_text(
     channels: dict[ChannelSetting, int | None],
     schedules: dict[PostKind, Schedule],
     selection: Selection,
+    blocked: list[Block] | None = None,
 ) -> str:
     lines = ["**PLN Coach in this server**"]
     for setting, channel_id in channels.items():
@@ -86,6 +149,12 @@ def settings_text(
         )
     how = "rotating the four habits" if selection is Selection.ROTATE else "the weakest habit"
     lines.append(f"• Challenges are picked by {how} (`/challenge selection`)")
+    for block in blocked or []:
+        lines.append(
+            f"⏸️ Posting paused in <#{block.channel_id}> since "
+            f"{discord.utils.format_dt(block.blocked_at, 'R')}: {block.reason}. "
+            "Fix it, then run `/pln check`."
+        )
     return "\n".join(lines)
 
 
@@ -180,8 +249,39 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
         channels = await services.server_settings.channels(guild.id)
         schedules = await services.schedules.schedules(guild.id)
         selection = await services.schedules.selection(guild.id)
+        blocked = await services.channel_blocks.blocked(guild.id)
         await interaction.edit_original_response(
-            content=settings_text(channels, schedules, selection)
+            content=settings_text(channels, schedules, selection, blocked)
+        )
+
+    @admin_only
+    @app_commands.command(
+        name="check",
+        description="Check I can post where I'm set up to, and resume paused channels (admins).",
+    )
+    @app_commands.guild_only()
+    async def check(self, interaction: discord.Interaction[PLNCoachBot]) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        services = self.bot.services
+        blocked = await services.channel_blocks.blocked(guild.id)
+        uses = channel_uses(
+            await services.server_settings.channels(guild.id),
+            await services.schedules.schedules(guild.id),
+            blocked,
+        )
+        checks = await check_channels(guild, uses)
+        failing = {check.use.channel_id for check in checks if not check.ok}
+        paused = {block.channel_id for block in blocked}
+        resumed = paused - failing
+        await services.channel_blocks.unblock(guild.id, resumed)
+        self.bot.blocked_channels.resumed(resumed)
+        if resumed:
+            self.bot.posts.wake()
+        await interaction.edit_original_response(
+            content=check_text(checks, resumed, paused & failing),
+            allowed_mentions=discord.AllowedMentions.none(),
         )
 
     async def _render_reply(self, answer: OwedAnswer, _post: PostStatus | None) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from types import TracebackType
 
 from aiohttp import web
@@ -44,6 +45,17 @@ from .state import (
 from .threads import ThreadService
 from .world import World
 
+
+@dataclass
+class _Outage:
+    """Matching requests fail with ``status`` until ``left`` of them have."""
+
+    method: str
+    prefix: str
+    status: int
+    left: int
+
+
 log = logging.getLogger(__name__)
 
 
@@ -75,6 +87,7 @@ class DiscordEmulator(UserActions, ConversationActions, ForumActions):
         self.internal_errors: list[BaseException] = []
         self.interactions: list[Interaction] = []
         self._holds: list[tuple[str, str, asyncio.Event]] = []
+        self._outages: list[_Outage] = []
         # How long Discord remembers a message's nonce to drop a duplicate sent with
         # enforce_nonce (a few minutes); 0 turns that off, for tests of what must not rely on it.
         self.nonce_window = 300.0
@@ -317,8 +330,13 @@ class DiscordEmulator(UserActions, ConversationActions, ForumActions):
         allow: int = 0,
         deny: int = 0,
         type: int = 0,
+        notify: bool = True,
     ) -> None:
-        """Set a role (type 0) or member (type 1) overwrite on a channel (CHANNEL_UPDATE)."""
+        """Set a role (type 0) or member (type 1) overwrite on a channel (CHANNEL_UPDATE).
+
+        ``notify=False`` changes it without the CHANNEL_UPDATE, as when a bot's cache misses an
+        update: the bot believes it may post and learns otherwise from a 403.
+        """
 
         channel = self.world.require_channel(channel_id)
         if channel.guild_id is None:
@@ -331,7 +349,8 @@ class DiscordEmulator(UserActions, ConversationActions, ForumActions):
         if type not in (0, 1):
             raise ValueError("type must be 0 (role) or 1 (member)")
         channel.overwrites[target_id] = Overwrite(id=target_id, type=type, allow=allow, deny=deny)
-        self.hub.emit("CHANNEL_UPDATE", channel.to_payload(), guild_id=guild.id)
+        if notify:
+            self.hub.emit("CHANNEL_UPDATE", channel.to_payload(), guild_id=guild.id)
 
     def remove_channel(self, channel_id: int) -> None:
         """Delete a channel (CHANNEL_DELETE) with its threads, or a thread (THREAD_DELETE)."""
@@ -396,6 +415,28 @@ class DiscordEmulator(UserActions, ConversationActions, ForumActions):
         self.rate_limiter.inject(
             method, prefix, count=count, retry_after=retry_after, is_global=is_global
         )
+
+    def inject_outage(
+        self, method: str, route_prefix: str, *, count: int = 1, status: int = 503
+    ) -> None:
+        """The next ``count`` matching requests fail with a 5xx, as during a Discord incident.
+
+        (discord.py itself retries 500, 502 and 504 a few times; a 503 reaches the bot.)
+        """
+        self._outages.append(
+            _Outage(method.upper(), route_prefix.removeprefix("/api/v10"), status, count)
+        )
+
+    def take_outage(self, method: str, path: str, route: str) -> int | None:
+        """The status an injected outage answers this request with, if one matches."""
+        for outage in self._outages:
+            matches = path.startswith(outage.prefix) or route.startswith(outage.prefix)
+            if method == outage.method and matches:
+                outage.left -= 1
+                if outage.left <= 0:
+                    self._outages.remove(outage)
+                return outage.status
+        return None
 
     def hold_requests(self, method: str, route_prefix: str) -> asyncio.Event:
         """Matching requests wait, before rate limits, until the returned event is set.

@@ -161,6 +161,9 @@ async def _discord_edge(request: web.Request, handler: Handler) -> web.StreamRes
         if not route.startswith(_TOKEN_ROUTES) and route != "/gateway":
             app = _authenticate(request, emu)
         await emu.wait_for_holds(request.method, path, route)
+        outage = emu.take_outage(request.method, path, route)
+        if outage is not None:
+            raise APIError(outage, 0, "Service Unavailable")
         body_error: APIError | None = None
         uploads: list[UploadedFile] = []
         try:

@@ -25,6 +25,7 @@ from typing import Any
 import discord
 
 from bot.db import utcnow
+from bot.delivery.blocked_channels import PAUSED, BlockedChannels
 from bot.delivery.permissions import missing_in
 from bot.delivery.refusals import missing_permissions_reason, refusal_for
 from bot.delivery.renderers import OutgoingPost, Renderers
@@ -91,10 +92,18 @@ class PostDelivery:
     """Delivers outbox posts for one process (``worker_id`` names it across restarts)."""
 
     def __init__(
-        self, client: discord.Client, outbox: Outbox, renderers: Renderers, *, worker_id: str
+        self,
+        client: discord.Client,
+        outbox: Outbox,
+        renderers: Renderers,
+        *,
+        worker_id: str,
+        blocks: BlockedChannels | None = None,
     ) -> None:
         self._client = client
         self._outbox = outbox
+        # Channels where a permission was refused: not tried again until /pln check.
+        self._blocks = blocks
         self.worker_id = worker_id
         self._renderers = renderers.posts
         self._listeners: list[SettledListener] = []
@@ -177,6 +186,8 @@ class PostDelivery:
             self._wake.clear()  # before looking, so a wake-up during the look is not lost
             delay = SWEEP_INTERVAL
             try:
+                if self._blocks is not None:
+                    await self._blocks.refresh_if_stale()
                 due = await self._outbox.next_due_at()  # a read: idle sweeps write nothing
                 room = MAX_IN_FLIGHT - len(self._in_flight)
                 if due is not None and due <= utcnow() and room > 0:
@@ -264,6 +275,9 @@ class PostDelivery:
         if post is None:
             await self._refused(claim, Refusal("what it was about was deleted", permanent=True))
             return
+        if self._blocks is not None and self._blocks.is_blocked(claim.channel_id):
+            await self._refused(claim, PAUSED)  # no request: Discord would refuse it again
+            return
         # Through the guild: Client.get_channel looks through every guild the bot is in.
         guild = self._client.get_guild(claim.server_id)
         channel: Any = guild.get_channel_or_thread(claim.channel_id) if guild is not None else None
@@ -274,7 +288,7 @@ class PostDelivery:
         missing = missing_in(
             channel, guild.me if guild is not None else None, opens_thread=bool(post.thread_name)
         )
-        if missing:
+        if missing:  # no request made: nothing to pause, and the cache will see the fix
             await self._refused(claim, missing_permissions_reason(missing))
             return
         target: discord.abc.Messageable = (
@@ -324,7 +338,7 @@ class PostDelivery:
         except (discord.HTTPException, discord.RateLimited, TimeoutError, OSError) as error:
             refusal = refusal_for(error)
             log.warning("Post %s to channel %s: %r", claim.post_id, claim.channel_id, error)
-            await self._refused(claim, refusal)
+            await self._forbidden(claim, refusal)
             return
         took = asyncio.get_running_loop().time() - started
         if took > SLOW_SEND:
@@ -434,6 +448,12 @@ class PostDelivery:
             with contextlib.suppress(discord.HTTPException):
                 await message.delete()
         await self._settled(status)
+
+    async def _forbidden(self, claim: PostClaim, refusal: Refusal) -> None:
+        """A refusal from Discord: a missing permission also pauses the channel."""
+        if self._blocks is not None:
+            await self._blocks.refused(claim.server_id, claim.channel_id, refusal)
+        await self._refused(claim, refusal)
 
     async def _refused(self, claim: PostClaim, refusal: Refusal) -> None:
         try:
