@@ -27,6 +27,7 @@ from bot.services.resource_search import ResourceSearch
 from bot.services.server_settings import ServerSettingsService
 from bot.services.sharing import SharingService
 from bot.services.suggestions import SuggestionService
+from bot.services.thresholds import ThresholdService
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class Services:
     nudges: NudgeService
     privacy: PrivacyService
     channel_blocks: ChannelBlockService
+    thresholds: ThresholdService
 
 
 def build_services(
@@ -63,10 +65,11 @@ def build_services(
     converse = ConverseService(database)
     asks = AskService(database)
     coach = CoachService(suggestions, converse, introductions)
+    thresholds = ThresholdService(database)
     return Services(
         database=database,
         sharing=SharingService(database),
-        progress=ProgressService(database),
+        progress=ProgressService(database, thresholds=thresholds),
         server_settings=ServerSettingsService(database),
         state=BotStateStore(database),
         outbox=Outbox(database),
@@ -85,4 +88,5 @@ def build_services(
         nudges=NudgeService(database, clock),
         privacy=PrivacyService(database, clock),
         channel_blocks=ChannelBlockService(database),
+        thresholds=thresholds,
     )

@@ -11,10 +11,13 @@ from discord.ext import commands
 from bot.app import PLNCoachBot
 from bot.challenges.schedules import PostKind, Schedule, Selection
 from bot.delivery.answers import RenderedAnswer
+from bot.errors import UserFacingError
+from bot.habits import HABIT_ORDER, Habit
 from bot.services.answers import OwedAnswer
 from bot.services.channel_blocks import Block
 from bot.services.outbox import PostStatus
 from bot.services.server_settings import ChannelSetting
+from bot.services.thresholds import HABIT_UNITS, ThresholdError, Thresholds
 from cogs._admin import admin_only
 from cogs._channels import ChannelCheck, ChannelUse, check_bot_can_post, check_channels
 from cogs._shared import actor_from, answer_ticket
@@ -122,6 +125,28 @@ def check_text(checks: list[ChannelCheck], resumed: set[int], still_paused: set[
         lines.append(
             "Grant what's missing to my role in each channel's settings (Edit Channel → "
             "Permissions), then run `/pln check` again."
+        )
+    return "\n".join(lines)
+
+
+HABIT_CHOICES = [
+    app_commands.Choice(name=habit.display_name, value=habit.value) for habit in HABIT_ORDER
+]
+
+
+def thresholds_text(thresholds: Thresholds, changed: Habit | None = None) -> str:
+    lines = ["Done: saved." if changed else "**What each level needs in this server**"]
+    for habit in HABIT_ORDER if changed is None else (changed,):
+        levels = thresholds.of(habit)
+        started, practicing, made = HABIT_UNITS[habit]
+        lines.append(
+            f"**{habit.display_name}**: Started {levels.started} {started} · Practicing "
+            f"{levels.practicing} {practicing} · Habit {levels.habit} {made}"
+        )
+    if changed is None:
+        lines.append(
+            "Change one with `/pln thresholds habit:<habit> started:<n> practicing:<n> "
+            "habit_level:<n>`, or put back the defaults with `reset:True`."
         )
     return "\n".join(lines)
 
@@ -283,6 +308,55 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
             content=check_text(checks, resumed, paused & failing),
             allowed_mentions=discord.AllowedMentions.none(),
         )
+
+    @admin_only
+    @app_commands.command(
+        name="thresholds",
+        description="See or change what each habit's levels need in this server (admins).",
+    )
+    @app_commands.describe(
+        habit="The habit to change; leave empty to see every habit's figures",
+        started="What Started needs (e.g. Connect: colleagues reached)",
+        practicing="What Practicing needs (e.g. Connect: colleagues reached)",
+        habit_level="What Habit needs (e.g. Connect: active weeks of the last 4)",
+        reset="Put back the product's defaults for this habit",
+    )
+    @app_commands.choices(habit=HABIT_CHOICES)
+    @app_commands.guild_only()
+    async def thresholds(
+        self,
+        interaction: discord.Interaction[PLNCoachBot],
+        habit: str | None = None,
+        started: app_commands.Range[int, 1, 100] | None = None,
+        practicing: app_commands.Range[int, 1, 100] | None = None,
+        habit_level: app_commands.Range[int, 1, 100] | None = None,
+        reset: bool = False,
+    ) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        changes = (started, practicing, habit_level)
+        if habit is None and (reset or any(value is not None for value in changes)):
+            raise UserFacingError("Pick the habit to change with the `habit` option.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        service = self.bot.services.thresholds
+        if habit is None or (not reset and all(value is None for value in changes)):
+            shown = await service.thresholds(guild.id)
+            await interaction.edit_original_response(content=thresholds_text(shown))
+            return
+        chosen = Habit(habit)
+        try:
+            saved = await service.set(
+                actor_from(interaction),
+                chosen,
+                started=started,
+                practicing=practicing,
+                habit_level=habit_level,
+                reset=reset,
+            )
+        except ThresholdError as error:
+            await interaction.edit_original_response(content=f"Not saved: {error}")
+            return
+        await interaction.edit_original_response(content=thresholds_text(saved, chosen))
 
     async def _render_reply(self, answer: OwedAnswer, _post: PostStatus | None) -> str:
         return REPLIES[ChannelSetting(answer.kind)](answer.subject_id or None)

@@ -16,12 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import ActivityEvent, Ask, AskAnswer, ConversationWeek, Database, Resource, utcnow
 from bot.habits import HABIT_ORDER, INTERACTION_KINDS, EventKind, Habit, Level
-from bot.services.conversations import RELATIONSHIP_WEEKS, week_of
+from bot.services.conversations import week_of
+from bot.services.thresholds import DEFAULTS, LevelThresholds, Thresholds, ThresholdService
 
 WEEK = timedelta(days=7)
 HABIT_WINDOW_WEEKS = 4
-HABIT_ACTIVE_WEEKS = 3
-PRACTICING_SHARES = 3
 
 # Shares, and answers to colleagues' asks.
 CONTRIBUTION_KINDS = (EventKind.SHARE, EventKind.ANSWER)
@@ -78,16 +77,21 @@ def _plural(count: int, word: str) -> str:
 
 
 def contribute_progress(
-    shares: int, used: int, weeks_active: int, shares_this_week: int = 0, answers: int = 0
+    shares: int,
+    used: int,
+    weeks_active: int,
+    shares_this_week: int = 0,
+    answers: int = 0,
+    levels: LevelThresholds = DEFAULTS[Habit.CONTRIBUTE],
 ) -> HabitProgress:
-    """Apply the Contribute thresholds from the product model to counted facts.
+    """Apply the server's Contribute thresholds (the product model's by default).
 
     Answers to colleagues' asks count like shares; an answer marked helpful counts as used.
     """
     contributions = shares + answers
-    practicing = contributions >= PRACTICING_SHARES and used >= 1
+    practicing = contributions >= levels.practicing and used >= 1
     level = _level(
-        contributions >= 1, practicing, practicing and weeks_active >= HABIT_ACTIVE_WEEKS
+        contributions >= levels.started, practicing, practicing and weeks_active >= levels.habit
     )
 
     summary = "Nothing shared yet."
@@ -104,15 +108,15 @@ def contribute_progress(
         milestone = "Share one link, lesson plan or tip with `/share`."
     elif level is Level.STARTED:
         needs = []
-        if shares < PRACTICING_SHARES:
-            needs.append(f"share {PRACTICING_SHARES - shares} more")
+        if shares < levels.practicing:
+            needs.append(f"share {levels.practicing - shares} more")
         if used < 1:
             needs.append("have one of your shares marked useful by a colleague")
         milestone = " and ".join(needs).capitalize() + " to reach Practicing."
     elif level is Level.PRACTICING:
-        missing = HABIT_ACTIVE_WEEKS - weeks_active
+        missing = levels.habit - weeks_active
         milestone = (
-            f"Share in {HABIT_ACTIVE_WEEKS} of the last {HABIT_WINDOW_WEEKS} weeks to make it "
+            f"Share in {levels.habit} of the last {HABIT_WINDOW_WEEKS} weeks to make it "
             f"a habit ({_plural(missing, 'more week')} to go)."
         )
     else:
@@ -121,15 +125,16 @@ def contribute_progress(
     return HabitProgress(Habit.CONTRIBUTE, level, True, summary, milestone, week or "Nothing yet")
 
 
-HABIT_HELPFUL_ASKS = 3
-
-
 def request_progress(
-    asks: int, answered: int, helpful: int, asks_this_week: int = 0
+    asks: int,
+    answered: int,
+    helpful: int,
+    asks_this_week: int = 0,
+    levels: LevelThresholds = DEFAULTS[Habit.REQUEST],
 ) -> HabitProgress:
-    """Started: an ask; Practicing: one answered by someone else; Habit: 3 asks answered and
-    marked helpful."""
-    level = _level(asks >= 1, answered >= 1, helpful >= HABIT_HELPFUL_ASKS)
+    """By default Started: an ask; Practicing: one answered by someone else; Habit: 3 asks
+    answered and marked helpful."""
+    level = _level(asks >= levels.started, answered >= levels.practicing, helpful >= levels.habit)
     summary = "No question asked yet."
     if asks:
         summary = (
@@ -142,7 +147,7 @@ def request_progress(
     elif level is Level.STARTED:
         milestone = "Get a first answer: tag your `/ask` so the colleagues who know hear of it."
     elif level is Level.PRACTICING:
-        more = HABIT_HELPFUL_ASKS - helpful
+        more = levels.habit - helpful
         milestone = (
             "Mark the answers that help (right-click → Apps → Mark as helpful): "
             f"{_plural(more, 'more question')} with a helpful answer make it a habit."
@@ -153,14 +158,17 @@ def request_progress(
     return HabitProgress(Habit.REQUEST, level, True, summary, milestone, week)
 
 
-PRACTICING_PEOPLE = 5
-PRACTICING_PARTNERS = 3
-
-
-def connect_progress(people: int, weeks_active: int, people_this_week: int = 0) -> HabitProgress:
+def connect_progress(
+    people: int,
+    weeks_active: int,
+    people_this_week: int = 0,
+    levels: LevelThresholds = DEFAULTS[Habit.CONNECT],
+) -> HabitProgress:
     """Connect: people reached (replies, reactions, turns in threads), and in how many weeks."""
-    practicing = people >= PRACTICING_PEOPLE
-    level = _level(people >= 1, practicing, practicing and weeks_active >= HABIT_ACTIVE_WEEKS)
+    practicing = people >= levels.practicing
+    level = _level(
+        people >= levels.started, practicing, practicing and weeks_active >= levels.habit
+    )
     summary = "Nobody reached yet."
     if people:
         summary = (
@@ -172,14 +180,14 @@ def connect_progress(people: int, weeks_active: int, people_this_week: int = 0) 
         milestone = "Reply to or react to a colleague's message."
     elif level is Level.STARTED:
         milestone = (
-            f"Reach {PRACTICING_PEOPLE - people} more "
-            f"{'colleague' if PRACTICING_PEOPLE - people == 1 else 'colleagues'} to reach "
+            f"Reach {levels.practicing - people} more "
+            f"{'colleague' if levels.practicing - people == 1 else 'colleagues'} to reach "
             "Practicing."
         )
     elif level is Level.PRACTICING:
-        missing = HABIT_ACTIVE_WEEKS - weeks_active
+        missing = levels.habit - weeks_active
         milestone = (
-            f"Reach out in {HABIT_ACTIVE_WEEKS} of the last {HABIT_WINDOW_WEEKS} weeks to make "
+            f"Reach out in {levels.habit} of the last {HABIT_WINDOW_WEEKS} weeks to make "
             f"it a habit ({_plural(missing, 'more week')} to go)."
         )
     else:
@@ -189,7 +197,9 @@ def connect_progress(people: int, weeks_active: int, people_this_week: int = 0) 
 
 
 def converse_progress(
-    weeks_by_partner: dict[int, int], partners_this_week: int = 0
+    weeks_by_partner: dict[int, int],
+    partners_this_week: int = 0,
+    levels: LevelThresholds = DEFAULTS[Habit.CONVERSE],
 ) -> HabitProgress:
     """Converse: conversations per partner and week; a relationship is 3 weeks with one partner."""
     conversations = sum(weeks_by_partner.values())
@@ -197,7 +207,7 @@ def converse_progress(
     longest = max(weeks_by_partner.values(), default=0)
     # A relationship is the habit, even before three partners.
     level = _level(
-        conversations >= 1, partners >= PRACTICING_PARTNERS, longest >= RELATIONSHIP_WEEKS
+        conversations >= levels.started, partners >= levels.practicing, longest >= levels.habit
     )
     summary = "No conversation yet."
     if conversations:
@@ -209,14 +219,14 @@ def converse_progress(
     if level is Level.NOT_STARTED:
         milestone = "Answer someone who replied to you, within three days."
     elif level is Level.STARTED:
-        more = PRACTICING_PARTNERS - partners
+        more = max(levels.practicing - partners, 1)
         milestone = (
             f"Have a conversation with {more} more {'colleague' if more == 1 else 'colleagues'}"
-            f" (or talk with one in {RELATIONSHIP_WEEKS} different weeks) to go further."
+            f" (or talk with one in {levels.habit} different weeks) to go further."
         )
     elif level is Level.PRACTICING:
         milestone = (
-            f"Keep talking with one colleague: conversations in {RELATIONSHIP_WEEKS} different "
+            f"Keep talking with one colleague: conversations in {levels.habit} different "
             "weeks make a relationship, and the habit."
         )
     else:
@@ -236,18 +246,37 @@ _NOT_TRACKED_YET: dict[Habit, str] = {}
 class ProgressService:
     """Each member's level in the four habits, computed from the ledger on request."""
 
-    def __init__(self, database: Database, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: Callable[[], datetime] = utcnow,
+        thresholds: ThresholdService | None = None,
+    ) -> None:
         self._database = database
         self._clock = clock
+        self._thresholds = thresholds
 
     async def progress(self, server_id: int, user_id: int) -> MemberProgress:
         now = self._clock()
+        chosen = (
+            await self._thresholds.thresholds(server_id)
+            if self._thresholds is not None
+            else Thresholds.defaults()
+        )
         async with self._database.read() as session:
             tracked = {
-                Habit.CONNECT: await self._connect(session, server_id, user_id, now),
-                Habit.CONTRIBUTE: await self._contribute(session, server_id, user_id, now),
-                Habit.CONVERSE: await self._converse(session, server_id, user_id, now),
-                Habit.REQUEST: await self._request(session, server_id, user_id, now),
+                Habit.CONNECT: await self._connect(
+                    session, server_id, user_id, now, chosen.of(Habit.CONNECT)
+                ),
+                Habit.CONTRIBUTE: await self._contribute(
+                    session, server_id, user_id, now, chosen.of(Habit.CONTRIBUTE)
+                ),
+                Habit.CONVERSE: await self._converse(
+                    session, server_id, user_id, now, chosen.of(Habit.CONVERSE)
+                ),
+                Habit.REQUEST: await self._request(
+                    session, server_id, user_id, now, chosen.of(Habit.REQUEST)
+                ),
             }
         habits = tuple(
             tracked.get(habit)
@@ -260,7 +289,11 @@ class ProgressService:
 
     @staticmethod
     async def _connect(
-        session: AsyncSession, server_id: int, user_id: int, now: datetime
+        session: AsyncSession,
+        server_id: int,
+        user_id: int,
+        now: datetime,
+        levels: LevelThresholds,
     ) -> HabitProgress:
         reached = (
             (ActivityEvent.server_id == server_id)
@@ -291,12 +324,16 @@ class ProgressService:
         monday = _week_start(now)
         this_week = len({row.other_member_id for row in recent if row.occurred_at >= monday})
         return connect_progress(
-            people, active_weeks([row.occurred_at for row in recent], now), this_week
+            people, active_weeks([row.occurred_at for row in recent], now), this_week, levels
         )
 
     @staticmethod
     async def _converse(
-        session: AsyncSession, server_id: int, user_id: int, now: datetime
+        session: AsyncSession,
+        server_id: int,
+        user_id: int,
+        now: datetime,
+        levels: LevelThresholds,
     ) -> HabitProgress:
         # The member is member_a of pairs with larger ids and member_b of the others: one index
         # search each (an OR of the two would scan the server's weeks).
@@ -313,12 +350,18 @@ class ProgressService:
         rows = (await session.execute(union_all(as_a, as_b))).all()
         this_week = week_of(now)
         return converse_progress(
-            {row[0]: row[1] for row in rows}, sum(1 for row in rows if row[2] == this_week)
+            {row[0]: row[1] for row in rows},
+            sum(1 for row in rows if row[2] == this_week),
+            levels,
         )
 
     @staticmethod
     async def _request(
-        session: AsyncSession, server_id: int, user_id: int, now: datetime
+        session: AsyncSession,
+        server_id: int,
+        user_id: int,
+        now: datetime,
+        levels: LevelThresholds,
     ) -> HabitProgress:
         mine = (Ask.server_id == server_id) & (Ask.asker_id == user_id)
         asks, answered, this_week = (
@@ -340,11 +383,15 @@ class ProgressService:
                 )
                 or 0
             )
-        return request_progress(asks, answered, helpful, this_week)
+        return request_progress(asks, answered, helpful, this_week, levels)
 
     @staticmethod
     async def _contribute(
-        session: AsyncSession, server_id: int, user_id: int, now: datetime
+        session: AsyncSession,
+        server_id: int,
+        user_id: int,
+        now: datetime,
+        levels: LevelThresholds,
     ) -> HabitProgress:
         mine = (
             (ActivityEvent.server_id == server_id)
@@ -395,5 +442,5 @@ class ProgressService:
         monday = _week_start(now)
         shared_this_week = sum(1 for moment in recent if moment >= monday)
         return contribute_progress(
-            shares, used, active_weeks(list(recent), now), shared_this_week, answers
+            shares, used, active_weeks(list(recent), now), shared_this_week, answers, levels
         )
