@@ -25,6 +25,7 @@ from bot.services.progress import ProgressService
 from bot.services.recaps import RecapService
 from bot.services.resource_search import ResourceSearch
 from bot.services.server_settings import ServerSettingsService
+from bot.services.server_setup import ServerSetupService
 from bot.services.sharing import SharingService
 from bot.services.suggestions import SuggestionService
 from bot.services.thresholds import ThresholdService
@@ -54,6 +55,7 @@ class Services:
     privacy: PrivacyService
     channel_blocks: ChannelBlockService
     thresholds: ThresholdService
+    setup: ServerSetupService
 
 
 def build_services(
@@ -89,4 +91,5 @@ def build_services(
         privacy=PrivacyService(database, clock),
         channel_blocks=ChannelBlockService(database),
         thresholds=thresholds,
+        setup=ServerSetupService(database, clock),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import discord
 from discord import app_commands
@@ -13,6 +14,7 @@ from bot.challenges.schedules import PostKind, Schedule, Selection
 from bot.delivery.answers import RenderedAnswer
 from bot.errors import UserFacingError
 from bot.habits import HABIT_ORDER, Habit
+from bot.scheduling.weekly import ScheduleError, parse_zone, zone_choices
 from bot.services.answers import OwedAnswer
 from bot.services.channel_blocks import Block
 from bot.services.outbox import PostStatus
@@ -20,6 +22,7 @@ from bot.services.server_settings import ChannelSetting
 from bot.services.thresholds import HABIT_UNITS, ThresholdError, Thresholds
 from cogs._admin import admin_only
 from cogs._channels import ChannelCheck, ChannelUse, check_bot_can_post, check_channels
+from cogs._setup_flow import Draft, SetupFlow
 from cogs._shared import actor_from, answer_ticket
 
 
@@ -264,20 +267,55 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
         await self._set(interaction, ChannelSetting.ASKS, channel, opens_thread=True)
 
     @admin_only
+    @app_commands.command(
+        name="setup",
+        description="Set up PLN Coach step by step: channels, timezone, weekly schedule (admins).",
+    )
+    @app_commands.describe(timezone="Your time zone, e.g. America/Chicago (start typing a city)")
+    @app_commands.guild_only()
+    async def setup_flow(
+        self, interaction: discord.Interaction[PLNCoachBot], timezone: str | None = None
+    ) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        zone = None
+        if timezone is not None:
+            try:
+                zone = parse_zone(timezone)
+            except ScheduleError as error:
+                raise UserFacingError(str(error)) from None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        draft = Draft.of(await self.bot.services.setup.current(guild.id))
+        if zone is not None:
+            draft = replace(draft, zone=zone, zone_chosen=True)
+        flow = SetupFlow(self.bot, interaction.user.id, draft, self._summary)
+        await interaction.edit_original_response(
+            content=flow.text(), view=flow, allowed_mentions=discord.AllowedMentions.none()
+        )
+
+    @setup_flow.autocomplete("timezone")
+    async def _zones(
+        self, _interaction: discord.Interaction[PLNCoachBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=zone, value=zone) for zone in zone_choices(current)]
+
+    async def _summary(self, guild: discord.Guild) -> str:
+        services = self.bot.services
+        return settings_text(
+            await services.server_settings.channels(guild.id),
+            await services.schedules.schedules(guild.id),
+            await services.schedules.selection(guild.id),
+            await services.channel_blocks.blocked(guild.id),
+        )
+
+    @admin_only
     @app_commands.command(name="settings", description="See how PLN Coach is set up here (admins).")
     @app_commands.guild_only()
     async def settings(self, interaction: discord.Interaction[PLNCoachBot]) -> None:
         guild = interaction.guild
         assert guild is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
-        services = self.bot.services
-        channels = await services.server_settings.channels(guild.id)
-        schedules = await services.schedules.schedules(guild.id)
-        selection = await services.schedules.selection(guild.id)
-        blocked = await services.channel_blocks.blocked(guild.id)
-        await interaction.edit_original_response(
-            content=settings_text(channels, schedules, selection, blocked)
-        )
+        await interaction.edit_original_response(content=await self._summary(guild))
 
     @admin_only
     @app_commands.command(

@@ -362,3 +362,28 @@ def test_a_weekly_challenge_can_be_scheduled_and_seen_by_moving_the_clock(tmp_pa
     assert "Counted:" in out or "verified" in out
     assert "Weekly recap" in out  # the first :clock next reached the recap, the day before
     assert "Move the clock forward like this" in out
+
+
+def test_an_admin_sets_the_server_up_with_menus_in_the_sandbox(tmp_path: Path) -> None:
+    script = "\n".join(
+        [
+            ":as maya",
+            "/pln setup timezone:Europe/Berlin",
+            ":choose 2 #resources",  # menus are numbered on, as each answer is shown
+            ":press 10",
+            ":choose 12 Wednesday",
+            ":choose 19 nonsense",
+            ":press 22",
+            "/pln check",
+            ":quit",
+        ]
+    )
+    out = _sandbox("sandbox", script, tmp_path, environment_without_bot_settings())
+    assert "step 1 of 2" in out
+    assert "▾ Resource cards from /share: pick a channel (:choose" in out
+    assert "▾ Resource cards from /share: pick a channel [now: #resources]" in out
+    assert "step 2 of 2" in out
+    assert "Wednesdays at 08:00 (Europe/Berlin)" in out
+    assert "Pick one of: 00:00" in out  # a time that is not on the menu, refused kindly
+    assert "**Saved.**" in out
+    assert "Permission check" in out

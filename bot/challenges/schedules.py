@@ -70,7 +70,7 @@ def schedule_of(row: WeeklySchedule) -> Schedule:
     )
 
 
-async def _put(
+async def put_schedule(
     session: AsyncSession,
     server_id: int,
     kind: PostKind,
@@ -121,11 +121,13 @@ class ScheduleService:
         server_id = actor.server_id
         async with self._database.write() as session:
             await touch_actor(session, actor, now)
-            await _put(session, server_id, kind, channel_id, weekly, now, follows_challenge=False)
+            await put_schedule(
+                session, server_id, kind, channel_id, weekly, now, follows_challenge=False
+            )
             if kind is PostKind.CHALLENGE:
                 recap = await session.get(WeeklySchedule, (server_id, PostKind.RECAP.value))
                 if recap is None or recap.follows_challenge:
-                    await _put(
+                    await put_schedule(
                         session,
                         server_id,
                         PostKind.RECAP,

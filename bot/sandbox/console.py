@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import sys
@@ -15,7 +16,7 @@ from typing import Any
 from bot.sandbox.command_line import CommandLineError, parse_slash
 from bot.sandbox.demo_world import DemoWorld
 from bot.sandbox.forms import FormField, read_form
-from bot.sandbox.render import buttons_of, render_message
+from bot.sandbox.render import SELECTS, buttons_of, render_message
 from bot.sandbox.saved_files import SavedFiles
 from bot.scheduling.clock import ShiftedClock
 from emulator import DiscordEmulator, OptionError
@@ -28,7 +29,7 @@ Type a slash command as you would in Discord, for example:
   /connect intro       /connect suggest     /converse     /progress member:@ben
   /ask question:How do you grade lab reports? tags:assessment     /asks open
   /resources tag:math  /connect helper tag:assessment help:on
-  /pln shares-channel channel:#resources   /pln intros-channel channel:#general  (as maya)
+  /pln setup   /pln check   /pln thresholds   /pln shares-channel channel:#resources  (as maya)
   /challenge schedule channel:#general weekday:Monday time:09:00 timezone:Europe/Berlin
   /challenge current   /challenge done   /recap preview   /nudges on
 Other commands:
@@ -37,6 +38,7 @@ Other commands:
   :in CHANNEL  move to another channel ({channels}), or into a thread by
                the start of its name (e.g. the thread /ask opened)
   :press N     press button [N] as the current member
+  :choose N X  pick X in menu [N]: an option, a #channel or a member (nothing: clear it)
   :app NAME    use a message's Apps menu (e.g. :app Mark as helpful) on the last
                message someone else posted here
   :reply TEXT  reply to the last message someone else posted here
@@ -55,6 +57,7 @@ optional one; :cancel closes the form). Images and files the bot sends are saved
 
 USER, CHANNEL, ROLE, MENTIONABLE, INTEGER, BOOLEAN, NUMBER = 6, 7, 8, 9, 4, 5, 10
 DEFERRED, MODAL = 5, 9
+DEFERRED_UPDATE, UPDATE_MESSAGE = 6, 7
 # Discord's rule for usernames (letters, digits, "_" and "."; 2 to 32 characters).
 _USERNAME = re.compile(r"^[a-z0-9_.]{2,32}$")
 _CLOCK_STEP = re.compile(r"^\+?\s*(\d{1,4})\s*([dhm])$")
@@ -140,6 +143,8 @@ class SandboxConsole:
         self.member = world.members["ana"]
         self.channel = world.channels["general"]
         self.buttons: dict[int, tuple[int, str]] = {}
+        # Which numbered components are select menus, and of what type.
+        self.selects: dict[int, dict[str, Any]] = {}
         self.files = SavedFiles(files_folder)
         # Where the answers to forms come from: the terminal once ``loop`` runs.
         self.read_line: Callable[[str], Awaitable[str]] = _no_input
@@ -180,6 +185,8 @@ class SandboxConsole:
         for button in buttons_of(payload):
             number = len(self.buttons) + 1
             self.buttons[number] = (int(payload["id"]), button.get("custom_id", ""))
+            if button.get("type") in SELECTS:
+                self.selects[number] = button
             numbers.append(number)
         print()
         print(
@@ -259,8 +266,29 @@ class SandboxConsole:
         )
         await self._show_answer(ix)
 
+    def _current(self, message_id: int) -> Message:
+        message = self.emulator.get_message(message_id)
+        if message is None:
+            raise CommandLineError("That message is gone.")
+        return message
+
     async def _show_answer(self, ix: Interaction) -> None:
+        source_id = ix.source_message_id
+        before = self._current(source_id).content if source_id else None
         response = await ix.wait_response(timeout=10)
+        if source_id and response.type in (DEFERRED_UPDATE, UPDATE_MESSAGE):
+            # A button or menu that changes its own message: show the message as it now reads.
+            if response.type == DEFERRED_UPDATE:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(10):
+                        # The emulator has no event for "this message changed"; a person at
+                        # a prompt won't notice 50 ms.
+                        while self._current(source_id).content == before:  # noqa: ASYNC110
+                            await asyncio.sleep(0.05)
+            after = self._current(source_id)
+            if response.type == UPDATE_MESSAGE or after.content != before:
+                self.show(after)
+            return
         if response.type == MODAL:
             await self.fill_form(ix)
             return
@@ -341,8 +369,42 @@ class SandboxConsole:
     async def press(self, argument: str) -> None:
         if not argument.strip().isdigit() or int(argument) not in self.buttons:
             raise CommandLineError("Give the number shown in [brackets], e.g. :press 1")
+        if int(argument) in self.selects:
+            raise CommandLineError(f"[{argument}] is a menu: :choose {argument} VALUE")
         message_id, custom_id = self.buttons[int(argument)]
         ix = await self.emulator.press_button(message_id, custom_id, self.member)
+        await self._show_answer(ix)
+
+    async def choose(self, argument: str) -> None:
+        """Pick in a select menu: an option's name, a channel or a member; nothing clears it."""
+        number, _, value = argument.strip().partition(" ")
+        if not number.isdigit() or int(number) not in self.selects:
+            raise CommandLineError(
+                "Give the menu's number shown in [brackets], e.g. :choose 2 math"
+            )
+        select = self.selects[int(number)]
+        message_id, custom_id = self.buttons[int(number)]
+        value = value.strip()
+        values: list[Any] = []
+        if value and select.get("type") == 3:
+            wanted = value.casefold()
+            found = [
+                option["value"]
+                for option in select.get("options", [])
+                if wanted in (option["label"].casefold(), option["value"].casefold())
+            ]
+            if not found:
+                names = ", ".join(option["label"] for option in select.get("options", []))
+                raise CommandLineError(f"Pick one of: {names}")
+            values = found[:1]
+        elif value and select.get("type") == 8:
+            values = [self.find_channel(value.lstrip("#"))]
+        elif value:
+            name = value.lstrip("@").casefold()
+            if name not in self.world.members:
+                raise CommandLineError(f"Members here: {', '.join(self.world.members)}")
+            values = [self.world.members[name]]
+        ix = await self.emulator.choose_select(message_id, custom_id, values, self.member)
         await self._show_answer(ix)
 
     def _last_message(self, *, mine: bool) -> Message:
@@ -434,6 +496,8 @@ class SandboxConsole:
             await self.move_clock(argument.strip())
         elif command == ":press":
             await self.press(argument)
+        elif command == ":choose":
+            await self.choose(argument)
         elif command in (":reply", ":react", ":thread", ":delete"):
             await self.interact(command, argument.strip())
         elif line.startswith(":"):

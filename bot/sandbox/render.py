@@ -35,13 +35,35 @@ def _wrap(text: str, indent: str) -> list[str]:
     return [indent + line for line in lines]
 
 
+BUTTON = 2
+# String, user, role, mentionable and channel select menus.
+SELECTS = (3, 5, 6, 7, 8)
+_PICK = {5: "a member", 6: "a role", 7: "a member or role", 8: "a channel"}
+
+
 def buttons_of(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Buttons and select menus, in the order a member sees them: each gets a number."""
     return [
         component
         for row in message.get("components", [])
         for component in row.get("components", [])
-        if component.get("type") == 2
+        if component.get("type") == BUTTON or component.get("type") in SELECTS
     ]
+
+
+def _select_line(select: dict[str, Any], names: Callable[[int], str]) -> str:
+    what = select.get("placeholder") or "Choose"
+    if select.get("type") == 3:
+        options = select.get("options", [])
+        chosen = [o["label"] for o in options if o.get("default")]
+        listed = ", ".join(o["label"] for o in options[:8]) + (", ..." if len(options) > 8 else "")
+        now = f" [now: {', '.join(chosen)}]" if chosen else ""
+        return f"▾ {what}{now} ({listed})"
+    optional = ", or nothing to clear it" if select.get("min_values", 1) == 0 else ""
+    picked = [names(int(default["id"])) for default in select.get("default_values", [])]
+    prefix = "#" if select.get("type") == 8 else ""
+    now = f" [now: {', '.join(prefix + name for name in picked)}]" if picked else ""
+    return f"▾ {what}{now} (:choose with {_PICK.get(select.get('type', 8), 'a value')}{optional})"
 
 
 def render_message(
@@ -77,6 +99,9 @@ def render_message(
     buttons = buttons_of(message)
     numbers = button_numbers or list(range(1, len(buttons) + 1))
     for number, button in zip(numbers, buttons, strict=False):
+        if button.get("type") in SELECTS:
+            lines.append(f"  [{number}] {_select_line(button, names)}")
+            continue
         emoji = button.get("emoji") or {}
         label = " ".join(part for part in (emoji.get("name"), button.get("label")) if part)
         lines.append(f"  [{number}] {label}")

@@ -66,7 +66,7 @@ async def test_figures_that_make_no_sense_are_refused_and_nothing_changes(
     thresholds = ThresholdService(database)
     await thresholds.set(ADMIN, Habit.CONNECT, practicing=4)
     with pytest.raises(ThresholdError):
-        await thresholds.set(ADMIN, habit, **figures)
+        await thresholds.set(ADMIN, habit, **figures)  # type: ignore[arg-type]
     stored = await ThresholdService(database).thresholds(ADMIN.server_id)
     assert stored.of(Habit.CONNECT).practicing == 4
     assert stored.of(habit) == (DEFAULTS[habit] if habit is not Habit.CONNECT else stored.of(habit))
