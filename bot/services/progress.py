@@ -405,7 +405,18 @@ class ProgressService:
             )
         }
         shares = by_kind.get(EventKind.SHARE.value, 0)
-        answers = by_kind.get(EventKind.ANSWER.value, 0)
+        answers = 0
+        if by_kind.get(EventKind.ANSWER.value, 0):
+            # Questions answered, not messages: five messages in one thread are one answer, so
+            # chatting in a colleague's thread can't make a habit out of one question.
+            answers = (
+                await session.scalar(
+                    select(func.count(func.distinct(AskAnswer.ask_id))).where(
+                        AskAnswer.server_id == server_id, AskAnswer.answerer_id == user_id
+                    )
+                )
+                or 0
+            )
         recent = (
             await session.scalars(
                 select(ActivityEvent.occurred_at).where(
@@ -414,13 +425,13 @@ class ProgressService:
             )
         ).all()
         used = 0
-        if answers:  # an answer the asker marked helpful was useful to them
+        if answers:  # a question whose asker marked one of the member's answers helpful
             used = (
                 await session.scalar(
-                    select(func.count()).where(
-                        ActivityEvent.server_id == server_id,
-                        ActivityEvent.member_id == user_id,
-                        ActivityEvent.kind == EventKind.HELPFUL_ANSWER.value,
+                    select(func.count(func.distinct(AskAnswer.ask_id))).where(
+                        AskAnswer.server_id == server_id,
+                        AskAnswer.answerer_id == user_id,
+                        AskAnswer.helpful_at.is_not(None),
                     )
                 )
                 or 0
