@@ -85,3 +85,26 @@ async def test_every_admin_command_refuses_a_plain_member_and_changes_nothing(
         community, community.admin.id, "challenge schedule", valid_options(schedule, community)
     )
     assert "Done" in reply.content
+
+
+# Commands that take another member as an option, and why that is not acting for them.
+READS_ANOTHER_MEMBER = {"progress": "shows their progress; stores nothing about them"}
+
+
+async def test_nobody_acts_for_someone_else(coach: PLNCoachBot, community: Community) -> None:
+    """The only commands naming another member read; every change is the member's own."""
+    member_options = {
+        command.qualified_name
+        for command in coach.tree.walk_commands()
+        if isinstance(command, app_commands.Command)
+        and any(
+            parameter.type in (AppCommandOptionType.user, AppCommandOptionType.mentionable)
+            for parameter in command.parameters
+        )
+    }
+    assert member_options == set(READS_ANOTHER_MEMBER)
+    await run_command(community, community.ana.id, "share", {"url": "https://a.org/x"})
+    before = await row_counts(coach)
+    reply = await run_command(community, community.ben.id, "progress", {"member": community.ana.id})
+    assert reply.flags & EPHEMERAL
+    assert await row_counts(coach) == before
