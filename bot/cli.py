@@ -1,4 +1,5 @@
-"""`pln-coach`: run the bot (or the offline sandbox), migrate the database, sync commands.
+"""`pln-coach`: run the bot (or the offline sandbox), migrate the database, sync commands,
+delete a server's data.
 
 Start-up goes in steps: settings, then the database (connected and migrated before Discord is
 contacted, so a database mistake is reported without spending a login), then Discord. A problem
@@ -32,6 +33,7 @@ from bot.config import (
 from bot.db import Database
 from bot.db.migrate import downgrade, upgrade
 from bot.log_redaction import install_redaction
+from bot.services.privacy import PrivacyService
 from bot.startup_errors import (
     StartupFailure,
     opening_database,
@@ -76,7 +78,25 @@ def _parser() -> argparse.ArgumentParser:
     down.add_argument(
         "--yes", action="store_true", help="confirm the downgrade; without it nothing is changed"
     )
+    purge = commands.add_parser(
+        "purge-server",
+        help="delete everything stored about one server now (kick the bot from it first)",
+    )
+    purge.add_argument("server_id", type=_server_id, help="the server's (guild's) ID")
     return parser
+
+
+def _server_id(text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = 0
+    if not 0 < value < 2**63:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a server ID is a number, e.g. 123456789012345678 "
+            "(right-click the server > Copy Server ID)"
+        )
+    return value
 
 
 def _shard_ids(text: str) -> tuple[int, ...]:
@@ -122,6 +142,37 @@ async def _migrate(settings: Settings, action: str, revision: str) -> None:
         finally:
             await database.dispose()
     print(f"Database at {revision} ({action}).")  # noqa: T201
+
+
+async def _purge_server(settings: Settings, server_id: int) -> bool:
+    """Delete the server's data; False (and nothing changed) when the database has none."""
+    url = settings.database.url
+    with opening_database(url):
+        database = Database(url, statement_timeout=None)  # a big server may take a while
+        try:
+            await upgrade(database)
+            purged = await PrivacyService(database).purge_server(server_id)
+        finally:
+            await database.dispose()
+    if purged is None:
+        print(  # noqa: T201
+            f"pln-coach: nothing is stored about a server with ID {server_id} in the database "
+            f"at {without_secrets(url)}; nothing was deleted. Check the ID (right-click the "
+            "server > Copy Server ID).",
+            file=sys.stderr,
+        )
+        return False
+    print(  # noqa: T201
+        f"Deleted everything stored about server {server_id} ({purged.name!r}): "
+        f"{purged.deleted.total} rows."
+    )
+    for table, count in sorted(purged.deleted.rows.items()):
+        print(f"  {table}: {count}")  # noqa: T201
+    print(  # noqa: T201
+        "If the bot is still in that server, it starts storing again as members use it: "
+        "remove the bot from the server to stop that."
+    )
+    return True
 
 
 async def _run_bot(settings: Settings, token: str, *, sync_only: bool) -> None:
@@ -224,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(_downgrade_refusal(settings, args.revision), file=sys.stderr)  # noqa: T201
                 return EXIT_CONFIG
             asyncio.run(_migrate(settings, args.db_command, args.revision))
+        elif command == "purge-server":
+            if not asyncio.run(_purge_server(settings, args.server_id)):
+                return 1
         elif command == "sandbox" or (command == "run" and token is None):
             asyncio.run(_run_sandbox(settings))
         elif token is None:

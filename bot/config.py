@@ -167,6 +167,28 @@ class ChallengeSettings(_Section):
     )
 
 
+class PrivacySettings(_Section):
+    retention_days: float = Field(
+        default=30,
+        ge=0,
+        le=3650,
+        description=(
+            "Days a server's data is kept after the bot was removed from it (in case it is "
+            "invited back); then everything stored about the server is deleted."
+        ),
+    )
+
+
+class LimitSettings(_Section):
+    member_cooldowns: bool = Field(
+        default=True,
+        description=(
+            "Per-member cooldowns on commands that post publicly or cost real work (/share, "
+            "/ask, /progress...). Off only for benchmarks and load tests."
+        ),
+    )
+
+
 class LoggingSettings(_Section):
     level: LogLevel = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL.")
 
@@ -200,6 +222,8 @@ class Settings(BaseSettings):
     discord: DiscordSettings = DiscordSettings()
     database: DatabaseSettings = DatabaseSettings()
     challenges: ChallengeSettings = ChallengeSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    limits: LimitSettings = LimitSettings()
     logging: LoggingSettings = LoggingSettings()
 
     @classmethod
@@ -242,6 +266,7 @@ def local_settings(
     database_url: str,
     logging: LoggingSettings | None = None,
     members_intent: bool = False,
+    member_cooldowns: bool = True,
 ) -> Settings:
     """Settings for a bot talking to a local Discord (the emulator): the sandbox, tests, benchmarks.
 
@@ -256,6 +281,7 @@ def local_settings(
             members_intent=members_intent,
         ),
         database=DatabaseSettings(url=database_url),
+        limits=LimitSettings(member_cooldowns=member_cooldowns),
         logging=logging or LoggingSettings(),
     )
 

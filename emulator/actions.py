@@ -260,6 +260,44 @@ class UserActions:
             application_id=application_id,
         )
 
+    async def run_dm_command(
+        self,
+        user_id: int,
+        name: str,
+        options: Mapping[str, Any] | None = None,
+        *,
+        application_id: int | None = None,
+    ) -> Interaction:
+        """A user runs a global ``/name`` in their DM with the bot (context 1, BOT_DM).
+
+        Refused, as the client does, for commands whose ``contexts`` leave DMs out (e.g.
+        discord.py's ``guild_only``) or that say ``dm_permission: false``.
+        """
+        root, *path = name.split()
+        command = self._find_command(None, root, c.CHAT_INPUT, application_id)
+        contexts = command.get("contexts")
+        if (contexts is not None and 1 not in contexts) or command.get("dm_permission") is False:
+            raise PermissionError(f"/{root} cannot be used in direct messages")
+        app = self.world.applications[int(command["application_id"])]
+        self.world.require_user(user_id)
+        channel = self.world.dm_channel(user_id, app.bot_user.id)
+        data = build_command_data(
+            self.world,
+            command,
+            path,
+            options or {},
+            guild=None,
+            channel_id=channel.id,
+            invoker_id=user_id,
+        )
+        return self._dispatch_interaction(
+            app=app,
+            interaction_type=APPLICATION_COMMAND,
+            channel=channel,
+            user_id=user_id,
+            data=data,
+        )
+
     async def autocomplete(
         self,
         guild_id: int,

@@ -24,6 +24,7 @@ from bot.habits import Habit
 from bot.scheduling.clock import Clock
 from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers
 from bot.services.members import Actor, touch_actor
+from bot.services.pausing import not_paused, refuse_if_paused
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,9 @@ async def _credit(
         (
             await session.scalars(
                 select(Member.user_id).where(
-                    Member.server_id == week.server_id, Member.user_id.in_(member_ids)
+                    Member.server_id == week.server_id,
+                    Member.user_id.in_(member_ids),
+                    not_paused(Member.server_id, Member.user_id),  # nothing new while paused
                 )
             )
         ).all()
@@ -210,6 +213,7 @@ class ChallengeCompletions:
         """The member says they did the challenge (``None``: the server's current one)."""
         now = self._clock()
         async with self._database.write() as session:
+            await refuse_if_paused(session, actor.server_id, actor.user_id)
             await touch_actor(session, actor, now)
             row = (
                 await _current_week(session, actor.server_id, now)

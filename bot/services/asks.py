@@ -34,6 +34,7 @@ from bot.habits import EventKind, Habit
 from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers
 from bot.services.members import Actor, note_member, touch_actor
 from bot.services.outbox import STATUS_COLUMNS, Outbox, PostClaim, PostStatus, status_of
+from bot.services.pausing import refuse_if_paused
 from bot.services.routing import HelperPick, route_helpers
 from bot.services.share_input import parse_tags
 
@@ -151,6 +152,7 @@ class AskService:
         """
         now = self._clock()
         async with self._database.write() as session:
+            await refuse_if_paused(session, actor.server_id, actor.user_id)
             settings = await touch_actor(session, actor, now)
             ask_id = await session.scalar(
                 insert(Ask)
@@ -276,6 +278,7 @@ class AskService:
                 return HelpfulOutcome(HelpfulResult.NOT_THE_ASKER, ask, None, None, None)
             if author_id == actor.user_id:
                 return HelpfulOutcome(HelpfulResult.OWN_MESSAGE, ask, None, None, None)
+            await refuse_if_paused(session, actor.server_id, actor.user_id, others=[author_id])
             await touch_actor(session, actor, now)
             await note_member(session, actor.server_id, author_id, author_name, posted_at)
             await record_answers(

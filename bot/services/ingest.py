@@ -12,7 +12,8 @@ a few dozen round trips would not commit until the burst was over, and the queue
 On its own loop the writer keeps committing while the bot reads.
 
 Each batch is written in one transaction by ``SignalBatchWriter``, with a handful of set-based
-statements whatever its size.
+statements whatever its size. Signals by or about members who paused tracking are dropped there,
+by a look-up in memory (``PausedMembers``), never a query per signal.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any, TypeVar
 
 from bot.db import Database, utcnow
 from bot.errors import DatabaseUnavailable
+from bot.services.pausing import PausedMembers
 from bot.services.signal_batch import SignalBatchWriter
 from bot.services.signals import Signal
 
@@ -100,7 +102,9 @@ class PassiveIngest:
         max_batch: int = MAX_BATCH,
         capacity: int = CAPACITY,
         clock: Callable[[], datetime] = utcnow,
+        paused: PausedMembers | None = None,
     ) -> None:
+        """``paused``: members who paused tracking (kept current by the privacy service)."""
         self._database = database
         self._flush_interval = flush_interval
         self._batch_size = batch_size
@@ -121,7 +125,7 @@ class PassiveIngest:
         self._offered = 0
         self._stored = 0
         self._clock = clock
-        self._writer = SignalBatchWriter()
+        self._writer = SignalBatchWriter(paused)
         self._own_loop = not _in_memory(database.url)
         self._worker: _WriterLoop | None = None
         self._bot_loop: asyncio.AbstractEventLoop | None = None

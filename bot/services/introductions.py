@@ -22,6 +22,7 @@ from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers
 from bot.services.interests import InterestKind, IntroAnswers, split_tags, tag_variants
 from bot.services.members import Actor, note_member, touch_actor, touch_server
 from bot.services.outbox import Outbox, PostClaim
+from bot.services.pausing import refuse_if_paused
 
 INTRO_CARD = "intro_card"
 WELCOME_POST = "welcome"
@@ -73,6 +74,7 @@ class IntroductionService:
         """
         now = self._clock()
         async with self._database.write() as session:
+            await refuse_if_paused(session, actor.server_id, actor.user_id)
             settings = await touch_actor(session, actor, now)
             values = {
                 "role": answers.role,
@@ -146,6 +148,7 @@ class IntroductionService:
             raise InvalidInput("Give a topic, e.g. `assessment` or `google classroom`.")
         now = self._clock()
         async with self._database.write() as session:
+            await refuse_if_paused(session, actor.server_id, actor.user_id)
             await touch_actor(session, actor, now)
             mine = (
                 (MemberInterest.server_id == actor.server_id)

@@ -166,12 +166,15 @@ class NudgeService:
             )
 
     async def claim(self, server_id: int, user_id: int, kind: NudgeKind, subject_id: int) -> bool:
-        """May this nudge be sent now? At most one DM per member per day, each nudge once."""
+        """May this nudge be sent now? At most one DM per member per day, each nudge once;
+        none while the member paused tracking (a sent nudge is a row about them)."""
         now = self._clock()
         async with self._database.write() as session:
             wanted = await session.scalar(
                 select(MemberPreferences.nudges).where(
-                    MemberPreferences.server_id == server_id, MemberPreferences.user_id == user_id
+                    MemberPreferences.server_id == server_id,
+                    MemberPreferences.user_id == user_id,
+                    MemberPreferences.paused_at.is_(None),
                 )
             )
             if not wanted:

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import AskAnswer, AskTag, Member, MemberInterest, Resource, ResourceTag, Tie
 from bot.services.interests import InterestKind, tag_variants
+from bot.services.pausing import not_paused
 
 ACTIVE_WITHIN = timedelta(days=90)
 RECENT_ANSWERS_WITHIN = timedelta(days=60)
@@ -103,7 +104,8 @@ async def route_helpers(
     limit: int = MAX_HELPERS,
     exclude: Collection[int] = (),
 ) -> list[HelperPick]:
-    """Up to ``limit`` members likely to answer, best first; never the asker."""
+    """Up to ``limit`` members likely to answer, best first; never the asker, nor members who
+    paused tracking."""
     helpers: dict[int, _Helper] = defaultdict(lambda: _Helper(0))
 
     def helper(member_id: int) -> _Helper:
@@ -190,6 +192,7 @@ async def route_helpers(
             Member.user_id.in_(ids),
             Member.left_at.is_(None),
             Member.last_seen_at > now - ACTIVE_WITHIN,
+            not_paused(Member.server_id, Member.user_id),
         )
     )
     active = {row.user_id: (row.display_name, row.last_seen_at) for row in members}

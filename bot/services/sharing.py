@@ -17,6 +17,7 @@ from bot.habits import EventKind, Habit
 from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers
 from bot.services.members import Actor, touch_actor
 from bot.services.outbox import Outbox, PostClaim, PostState, PostStatus, status_of
+from bot.services.pausing import refuse_if_paused
 from bot.services.share_input import ShareInput
 
 RESOURCE_CARD = "resource_card"
@@ -129,6 +130,7 @@ class SharingService:
         now = self._clock()
         choose = card_channel or (lambda configured: configured or channel_id)
         async with self._database.write() as session:
+            await refuse_if_paused(session, actor.server_id, actor.user_id)
             settings = await touch_actor(session, actor, now)
             created = await session.execute(
                 dialect_insert(session, Resource)
@@ -267,6 +269,9 @@ class SharingService:
             resource = await self._load(session, actor.server_id, resource_id=resource_id)
             mark = UsefulMark.OWN_RESOURCE
             if resource.shared_by != actor.user_id:
+                await refuse_if_paused(
+                    session, actor.server_id, actor.user_id, others=[resource.shared_by]
+                )
                 await touch_actor(session, actor, now)
                 recorded = await _record_event(
                     session,

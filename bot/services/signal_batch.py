@@ -5,6 +5,13 @@ batch never reaches the database; a reply answers whoever spoke last in its thre
 signals before it), then written: one upsert of the members named, one bulk delete of withdrawn
 credit, one bulk insert of new events (the same Discord signal twice is one event, by its dedupe
 key), and one read and rewrite of the ties and conversation weeks of every pair touched.
+
+Members who paused tracking (``/privacy pause``) are left out in memory: a signal by a paused
+member, or whose other side is one (a reply to them, a reaction to their message or card, an
+answer in their question's thread), is dropped whole, so nothing about them is stored and no tie
+or conversation with them appears. A thread's last speaker is still remembered in memory (not
+stored), so a reply after a paused member's message answers them, and is dropped too, rather
+than crediting whoever spoke before.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from bot.habits import EventKind, Habit
 from bot.services.asks import asks_of_threads, record_answers, withdraw_answers
 from bot.services.members import touch_server
 from bot.services.network import store_pairs
+from bot.services.pausing import PausedMembers
 from bot.services.sharing import RESOURCE_CARD
 from bot.services.signals import (
     Author,
@@ -87,8 +95,9 @@ def reaction_key(signal: ReactionAdded | ReactionRemoved) -> str:
 class SignalBatchWriter:
     """Writes batches; remembers each thread's last speaker between them."""
 
-    def __init__(self) -> None:
+    def __init__(self, paused: PausedMembers | None = None) -> None:
         self._last_speaker: OrderedDict[int, int] = OrderedDict()
+        self._paused = paused if paused is not None else PausedMembers()
 
     async def write(
         self, session: AsyncSession, signals: list[Signal], now: datetime
@@ -137,14 +146,17 @@ class SignalBatchWriter:
         cards: dict[tuple[int, int], tuple[int, int]],
         asks: dict[tuple[int, int], tuple[int, int]],
     ) -> None:
+        paused = self._paused
         if isinstance(signal, MessageSeen):
             ask = asks.get((server_id, signal.channel_id)) if signal.in_thread else None
-            self._message(server_id, batch, signal, speakers, ask)
+            self._message(server_id, batch, signal, speakers, ask, paused)
         elif isinstance(signal, ReactionAdded):
             author: int | None = signal.message_author_id
             resource_id = None
             if signal.on_bot_post:  # a resource card reaches the member who shared it
                 resource_id, author = cards.get((server_id, signal.message_id), (None, None))
+            if (server_id, signal.reactor.user_id) in paused or (server_id, author) in paused:
+                return
             self._reaction(server_id, batch, signal, author, resource_id)
         elif isinstance(signal, ReactionRemoved):
             key = reaction_key(signal)
@@ -158,6 +170,8 @@ class SignalBatchWriter:
                     batch.pairs.add((event["member_id"], event["other_member_id"]))
             batch.deleted_messages |= gone
         elif isinstance(signal, ThreadCreated):
+            if (server_id, signal.owner.user_id) in paused:
+                return
             _name(batch, signal.owner)
             batch.events[f"thread:{signal.thread_id}"] = _event(
                 server_id,
@@ -178,12 +192,10 @@ class SignalBatchWriter:
         signal: MessageSeen,
         speakers: dict[int, int | None],
         ask: tuple[int, int] | None,
+        paused: PausedMembers,
     ) -> None:
         author = signal.author.user_id
         target = signal.reply_to
-        if ask is not None and author != ask[1]:
-            # An answer to an ask: it answers the asker (the thread is the bot's).
-            batch.answers.append((ask[0], ask[1], signal.message_id, author, signal.at))
         if signal.in_thread:
             opener = ask[1] if ask is not None else signal.thread_owner_id
             previous = speakers.get(signal.channel_id) or opener
@@ -194,6 +206,11 @@ class SignalBatchWriter:
             target = None  # talking to oneself reaches nobody
         if not signal.in_thread and target is None:
             return  # an ordinary message: nothing is recorded
+        if (server_id, author) in paused or (server_id, target) in paused:
+            return  # by or to a member who paused tracking: nothing is recorded
+        if ask is not None and author != ask[1] and (server_id, ask[1]) not in paused:
+            # An answer to an ask: it answers the asker (the thread is the bot's).
+            batch.answers.append((ask[0], ask[1], signal.message_id, author, signal.at))
         _name(batch, signal.author)
         key = f"message:{signal.message_id}"
         batch.events[key] = _event(

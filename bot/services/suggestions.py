@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import ActivityEvent, Database, Member, MemberInterest, Tie, utcnow
 from bot.habits import EventKind
 from bot.services.interests import InterestKind
+from bot.services.pausing import not_paused
 
 # Members quiet for longer are not suggested: they may not answer.
 ACTIVE_WITHIN = timedelta(days=90)
@@ -164,8 +165,9 @@ class SuggestionService:
     ) -> list[Suggestion]:
         """Up to ``count`` members to reach out to, best first.
 
-        Never the member themselves, members who left, members quiet for 90 days, or anyone
-        in ``exclude`` (e.g. members the caller found are gone, or bots).
+        Never the member themselves, members who left, members quiet for 90 days, members who
+        paused tracking, or anyone in ``exclude`` (e.g. members the caller found are gone, or
+        bots).
         """
         now = self._clock()
         skip = {user_id, *exclude}
@@ -249,6 +251,7 @@ def _active(server_id: int, now: datetime) -> tuple[ColumnElement[bool], ...]:
         Member.server_id == server_id,
         Member.left_at.is_(None),
         Member.last_seen_at > now - ACTIVE_WITHIN,
+        not_paused(Member.server_id, Member.user_id),  # /privacy pause: never suggested
     )
 
 
