@@ -9,6 +9,7 @@ from discord.ext import commands
 from bot.app import PLNCoachBot
 from bot.db import utcnow
 from bot.services.converse import FollowUp, FollowUpKind, conversation_starter
+from cogs import _cooldowns as cooldowns
 from cogs._shared import NO_PINGS, actor_from, message_link
 
 
@@ -48,6 +49,7 @@ class Converse(commands.Cog):
         name="converse", description="Conversations worth continuing, and a starter to use."
     )
     @app_commands.guild_only()
+    @cooldowns.READS
     async def converse(self, interaction: discord.Interaction[PLNCoachBot]) -> None:
         actor = actor_from(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)

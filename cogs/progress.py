@@ -20,6 +20,7 @@ from bot.images.progress_card import HabitCard, ProgressCard, render_progress_ca
 from bot.services.coach import NextStep, next_step
 from bot.services.conversations import week_of
 from bot.services.progress import MemberProgress
+from cogs import _cooldowns as cooldowns
 from cogs._coach_text import step_text
 from cogs._safe_text import plain
 from cogs._shared import COACH_COLOUR, NO_PINGS, actor_from
@@ -89,6 +90,7 @@ class Progress(commands.Cog):
     )
     @app_commands.describe(member="Whose progress to show (you, if left empty)")
     @app_commands.guild_only()
+    @cooldowns.READS
     async def progress(
         self,
         interaction: discord.Interaction[PLNCoachBot],

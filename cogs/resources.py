@@ -20,6 +20,7 @@ from bot.command_tree import report_error
 from bot.errors import DatabaseUnavailable
 from bot.services.resource_search import MAX_QUERY_LENGTH, FoundResource, ResourcePage
 from bot.services.share_input import MAX_TAG_LENGTH
+from cogs import _cooldowns as cooldowns
 from cogs._safe_text import note, plain
 from cogs._shared import COACH_COLOUR, NO_PINGS, coach_bot
 
@@ -183,6 +184,7 @@ class Resources(commands.Cog):
         tag="Only resources with this tag (optional)",
     )
     @app_commands.guild_only()
+    @cooldowns.READS
     async def resources(
         self,
         interaction: discord.Interaction[PLNCoachBot],

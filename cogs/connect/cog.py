@@ -23,6 +23,7 @@ from bot.services.introductions import (
 )
 from bot.services.outbox import PostClaim, PostStatus
 from bot.services.suggestions import Suggestion
+from cogs import _cooldowns as cooldowns
 from cogs._safe_text import plain
 from cogs._shared import NO_PINGS, actor_from
 from cogs.connect.cards import IntroduceButton, introduce_view, welcome_card, welcome_marker
@@ -63,6 +64,7 @@ class Connect(commands.GroupCog, group_name="connect", group_description="Reach 
         name="intro", description="Introduce yourself: what you teach, and what you want to learn."
     )
     @app_commands.guild_only()
+    @cooldowns.INTRO
     async def intro(self, interaction: discord.Interaction[PLNCoachBot]) -> None:
         await open_intro_form(interaction)
 
@@ -70,6 +72,7 @@ class Connect(commands.GroupCog, group_name="connect", group_description="Reach 
         name="suggest", description="Three colleagues worth reaching out to, and why."
     )
     @app_commands.guild_only()
+    @cooldowns.READS
     async def suggest(self, interaction: discord.Interaction[PLNCoachBot]) -> None:
         actor = actor_from(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)

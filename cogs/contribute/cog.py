@@ -30,6 +30,7 @@ from bot.services.sharing import (
     ShareResult,
     UsefulMark,
 )
+from cogs import _cooldowns as cooldowns
 from cogs._shared import actor_from, answer_ticket
 from cogs.contribute.cards import UsefulButton, card_marker, card_view, resource_card, useful_reply
 from cogs.contribute.receipts import ReceiptFacts, share_receipt
@@ -75,6 +76,7 @@ class Contribute(commands.Cog):
         tags="Up to 5 tags, separated by commas, e.g. math, 7th-grade (optional)",
     )
     @app_commands.guild_only()
+    @cooldowns.SHARE
     async def share(
         self,
         interaction: discord.Interaction[PLNCoachBot],

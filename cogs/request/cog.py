@@ -26,6 +26,7 @@ from bot.services.asks import (
 )
 from bot.services.outbox import PostClaim, PostStatus
 from bot.services.share_input import MAX_TAGS_INPUT_LENGTH
+from cogs import _cooldowns as cooldowns
 from cogs._shared import NO_PINGS, actor_from, answer_ticket
 from cogs.request.posts import (
     ask_post,
@@ -73,6 +74,7 @@ class Request(commands.Cog):
         tags="Up to 5 topics, separated by commas, e.g. assessment, 7th-grade (optional)",
     )
     @app_commands.guild_only()
+    @cooldowns.ASK
     async def ask(
         self,
         interaction: discord.Interaction[PLNCoachBot],

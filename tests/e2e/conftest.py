@@ -102,13 +102,17 @@ def community(emulator: DiscordEmulator) -> Community:
 
 
 @pytest.fixture
-def bot_settings(community: Community, database_url: str) -> Settings:
+def bot_settings(
+    request: pytest.FixtureRequest, community: Community, database_url: str
+) -> Settings:
+    """The test bot's settings; ``@pytest.mark.no_cooldowns`` for tests that act in bursts."""
     emu = community.emulator
     return local_settings(
         token=community.app.token,
         api_base_url=emu.api_base_url,
         gateway_url=emu.gateway_url,
         database_url=database_url,
+        member_cooldowns=request.node.get_closest_marker("no_cooldowns") is None,
     )
 
 

@@ -73,3 +73,21 @@ async def test_many_messages_in_one_question_are_one_answer_and_helpful_counts_o
     await eventually(counted, what="Ben's single answer, found useful once")
     ben_progress = await progress_of(community, ben)
     assert "2. Contribute — ◔ Started" in ben_progress  # not Practicing from one question
+
+
+async def test_a_member_going_too_fast_is_asked_to_wait_and_nothing_is_stored(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    ana, ben = community.ana.id, community.ben.id
+    answers = [
+        (await run_command(community, ana, "share", {"url": f"https://a.org/{n}"})).content
+        for n in range(7)
+    ]
+    assert all("Shared!" in answer for answer in answers[:6])
+    assert "One moment: you can use this again in" in answers[6]
+    assert len(bot_posts(community, community.general.id)) == 6
+    # Only Ana waits: Ben, and Ana's other commands, are not slowed down.
+    assert (
+        "Shared!" in (await run_command(community, ben, "share", {"url": "https://b.org"})).content
+    )
+    assert "Contribute" in await progress_of(community, ana)

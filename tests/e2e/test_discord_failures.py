@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from bot.app import PLNCoachBot
 from bot.db import ActivityEvent, BlockedChannel
 from emulator.permissions import P
@@ -37,6 +39,7 @@ async def share(community: Community, number: int) -> str:
     return reply.content
 
 
+@pytest.mark.no_cooldowns  # one member shares a dozen links at once
 async def test_a_refused_channel_is_tried_once_then_paused_until_pln_check(
     coach: PLNCoachBot, community: Community
 ) -> None:
