@@ -85,6 +85,7 @@ async def coach_on(
         api_base_url=emulator.api_base_url,
         gateway_url=emulator.gateway_url,
         database_url=database_url,
+        member_cooldowns=False,  # a benchmark's few members act far faster than people do
     )
     bot = PLNCoachBot(settings, guild_ready_timeout=0.05)
     async with bot, bot.connected(app.token):
