@@ -143,8 +143,8 @@ def thresholds_text(thresholds: Thresholds, changed: Habit | None = None) -> str
         levels = thresholds.of(habit)
         started, practicing, made = HABIT_UNITS[habit]
         lines.append(
-            f"**{habit.display_name}**: Started {levels.started} {started} · Practicing "
-            f"{levels.practicing} {practicing} · Habit {levels.habit} {made}"
+            f"**{habit.display_name}**: Started: {started} ≥ {levels.started} · Practicing: "
+            f"{practicing} ≥ {levels.practicing} · Habit: {made} ≥ {levels.habit}"
         )
     if changed is None:
         lines.append(

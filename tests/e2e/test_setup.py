@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from sqlalchemy import select
 
 from bot.app import PLNCoachBot
@@ -10,7 +12,7 @@ from emulator.interactions import Interaction
 from emulator.permissions import P
 from emulator.state import Message
 from tests.e2e.conftest import Community
-from tests.e2e.helpers import EPHEMERAL, eventually, run_command
+from tests.e2e.helpers import EPHEMERAL, eventually, run_command, text_of
 
 UPDATED = (6, 7)  # a component's answer: "deferred update" or "update message"
 
@@ -116,3 +118,38 @@ async def test_a_timezone_nobody_knows_is_refused_kindly(
     assert reply.flags & EPHEMERAL
     assert "Mars/Base" in reply.content
     assert reply.components == []
+
+
+async def test_thresholds_change_what_progress_calls_practicing(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    emu = community.emulator
+    admin, ana, ben = community.admin.id, community.ana.id, community.ben.id
+    post = await emu.send_message(community.general.id, ana, "Who teaches fractions?")
+    await emu.add_reaction(community.general.id, post.id, ben, "🙋")
+
+    async def connect_line() -> str:
+        progress = text_of(await run_command(community, ben, "progress"))
+        return next(line for line in progress.splitlines() if "1. Connect" in line)
+
+    await eventually(lambda: _contains(connect_line(), "Started"), what="Ben reached Ana")
+    listed = await run_command(community, admin, "pln thresholds")
+    assert "**Connect**: Started: colleagues reached ≥ 1 · Practicing: colleagues reached ≥ 5" in (
+        listed.content
+    )
+
+    refused = await run_command(
+        community, admin, "pln thresholds", {"habit": "connect", "started": 3, "practicing": 2}
+    )
+    assert "Not saved: Practicing can't need fewer than Started." in refused.content
+    saved = await run_command(
+        community, admin, "pln thresholds", {"habit": "connect", "practicing": 1}
+    )
+    assert "Done: saved." in saved.content
+    assert "Practicing" in await connect_line()
+    await run_command(community, admin, "pln thresholds", {"habit": "connect", "reset": True})
+    assert "Started" in await connect_line()
+
+
+async def _contains(text: Awaitable[str], part: str) -> bool:
+    return part in await text
