@@ -288,8 +288,8 @@ class PostDelivery:
         missing = missing_in(
             channel, guild.me if guild is not None else None, opens_thread=bool(post.thread_name)
         )
-        if missing:  # no request made: nothing to pause, and the cache will see the fix
-            await self._refused(claim, missing_permissions_reason(missing))
+        if missing:  # known without a request: paused and told all the same
+            await self._forbidden(claim, missing_permissions_reason(missing))
             return
         target: discord.abc.Messageable = (
             channel
@@ -450,7 +450,8 @@ class PostDelivery:
         await self._settled(status)
 
     async def _forbidden(self, claim: PostClaim, refusal: Refusal) -> None:
-        """A refusal from Discord: a missing permission also pauses the channel."""
+        """A refusal for a missing permission (from Discord, or foreseen from the cache) also
+        pauses the channel until an admin fixes it and runs ``/pln check``, and tells them."""
         if self._blocks is not None:
             await self._blocks.refused(claim.server_id, claim.channel_id, refusal)
         await self._refused(claim, refusal)

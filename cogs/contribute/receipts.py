@@ -54,8 +54,8 @@ def _first_line(facts: ReceiptFacts) -> str:
 def _what_to_do(card: PostStatus) -> str:
     if card.error_code in (MISSING_PERMISSIONS, MISSING_ACCESS):
         return (
-            "An admin can fix that in the channel settings; then share the link again and "
-            "I'll post its card."
+            "An admin can fix that in the channel settings and run `/pln check`; then share "
+            "the link again and I'll post its card."
         )
     if card.error_code == UNKNOWN_CHANNEL:
         return (

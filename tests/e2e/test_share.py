@@ -262,6 +262,10 @@ async def test_a_card_that_could_not_be_posted_is_posted_when_the_link_is_shared
     assert bot_posts(community, community.general.id) == []
 
     emu.set_permission_overwrite(community.general.id, community.bot_role.id, deny=0)
+    # Posting there paused at the refusal; the admin's check resumes it.
+    assert (
+        "Posting resumed" in (await run_command(community, community.admin.id, "pln check")).content
+    )
     reply = await run_command(community, community.ben.id, "share", {"url": "https://a.org/retry"})
     [card] = bot_posts(community, community.general.id)
     assert card.embeds[0]["author"]["name"] == "Shared by Ana"  # still Ana's contribution
