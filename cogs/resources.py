@@ -25,6 +25,9 @@ from cogs._safe_text import note, plain
 from cogs._shared import COACH_COLOUR, NO_PINGS, coach_bot
 
 PAGE_ID = "pln:res:{owner}:{page}:{tag}|{query}"
+# Discord's limits for an embed: all its text, and one field's value.
+EMBED_LIMIT = 6000
+FIELD_VALUE_LIMIT = 1024
 # Discord waits 3 s for autocomplete choices.
 AUTOCOMPLETE_WAIT = 2.0
 
@@ -49,7 +52,8 @@ def resources_embed(found: ResourcePage, tag: str | None, query: str | None) -> 
         part for part in (f"#{plain(tag)}" if tag else "", plain(query) if query else "") if part
     )
     title = f"Resources: {looked_for}" if looked_for else "Resources shared here"
-    embed = discord.Embed(title=title[:256], colour=COACH_COLOUR)
+    title = title[:256]
+    embed = discord.Embed(title=title, colour=COACH_COLOUR)
     if not found.items:
         embed.description = (
             "Nothing shared matches that yet. Be the first: `/share` a link, plan or tip."
@@ -57,11 +61,17 @@ def resources_embed(found: ResourcePage, tag: str | None, query: str | None) -> 
             else "Nothing has been shared here yet. Be the first with `/share`."
         )
         return embed
-    for item in found.items:
-        embed.add_field(name=_title(item)[:256], value=_details(item)[:1024], inline=False)
-    embed.set_footer(
-        text=f"Page {found.page + 1} of {found.pages} · {found.total} found · most useful first"
-    )
+    footer = f"Page {found.page + 1} of {found.pages} · {found.total} found · most useful first"
+    names = [_title(item)[:256] for item in found.items]
+    # Five long titles, links and notes would pass Discord's 6,000 characters for a whole embed.
+    room = EMBED_LIMIT - len(title) - len(footer) - sum(len(name) for name in names)
+    budget = min(FIELD_VALUE_LIMIT, room // len(found.items))
+    for name, item in zip(names, found.items, strict=True):
+        details = _details(item)
+        if len(details) > budget:
+            details = details[: budget - 1] + "…"
+        embed.add_field(name=name, value=details, inline=False)
+    embed.set_footer(text=footer)
     return embed
 
 

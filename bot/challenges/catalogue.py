@@ -20,6 +20,7 @@ from bot.habits import Habit
 from bot.scheduling.clock import Clock
 from bot.scheduling.weekly import week_number
 from bot.services.members import Actor, touch_actor
+from bot.services.typed_text import storable
 
 
 class Removed(enum.StrEnum):
@@ -51,7 +52,7 @@ class ChallengeCatalogue:
     async def add(
         self, actor: Actor, habit: Habit, difficulty: Difficulty, title: str, text: str
     ) -> Pick:
-        title, text = " ".join(title.split()), text.strip()
+        title, text = " ".join(storable(title).split()), storable(text).strip()
         if not title or not text:
             raise UserFacingError("A challenge needs a title and a text.")
         if len(title) > MAX_TITLE_LENGTH or len(text) > MAX_TEXT_LENGTH:

@@ -37,6 +37,7 @@ from bot.services.outbox import STATUS_COLUMNS, Outbox, PostClaim, PostStatus, s
 from bot.services.pausing import refuse_if_paused
 from bot.services.routing import HelperPick, route_helpers
 from bot.services.share_input import parse_tags
+from bot.services.typed_text import storable
 
 _ASKS = cast(Table, Ask.__table__)
 _ANSWERS = cast(Table, AskAnswer.__table__)
@@ -60,7 +61,7 @@ class AskInput:
 
 
 def parse_ask(question: str, tags: str | None) -> AskInput:
-    text = question.strip()
+    text = storable(question).strip()
     if not text:
         raise InvalidInput(
             "Write your question first: what would you like colleagues to help with?"

@@ -11,6 +11,8 @@ import enum
 import re
 from dataclasses import dataclass
 
+from bot.services.typed_text import storable
+
 MAX_TAG_LENGTH = 40
 MAX_TAGS_PER_ANSWER = 10
 
@@ -84,11 +86,11 @@ class IntroAnswers:
         cls, role: str, subjects: str, grade_bands: str, learning: str, helping: str
     ) -> IntroAnswers:
         return cls(
-            role.strip()[:100],
-            subjects.strip()[:300],
-            grade_bands.strip()[:300],
-            learning.strip()[:300],
-            helping.strip()[:300],
+            storable(role).strip()[:100],
+            storable(subjects).strip()[:300],
+            storable(grade_bands).strip()[:300],
+            storable(learning).strip()[:300],
+            storable(helping).strip()[:300],
         )
 
     def interests(self) -> set[tuple[InterestKind, str]]:

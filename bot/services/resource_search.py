@@ -15,6 +15,7 @@ from sqlalchemy.sql import ColumnElement
 
 from bot.db import ActivityEvent, Database, Member, Resource, ResourceTag
 from bot.services.progress import USE_KINDS
+from bot.services.typed_text import storable
 
 PAGE_SIZE = 5
 MAX_QUERY_LENGTH = 40
@@ -44,7 +45,7 @@ class ResourcePage:
 
 
 def search_words(query: str | None) -> list[str]:
-    return [word for word in (query or "").casefold().split() if word][:8]
+    return [word for word in storable(query or "").casefold().split() if word][:8]
 
 
 class ResourceSearch:
@@ -58,7 +59,8 @@ class ResourceSearch:
         if tag:
             conditions.append(
                 exists().where(
-                    ResourceTag.resource_id == Resource.id, ResourceTag.tag == tag.casefold()
+                    ResourceTag.resource_id == Resource.id,
+                    ResourceTag.tag == storable(tag).casefold(),
                 )
             )
         for word in search_words(query):
@@ -118,7 +120,7 @@ class ResourceSearch:
 
     async def tags(self, server_id: int, prefix: str = "") -> list[tuple[str, int]]:
         """Up to 25 tags starting with ``prefix``, the most used first."""
-        start = prefix.strip().lstrip("#").casefold()
+        start = storable(prefix).strip().lstrip("#").casefold()
         async with self._database.read() as session:
             rows = await session.execute(
                 select(ResourceTag.tag, func.count())

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from bot.errors import InvalidInput
+from bot.services.typed_text import storable
 
 MAX_URL_LENGTH = 2048
 MAX_TITLE_LENGTH = 200
@@ -223,7 +224,7 @@ def url_key(url: str) -> str:
 def _clean_text(raw: str | None, *, field: str, limit: int) -> str | None:
     if raw is None:
         return None
-    text = raw.strip()
+    text = storable(raw).strip()
     if not text:
         return None
     if len(text) > limit:

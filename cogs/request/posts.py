@@ -16,6 +16,7 @@ from cogs._safe_text import plain
 from cogs._shared import COACH_COLOUR, message_link
 
 QUESTION_LIMIT = 4000
+MESSAGE_LIMIT = 2000
 
 
 def ask_marker(ask_id: int) -> str:
@@ -121,14 +122,28 @@ def open_asks_text(asks: list[OpenAsk], guild_id: int, waiting_since: float) -> 
         return "Every question here has an answer. Ask yours with `/ask`."
     old = [ask for ask in asks if ask.created_at.timestamp() <= waiting_since]
     new = [ask for ask in asks if ask.created_at.timestamp() > waiting_since]
+    sections = (
+        ("**Waiting for an answer for over 48 hours: can you help?**", old),
+        ("**Asked lately, no answer yet**", new),
+    )
+    # Long questions fill a message before the list ends: show what fits, oldest first.
+    room = MESSAGE_LIMIT - len(_more(len(asks))) - 1
     lines: list[str] = []
-    if old:
-        lines.append("**Waiting for an answer for over 48 hours: can you help?**")
-        lines += [_open_line(ask, guild_id) for ask in old]
-    if new:
-        lines.append("**Asked lately, no answer yet**")
-        lines += [_open_line(ask, guild_id) for ask in new]
+    shown = 0
+    for header, group in sections:
+        for index, ask in enumerate(group):
+            adding = [_open_line(ask, guild_id)]
+            if index == 0:
+                adding.insert(0, header)
+            if len("\n".join([*lines, *adding])) > room:
+                return "\n".join([*lines, _more(len(asks) - shown)])
+            lines += adding
+            shown += 1
     return "\n".join(lines)
+
+
+def _more(count: int) -> str:
+    return f"…and {count} more: once some of these are answered, the rest show up here."
 
 
 def _open_line(ask: OpenAsk, guild_id: int) -> str:

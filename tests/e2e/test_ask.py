@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from datetime import UTC, datetime, timedelta
 
 from bot.app import PLNCoachBot
 from bot.db import Tie
+from bot.services.asks import OpenAsk
+from cogs.request.posts import open_asks_text
 from emulator.state import Message
 from tests.e2e.conftest import Community
 from tests.e2e.helpers import (
@@ -199,3 +202,19 @@ async def test_asking_answering_and_marking_move_request_and_contribute(
     ben = text_of(await run_command(community, community.ben.id, "progress"))
     assert "2. Contribute — ◔ Started" in ben
     assert "1 answer · 1 found useful by others" in ben
+
+
+def test_open_asks_with_long_questions_fit_in_one_message() -> None:
+    """Found by the fuzz (test_fuzz_commands): 15 open asks with long questions made a list
+    longer than Discord's 2,000 characters, and /asks open answered "something went wrong"."""
+    now = datetime.now(UTC)
+    asks = [
+        OpenAsk(n, 10**18 + n, "Ana", f"{n} " + "*" * 900, now - timedelta(days=n), n, 10**18 + n)
+        for n in range(15)
+    ]
+    text = open_asks_text(asks, 10**18, (now - timedelta(hours=48)).timestamp())
+    assert len(text) <= 2000
+    assert text.endswith("the rest show up here.")
+    shown = text.count("• ")
+    assert f"…and {15 - shown} more" in text
+    assert open_asks_text(asks[:3], 10**18, now.timestamp()).count("• ") == 3

@@ -75,3 +75,27 @@ async def test_pages_turn_for_the_searcher_only(coach: PLNCoachBot, community: C
 
     await eventually(lambda: "Page 2 of 2" in shown(), what="the second page")
     assert "Item 0" in shown()  # the oldest, on the last page
+
+
+@pytest.mark.no_cooldowns
+async def test_a_page_of_long_resources_fits_in_one_embed(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    """Found writing the hostile-input fuzz (test_fuzz_commands): five shares with long titles,
+    links and notes made a page longer than Discord's 6,000 characters for an embed, and
+    /resources answered "something went wrong"."""
+    for number in range(5):
+        options = {
+            "url": f"https://example.org/{number}/" + "a" * 2000,
+            "title": "*" * 200,
+            "note": "_" * 1000,
+            "tags": "math",
+        }
+        await run_command(community, community.ana.id, "share", options)
+    reply = await run_command(community, community.ben.id, "resources", {"tag": "math"})
+    [embed] = reply.embeds
+    assert len(embed["fields"]) == 5
+    shown = [embed["title"], embed["footer"]["text"]]
+    shown += [part for field in embed["fields"] for part in (field["name"], field["value"])]
+    assert sum(len(part) for part in shown) <= 6000
+    assert all(field["value"].endswith("…") for field in embed["fields"])

@@ -251,3 +251,13 @@ def test_over_long_title_and_note_are_refused() -> None:
         parse_share("https://example.org", title="t" * 201)
     with pytest.raises(InvalidInput, match="note"):
         parse_share("https://example.org", note="n" * 1001)
+
+
+def test_nul_characters_are_dropped_from_title_and_note() -> None:
+    """PostgreSQL refuses NUL in text, and Discord's client lets a member type one (found by
+    the hostile-input fuzz, tests/e2e/test_fuzz_commands.py)."""
+    share = parse_share("https://example.org/", title="Frac\x00tions", note="\x00")
+    assert share.title == "Fractions"
+    assert share.note is None
+    with pytest.raises(InvalidInput):
+        parse_share("https://example.org/\x00")  # a link can't hold one: refused, as before
