@@ -31,6 +31,9 @@ _NOT_IN_ADDRESSES = re.compile(r"[\"<>\[\\\]^`{|}]")
 _INLINE_MARKUP = re.compile(r"[\\*_~|`\[<]|@(?=everyone|here)", re.IGNORECASE)
 _LINE_MARKER = re.compile(r"^([ \t]*)(?:([#>+-])|(\d+)(\.))", re.MULTILINE)
 _ESCAPE = re.compile(r"\\([^0-9A-Za-z\s])")
+# Bidirectional embeddings, overrides and isolates (U+202A..U+202E, U+2066..U+2069): typed in a
+# tag or title they would reverse the rest of the bot's sentence, so they are not shown.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 # A masked link as Discord's markdown reads it: [text](target "optional title"). The text may
 # hold bracket pairs and span lines; the target may sit in <...>, carry \-escapes and (a b)
 # groups. Each part stops at the first character it can't contain, so a hostile note costs at
@@ -126,6 +129,7 @@ def plain(text: str, *, limit: int | None = None) -> str:
     With ``limit``, the result fits in that many characters (Discord counts the backslashes),
     shortened with an ellipsis when needed, so a long title never makes a message invalid.
     """
+    text = _BIDI_CONTROLS.sub("", text)
     shown = _line_starts_escaped(_joined(_pieces(text, links=False)))
     if limit is None or len(shown) <= limit:
         return shown

@@ -242,3 +242,9 @@ def test_hostile_notes_are_rendered_quickly() -> None:
         shown = note(text)
         assert time.perf_counter() - started < 0.5, text[:20]
         assert masked_links(shown) == []
+
+
+def test_a_right_to_left_override_cannot_reverse_the_bots_sentence() -> None:
+    shown = plain("math\u202e and more\u2066x\u2069")
+    assert shown == "math and morex"
+    assert "\u202e" not in plain("\u202e" * 50, limit=10)
