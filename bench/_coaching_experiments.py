@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import ActivityEvent, AskAnswer, Database, Member, Tie
 from bot.habits import EventKind
+from bot.services.suggestions import _TAKING_PART
 
 SERVER = 1
 TOP = 3
@@ -107,11 +108,13 @@ async def connect_variants(
 ) -> dict[str, dict[int, list[int]]]:
     """Colleagues each variant would suggest to each member as of ``at``.
 
-    "today" mirrors ``SuggestionService`` without interests (the data has none): the 200
+    "today" mirrors an early ``SuggestionService`` without interests (the data has none): the 200
     members seen last, +4 untied / -6 tied, -1 per mutual colleague (up to 5), +3 seen within
     7 days (+1.5 within 30). The "proposal" variants replace the seen-lately bonus with how
     much the candidate did lately (log2 of 1 + their ledger events in the last 60 days), and
-    soften the weak-tie preference to a nudge.
+    soften the weak-tie preference to a nudge. "current" mirrors the service as it is now: log2
+    of 1 + the last 30 days' events (at most 128), untied +0.5, and colleagues in common as a
+    way in (+0.5 * log2(1 + mutual), at most 5), all in units of that log.
     """
     async with database.read() as session:
         seen = {
@@ -139,6 +142,19 @@ async def connect_variants(
                 .group_by(ActivityEvent.member_id)
             )
         }
+        done_30 = {
+            row[0]: row[1]
+            for row in await session.execute(
+                select(ActivityEvent.member_id, func.count())
+                .where(
+                    ActivityEvent.server_id == SERVER,
+                    ActivityEvent.kind.in_(_TAKING_PART),
+                    ActivityEvent.occurred_at > at - timedelta(days=30),
+                    ActivityEvent.occurred_at <= at,
+                )
+                .group_by(ActivityEvent.member_id)
+            )
+        }
     ties: defaultdict[int, set[int]] = defaultdict(set)
     for a, b in tie_rows:
         ties[a].add(b)
@@ -154,6 +170,7 @@ async def connect_variants(
         return 3.0 if days < 7 else 1.5 if days < 30 else 0.0
 
     lately = {m: math.log2(1 + done.get(m, 0)) for m in seen}
+    month = {m: math.log2(1 + min(done_30.get(m, 0), 128)) for m in seen}
     for member in members:
         mine = ties.get(member, set())
         pool = [m for m in by_seen if m != member][:200]
@@ -167,6 +184,9 @@ async def connect_variants(
             "proposal: 2*lately, untied +1": {m: 2.0 * lately[m] + (not tied[m]) for m in pool},
             "proposal: 2*lately, untied only": {m: 2.0 * lately[m] - 100.0 * tied[m] for m in pool},
             "2*lately (no tie term)": {m: lately[m] for m in pool},
+            "current": {
+                m: month[m] + 0.5 * (not tied[m]) + 0.5 * math.log2(1 + mutual[m]) for m in pool
+            },
             "today's weights + 2*lately": {
                 m: (-6.0 if tied[m] else 4.0) - mutual[m] + quiet_bonus(m) + 2.0 * lately[m]
                 for m in pool

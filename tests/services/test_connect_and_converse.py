@@ -84,28 +84,46 @@ async def test_introducing_again_updates_rather_than_adds(database: Database) ->
     assert intro.answers == SCIENCE_7
 
 
-async def test_suggestions_prefer_shared_interests_and_people_outside_your_circle(
+async def test_suggestions_prefer_shared_interests_then_a_way_in(
     database: Database,
 ) -> None:
     await introduce(database, 11, SCIENCE_7)  # the member asking
     await introduce(database, 12, IntroAnswers("Teacher", "science", "grade 7", "", "assessment"))
     await introduce(database, 13, IntroAnswers("Teacher", "science", "grade 7", "", "assessment"))
     await introduce(database, 14, IntroAnswers("Teacher", "art", "grade 2", "", ""))
-    # 13 is in Ana's circle: they share two colleagues (15 and 16).
+    # 13 shares two colleagues with Ana (15 and 16): someone can introduce them, and people
+    # who share colleagues are the ones who go on to talk (bench.coaching_quality).
     for colleague in (15, 16):
         await introduce(database, colleague, IntroAnswers("Teacher", "music", "", "", ""))
         await tie(database, 11, colleague)
         await tie(database, 13, colleague)
 
     found = await SuggestionService(database, clock=Clock(NOW)).suggest(SERVER, 11)
-    assert [s.user_id for s in found][:2] == [12, 13]
-    best = found[0]
-    assert "also works with grade 7 · science" in best.reasons
-    assert "can help with assessment, which you want to learn" in best.reasons
-    assert "outside your usual circle" in best.reasons
-    assert found[1].mutual_ties == 2
-    assert "2 colleagues in common" in found[1].reasons
+    assert [s.user_id for s in found][:2] == [13, 12]
+    assert found[0].mutual_ties == 2
+    assert "2 colleagues in common" in found[0].reasons
+    assert "you have not talked yet" in found[0].reasons
+    outside = found[1]
+    assert "also works with grade 7 · science" in outside.reasons
+    assert "can help with assessment, which you want to learn" in outside.reasons
+    assert "outside your usual circle" in outside.reasons
+    # Shared interests outweigh the way in: 14 (nothing in common) is not ahead of them.
     assert 11 not in [s.user_id for s in found]
+    assert [s.user_id for s in found].index(14) > 1
+
+
+async def test_suggestions_nudge_toward_someone_you_have_not_talked_to(
+    database: Database,
+) -> None:
+    await introduce(database, 11, SCIENCE_7)
+    await introduce(database, 12, SCIENCE_7)
+    await introduce(database, 13, SCIENCE_7)
+    await tie(database, 11, 12)
+
+    found = await SuggestionService(database, clock=Clock(NOW)).suggest(SERVER, 11)
+    assert [s.user_id for s in found] == [13, 12]
+    assert "you have not talked yet" in found[0].reasons
+    assert "you have talked before: pick it up again" in found[1].reasons
 
 
 async def test_suggestions_never_name_members_who_left_or_are_quiet_for_90_days(
