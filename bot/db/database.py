@@ -175,5 +175,14 @@ class Database:
         finally:
             self._write_queue.release()
 
+    @property
+    def writing(self) -> bool:
+        """Whether a write of this engine holds SQLite's writer turn right now.
+
+        Code that blocks the event loop synchronously must not wait on another connection's
+        write while this is true: the write holding the lock could never finish.
+        """
+        return self._write_queue is not None and self._write_queue.locked()
+
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -196,9 +196,15 @@ class PassiveIngest:
         (this runs inside its dispatch) until the writer's thread stores a batch.
 
         Discord then waits on the connection; a hold is capped well inside the heartbeat
-        interval, after which the overflow grows rather than the connection dropping.
+        interval, after which the overflow grows rather than the connection dropping. It never
+        holds while a write on the bot's own loop has SQLite's lock.
         """
         self._wake_writer()
+        if self._database.writing:
+            # A write on the bot's loop holds SQLite's lock: holding the loop would keep it
+            # from committing and the writer's thread from ever storing (a deadlock broken
+            # only by each hold's time limit). The overflow grows for that short write instead.
+            return
         with self._room:
             self._room.wait_for(lambda: self._free > 0, timeout=HOLD_LIMIT)
         while self._overflow and self._take(self._overflow[0]):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.db import ActivityEvent, ConversationWeek, Database, Tie
@@ -173,5 +175,24 @@ async def test_past_the_overflow_the_reader_is_held_until_a_batch_is_stored(
         service.offer_nowait(reply(message_id, BEN if message_id % 2 else ANA, CAL))
         assert service.queued <= 2
         assert service.backlog - service.queued <= 2  # the overflow stays bounded too
+    await service.stop()
+    assert await events(database) == 7
+
+
+async def test_the_reader_is_not_held_while_the_bots_own_write_has_the_lock(
+    database: Database,
+) -> None:
+    """A write on the bot's loop (an hourly clean-up, an admin's command) may hold SQLite's
+    lock when a burst fills the queue: holding the loop then would keep that write from ever
+    committing, and the writer's thread from ever storing: every hold would run to its limit."""
+    if not database.is_sqlite:
+        pytest.skip("SQLite's single writer lock")
+    service = PassiveIngest(database, capacity=2, batch_size=2)
+    service.start()
+    async with database.write():
+        started = time.monotonic()
+        for message_id in range(1, 8):
+            service.offer_nowait(reply(message_id, BEN if message_id % 2 else ANA, CAL))
+        assert time.monotonic() - started < 1  # not one 10 s hold
     await service.stop()
     assert await events(database) == 7
