@@ -27,7 +27,7 @@ session's event loop, so one bot and one emulator (function-scoped fixtures, cre
 test) serve all of its examples; the fixtures' health check is suppressed on purpose. Examples
 are drawn inside the test with ``st.data()`` because what can be drawn depends on the live
 command and server. The default run is derandomized (the same examples in CI every time):
-15 per command and 15 sessions. A long, random run::
+10 per command and 10 sessions. A long, random run::
 
     PLN_FUZZ_EXAMPLES=300 .venv/bin/pytest tests/e2e/test_fuzz_commands.py \\
         --hypothesis-show-statistics
@@ -76,7 +76,7 @@ from tests.e2e.hostile_input import (
 
 LONG_RUN = os.environ.get("PLN_FUZZ_EXAMPLES")
 FUZZ = settings(
-    max_examples=int(LONG_RUN or 15),
+    max_examples=int(LONG_RUN or 10),
     deadline=None,  # the 3 s that matter are checked in the example, against Discord's clock
     derandomize=LONG_RUN is None,  # CI sees the same examples every run
     database=None,
