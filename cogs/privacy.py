@@ -109,7 +109,9 @@ def forgotten_text(deleted: Deleted, *, everywhere: bool) -> str:
         return f"Done: I had nothing stored about you {where}."
     text = f"Done: I deleted everything I stored about you {where} ({deleted.total} records)."
     if deleted.posts:
-        text += f" I'm also deleting the {len(deleted.posts)} posts I made about you."
+        count = len(deleted.posts)
+        posts = "the post" if count == 1 else f"the {count} posts"
+        text += f" I'm also deleting {posts} I made about you."
     return text + " `/privacy pause` stops me noticing what you do from now on."
 
 

@@ -387,3 +387,23 @@ def test_an_admin_sets_the_server_up_with_menus_in_the_sandbox(tmp_path: Path) -
     assert "Pick one of: 00:00" in out  # a time that is not on the menu, refused kindly
     assert "**Saved.**" in out
     assert "Permission check" in out
+
+
+def test_a_member_sees_and_forgets_what_is_stored_in_the_sandbox(tmp_path: Path) -> None:
+    script = "\n".join(
+        [
+            "/share url:https://example.org/a title:Fractions",
+            "/privacy show",
+            "/privacy forget",
+            ":press 2",
+            "/privacy show",
+            ":quit",
+        ]
+    )
+    out = _sandbox("sandbox", script, tmp_path, environment_without_bot_settings())
+    assert "1 × shares" in out
+    assert "[2] Forget me" in out
+    # The button's "Forgetting you…" is followed to the outcome.
+    assert "Done: I deleted everything I stored about you in this server" in out
+    assert "I'm also deleting the post I made about you." in out
+    assert "Nothing at all." in out

@@ -272,19 +272,26 @@ class SandboxConsole:
             raise CommandLineError("That message is gone.")
         return message
 
+    async def _until_changed(self, message_id: int, content: str | None) -> None:
+        """Wait (up to 10 s) for the bot to edit the message away from ``content``."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(10):
+                # The emulator has no event for "this message changed"; a person at a prompt
+                # won't notice 50 ms.
+                while self._current(message_id).content == content:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+
     async def _show_answer(self, ix: Interaction) -> None:
         source_id = ix.source_message_id
         before = self._current(source_id).content if source_id else None
         response = await ix.wait_response(timeout=10)
         if source_id and response.type in (DEFERRED_UPDATE, UPDATE_MESSAGE):
-            # A button or menu that changes its own message: show the message as it now reads.
+            # A button or menu that changes its own message: show the message as it now reads
+            # (a placeholder such as "Forgetting you…" is followed to what replaces it).
             if response.type == DEFERRED_UPDATE:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(10):
-                        # The emulator has no event for "this message changed"; a person at
-                        # a prompt won't notice 50 ms.
-                        while self._current(source_id).content == before:  # noqa: ASYNC110
-                            await asyncio.sleep(0.05)
+                await self._until_changed(source_id, before)
+            elif self._current(source_id).content.endswith("…"):
+                await self._until_changed(source_id, self._current(source_id).content)
             after = self._current(source_id)
             if response.type == UPDATE_MESSAGE or after.content != before:
                 self.show(after)
