@@ -155,8 +155,17 @@ async def open_intro_form(interaction: discord.Interaction[Any]) -> None:
             "Introductions happen inside a server: use `/connect intro` there.", ephemeral=True
         )
         return
+    bot = coach_bot(interaction)
+    if (interaction.guild_id, interaction.user.id) in bot.services.privacy.paused:
+        # Said before the form, not after the member typed five answers for nothing.
+        await interaction.response.send_message(
+            "Tracking is paused for you in this server, so I wouldn't store an intro. "
+            "Use `/privacy resume` first.",
+            ephemeral=True,
+        )
+        return
     earlier = None
-    introductions = coach_bot(interaction).services.introductions
+    introductions = bot.services.introductions
     with contextlib.suppress(NotFound, DatabaseUnavailable, TimeoutError):
         found = await asyncio.wait_for(
             introductions.intro(interaction.guild_id, interaction.user.id), PREFILL_WAIT

@@ -137,6 +137,9 @@ async def test_pause_stores_nothing_new_and_hides_the_member_until_resume(
     assert "Tracking is paused" in refused.content
     assert "/privacy resume" in refused.content
     assert await count_rows(coach, Resource) == 0
+    intro = await run_command(community, ana, "connect intro")  # refused before the form opens
+    assert "Tracking is paused" in intro.content
+    assert intro.flags & EPHEMERAL
     assert f"<@{ana}>" not in (await run_command(community, ben, "connect suggest")).content
     assert "paused" in (await run_command(community, ana, "privacy show")).content
 
