@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 import discord
+from discord import app_commands
 
 from bot.errors import UserFacingError
+from bot.scheduling.weekly import zone_choices
 from bot.services.answers import AnswerTicket
 from bot.services.members import Actor
 
@@ -47,3 +49,8 @@ def answer_ticket(interaction: discord.Interaction[Any]) -> AnswerTicket:
         created_at=interaction.created_at,
         owner=coach_bot(interaction).worker_id,
     )
+
+
+def zone_autocomplete(typed: str) -> list[app_commands.Choice[str]]:
+    """Timezones matching what an admin typed, for any command's ``timezone`` option."""
+    return [app_commands.Choice(name=zone, value=zone) for zone in zone_choices(typed)]

@@ -14,7 +14,7 @@ from bot.challenges.schedules import PostKind, Schedule, Selection
 from bot.delivery.answers import RenderedAnswer
 from bot.errors import UserFacingError
 from bot.habits import HABIT_ORDER, Habit
-from bot.scheduling.weekly import ScheduleError, parse_zone, zone_choices
+from bot.scheduling.weekly import ScheduleError, parse_zone
 from bot.services.answers import OwedAnswer
 from bot.services.channel_blocks import Block
 from bot.services.outbox import PostStatus
@@ -23,7 +23,7 @@ from bot.services.thresholds import HABIT_UNITS, ThresholdError, Thresholds
 from cogs._admin import admin_only
 from cogs._channels import ChannelCheck, ChannelUse, check_bot_can_post, check_channels
 from cogs._setup_flow import Draft, SetupFlow
-from cogs._shared import actor_from, answer_ticket
+from cogs._shared import actor_from, answer_ticket, zone_autocomplete
 
 
 def shares_channel_reply(channel_id: int | None) -> str:
@@ -297,7 +297,7 @@ class Admin(commands.GroupCog, group_name="pln", group_description="Set up PLN C
     async def _zones(
         self, _interaction: discord.Interaction[PLNCoachBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=zone, value=zone) for zone in zone_choices(current)]
+        return zone_autocomplete(current)
 
     async def _summary(self, guild: discord.Guild) -> str:
         services = self.bot.services

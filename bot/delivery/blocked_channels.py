@@ -82,7 +82,12 @@ class BlockedChannels:
 
     async def _tell_admins(self, server_id: int, channel_id: int, reason: str) -> None:
         """A direct message to the server's owner; ``/pln check`` and ``/pln settings`` show it
-        too, for admins who are not the owner or whose DMs are closed."""
+        too, for admins who are not the owner or whose DMs are closed.
+
+        Not through the outbox, like nudge DMs: it is a private notice, sent at most once (the
+        telling is claimed in the database before it is sent). A crash in between loses the DM,
+        never the pause, which both admin commands show.
+        """
         guild = self._client.get_guild(server_id)
         if guild is None or guild.owner_id is None:
             return

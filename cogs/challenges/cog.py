@@ -31,7 +31,6 @@ from bot.scheduling.weekly import (
     parse_time,
     parse_weekday,
     parse_zone,
-    zone_choices,
 )
 from bot.services.answers import OwedAnswer
 from bot.services.outbox import PostClaim, PostStatus
@@ -39,7 +38,7 @@ from bot.services.recaps import RecapFigures
 from cogs._admin import admin_only
 from cogs._channels import check_bot_can_post
 from cogs._safe_text import plain
-from cogs._shared import NO_PINGS, actor_from, answer_ticket, message_link
+from cogs._shared import NO_PINGS, actor_from, answer_ticket, message_link, zone_autocomplete
 from cogs.challenges.cards import (
     RECAP_IMAGE,
     DoneButton,
@@ -231,7 +230,7 @@ class Challenges(commands.Cog):
     async def _zones(
         self, _interaction: discord.Interaction[PLNCoachBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=zone, value=zone) for zone in zone_choices(current)]
+        return zone_autocomplete(current)
 
     async def _render_schedule_reply(self, answer: OwedAnswer, _post: PostStatus | None) -> str:
         kind = PostKind(answer.kind.removesuffix("_schedule"))
