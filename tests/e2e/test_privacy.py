@@ -308,3 +308,17 @@ async def test_purge_server_on_the_command_line_deletes_it_at_once(
     code, output = await pln_coach("purge-server", "my-school")
     assert code == 2
     assert "a server ID is a number" in output
+
+
+async def test_the_forget_button_still_works_after_a_restart(
+    bot_process: BotProcess, community: Community
+) -> None:
+    """A member asks to be forgotten, the bot restarts, then they press the button."""
+    ana = community.ana.id
+    coach = await bot_process.start()
+    await share(community, ana, "https://example.org/before-restart")
+    confirm = await run_command(community, ana, "privacy forget")
+    coach = await bot_process.restart()
+    done = await press(community, confirm, ana, "Forget me")
+    assert done.startswith("Done: I deleted everything I stored about you in this server")
+    assert await count_rows(coach, Resource) == 0
