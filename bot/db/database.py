@@ -2,14 +2,14 @@
 
 Services open ``database.read()`` to look and ``database.write()`` to change things. On SQLite a
 write starts with ``BEGIN IMMEDIATE``: a deferred transaction that reads first and writes later
-can fail with "database is locked" under WAL even with a busy timeout, while an immediate one
-waits its turn. Writers in this process also queue on an asyncio lock first: SQLite's own busy
-handler waits by sleeping in steps of up to 100 ms, which made the slowest /share answers take
-seconds under load; the busy timeout still covers other processes. On PostgreSQL both are
-ordinary transactions and nothing is queued.
+can fail with "database is locked" under WAL, while an immediate one waits its turn. Writers in
+this process also queue on an asyncio lock first, so they never wait on each other inside
+SQLite; a lock held by another process (or this process's ingest writer) is waited for by
+sleeping on the event loop (``inline_sqlite``, which also runs statements without a thread hop).
+On PostgreSQL both are ordinary transactions and nothing is queued.
 
 Every wait has an end, so a stuck database costs a member a few seconds and a clear "nothing was
-changed, try again", never a silent hang: SQLite's busy timeout and the writers' queue, and on
+changed, try again", never a silent hang: SQLite's lock wait and the writers' queue, and on
 PostgreSQL a connect timeout, a per-statement timeout and a pool timeout. Those failures leave
 ``read()`` and ``write()`` as ``DatabaseUnavailable``; a write that raises is rolled back whole.
 """
@@ -33,9 +33,9 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from bot.db.inline_sqlite import inline_url
 from bot.errors import DatabaseUnavailable
 
-SQLITE_BUSY_TIMEOUT_MS = 5_000
 SQLITE_BEGIN_OPTION = "pln_sqlite_begin"
 # Seconds a unit of work waits for this process's other SQLite writers, or for a pooled
 # connection, before giving up.
@@ -98,7 +98,6 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         for pragma in (
             "PRAGMA journal_mode=WAL",
             "PRAGMA foreign_keys=ON",
-            f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
             "PRAGMA synchronous=NORMAL",
         ):
             cursor.execute(pragma)
@@ -139,7 +138,8 @@ class Database:
                     "server_settings": {"max_parallel_workers_per_gather": "0"},
                 },
             )
-        self.engine = create_async_engine(url, **kwargs)
+        # SQLite runs inline, without aiosqlite's thread hop per statement (see inline_sqlite).
+        self.engine = create_async_engine(inline_url(url) if self.is_sqlite else url, **kwargs)
         writer_engine = self.engine
         if self.is_sqlite:
             _tune_sqlite(self.engine)

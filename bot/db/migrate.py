@@ -66,7 +66,7 @@ async def _set_sqlite_foreign_keys(connection: AsyncConnection, enabled: bool) -
     # Must run outside a transaction: inside one, SQLite ignores this pragma.
     raw = await connection.get_raw_connection()
     assert raw.driver_connection is not None
-    await raw.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if enabled else 'OFF'}")
+    raw.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if enabled else 'OFF'}")
 
 
 @asynccontextmanager

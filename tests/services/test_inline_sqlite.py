@@ -1,0 +1,88 @@
+"""SQLite without a thread per statement: waiting for another writer never blocks the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.db import Database, Server, inline_sqlite
+from bot.errors import DatabaseUnavailable
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path, sqlite_template: Path) -> Database:
+    path = tmp_path / "inline.sqlite3"
+    path.write_bytes(sqlite_template.read_bytes())
+    return Database(f"sqlite+aiosqlite:///{path}")
+
+
+def _hold_write_lock(database: Database) -> sqlite3.Connection:
+    """Another connection (another process, say) in the middle of a write."""
+    path = database.engine.url.database
+    assert path is not None
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+async def _longest_stall(until: asyncio.Future[None]) -> float:
+    """The longest the event loop went without running this task, while ``until`` is pending."""
+    longest = 0.0
+    while not until.done():
+        before = time.perf_counter()
+        await asyncio.sleep(0.005)
+        longest = max(longest, time.perf_counter() - before - 0.005)
+    return longest
+
+
+async def test_a_write_waits_for_another_writer_without_stalling_the_loop(
+    sqlite_database: Database,
+) -> None:
+    holder = _hold_write_lock(sqlite_database)
+    try:
+
+        async def rename() -> None:
+            async with sqlite_database.write() as session:
+                session.add(Server(id=2, name="waited", challenge_selection="rotate"))
+
+        started = time.perf_counter()
+        write = asyncio.ensure_future(rename())
+        stall = asyncio.ensure_future(_longest_stall(write))
+        await asyncio.sleep(0.3)
+        assert not write.done()  # still waiting for the other writer
+        holder.execute("COMMIT")
+        await write
+        waited = time.perf_counter() - started
+        assert waited >= 0.3
+        # The loop kept running other work while the write waited (a busy timeout inside
+        # SQLite would have stopped it for the whole 0.3 s).
+        assert await stall < 0.1
+        async with sqlite_database.read() as session:
+            assert await session.scalar(select(func.count()).select_from(Server)) == 1
+    finally:
+        holder.close()
+        await sqlite_database.dispose()
+
+
+async def test_a_lock_held_too_long_is_a_clear_failure_not_a_hang(
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inline_sqlite, "BUSY_TIMEOUT", 0.2)
+    holder = _hold_write_lock(sqlite_database)
+    try:
+        started = time.perf_counter()
+        with pytest.raises(DatabaseUnavailable):
+            async with sqlite_database.write() as session:
+                session.add(Server(id=2, name="never", challenge_selection="rotate"))
+        assert time.perf_counter() - started < 2
+    finally:
+        with contextlib.suppress(sqlite3.Error):
+            holder.execute("ROLLBACK")
+        holder.close()
+        await sqlite_database.dispose()
