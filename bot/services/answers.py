@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database, PendingAnswer, utcnow
+from bot.db.statements import table_of
 from bot.services.outbox import worker_slot
 
 # Discord keeps an interaction token valid for 15 minutes; stop a little earlier so an edit
@@ -73,6 +74,28 @@ class OwedAnswer:
     ticket: AnswerTicket
 
 
+_ANSWERS = table_of(PendingAnswer)
+_STORED_COLUMNS = (
+    "server_id",
+    "member_id",
+    "kind",
+    "subject_id",
+    "outcome",
+    "post_id",
+    "channel_id",
+    "owner",
+    "application_id",
+    "interaction_token",
+    "expires_at",
+    "created_at",
+)
+_STORE = (
+    insert(_ANSWERS)
+    .values({column: bindparam(column) for column in _STORED_COLUMNS})
+    .returning(_ANSWERS.c.id)
+)
+
+
 class PendingAnswers:
     def __init__(self, database: Database, clock: Callable[[], datetime] = utcnow) -> None:
         self._database = database
@@ -92,22 +115,21 @@ class PendingAnswers:
     ) -> OwedAnswer:
         """Owe an answer, inside the transaction that stores the member's action."""
         answer_id = await session.scalar(
-            insert(PendingAnswer)
-            .values(
-                server_id=server_id,
-                member_id=member_id,
-                kind=kind,
-                subject_id=subject_id,
-                outcome=outcome,
-                post_id=post_id,
-                channel_id=ticket.channel_id,
-                owner=ticket.owner,
-                application_id=ticket.application_id,
-                interaction_token=ticket.token,
-                expires_at=ticket.expires_at,
-                created_at=ticket.expires_at - ANSWER_WINDOW,  # when the member acted
-            )
-            .returning(PendingAnswer.id)
+            _STORE,
+            {
+                "server_id": server_id,
+                "member_id": member_id,
+                "kind": kind,
+                "subject_id": subject_id,
+                "outcome": outcome,
+                "post_id": post_id,
+                "channel_id": ticket.channel_id,
+                "owner": ticket.owner,
+                "application_id": ticket.application_id,
+                "interaction_token": ticket.token,
+                "expires_at": ticket.expires_at,
+                "created_at": ticket.expires_at - ANSWER_WINDOW,  # when the member acted
+            },
         )
         return OwedAnswer(
             answer_id, server_id, member_id, kind, subject_id, outcome, post_id, ticket

@@ -4,12 +4,49 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Member, Server
+from bot.db.statements import InsertFactory, PerDialect, table_of
 from bot.db.upsert import dialect_insert
+
+_SERVERS = table_of(Server)
+_MEMBERS = table_of(Member)
+_SETTINGS = (_SERVERS.c.shares_channel_id, _SERVERS.c.intros_channel_id, _SERVERS.c.asks_channel_id)
+_SERVER_ROW = select(_SERVERS.c.name, *_SETTINGS).where(_SERVERS.c.id == bindparam("id"))
+
+
+def _server_upsert(insert: InsertFactory) -> Any:
+    statement = insert(_SERVERS).values(id=bindparam("id"), name=bindparam("name"))
+    return statement.on_conflict_do_update(
+        index_elements=[_SERVERS.c.id], set_={"name": statement.excluded.name}
+    ).returning(*_SETTINGS)
+
+
+def _actor_upsert(insert: InsertFactory) -> Any:
+    statement = insert(_MEMBERS).values(
+        server_id=bindparam("server_id"),
+        user_id=bindparam("user_id"),
+        display_name=bindparam("display_name"),
+        first_seen_at=bindparam("now"),
+        last_seen_at=bindparam("now"),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[_MEMBERS.c.server_id, _MEMBERS.c.user_id],
+        # Acting here means they are (back) in the server.
+        set_={
+            "display_name": statement.excluded.display_name,
+            "last_seen_at": statement.excluded.last_seen_at,
+            "left_at": None,
+        },
+    )
+
+
+_UPSERT_SERVER = PerDialect(_server_upsert)
+_UPSERT_ACTOR = PerDialect(_actor_upsert)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,23 +71,14 @@ class Actor:
 async def touch_actor(session: AsyncSession, actor: Actor, now: datetime) -> ServerSettings:
     """Make sure the server and member rows exist and carry the current names."""
     settings = await touch_server(session, actor.server_id, actor.server_name)
-    insert = dialect_insert(session, Member).values(
-        server_id=actor.server_id,
-        user_id=actor.user_id,
-        display_name=actor.display_name[:100],
-        first_seen_at=now,
-        last_seen_at=now,
-    )
     await session.execute(
-        insert.on_conflict_do_update(
-            index_elements=[Member.server_id, Member.user_id],
-            # Acting here means they are (back) in the server.
-            set_={
-                "display_name": insert.excluded.display_name,
-                "last_seen_at": now,
-                "left_at": None,
-            },
-        )
+        _UPSERT_ACTOR.on(session),
+        {
+            "server_id": actor.server_id,
+            "user_id": actor.user_id,
+            "display_name": actor.display_name[:100],
+            "now": now,
+        },
     )
     return settings
 
@@ -62,25 +90,10 @@ async def touch_server(session: AsyncSession, server_id: int, server_name: str) 
     unconditional upsert would make all writers of a busy server queue on that one row's lock.
     """
     name = server_name[:100]
-    row = (
-        await session.execute(
-            select(
-                Server.name,
-                Server.shares_channel_id,
-                Server.intros_channel_id,
-                Server.asks_channel_id,
-            ).where(Server.id == server_id)
-        )
-    ).one_or_none()
+    row = (await session.execute(_SERVER_ROW, {"id": server_id})).one_or_none()
     if row is None:
-        insert = dialect_insert(session, Server).values(id=server_id, name=name)
-        result = await session.execute(
-            insert.on_conflict_do_update(
-                index_elements=[Server.id], set_={"name": insert.excluded.name}
-            ).returning(Server.shares_channel_id, Server.intros_channel_id, Server.asks_channel_id)
-        )
-        created = result.one()
-        return ServerSettings(*created)
+        created = await session.execute(_UPSERT_SERVER.on(session), {"id": server_id, "name": name})
+        return ServerSettings(*created.one())
     if row.name != name:
         await session.execute(update(Server).where(Server.id == server_id).values(name=name))
     return ServerSettings(row.shares_channel_id, row.intros_channel_id, row.asks_channel_id)

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, literal, or_, select, update
+from sqlalchemy import CursorResult, bindparam, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database, OutboxPost, utcnow
+from bot.db.statements import PerDialect, table_of
 from bot.db.types import UTCDateTime
 from bot.db.upsert import dialect_insert
 
@@ -118,6 +119,49 @@ STATUS_COLUMNS = (
 )
 
 
+_POSTS = table_of(OutboxPost)
+_ENQUEUED_COLUMNS = (
+    "server_id",
+    "kind",
+    "subject_id",
+    "channel_id",
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "first_attempted_at",
+    "claimed_by",
+    "claimed_until",
+    "created_at",
+)
+_ENQUEUE = PerDialect(
+    lambda insert: (
+        insert(_POSTS)
+        .values({column: bindparam(column) for column in _ENQUEUED_COLUMNS})
+        .on_conflict_do_nothing(
+            index_elements=[_POSTS.c.server_id, _POSTS.c.kind, _POSTS.c.subject_id]
+        )
+        .returning(_POSTS.c.id)
+    )
+)
+_STATUS_OF_POSTS = [_POSTS.c[column.key] for column in STATUS_COLUMNS]
+_RECORD_POSTED = (
+    update(_POSTS)
+    .where(_POSTS.c.id == bindparam("post_id"), _POSTS.c.state != PostState.POSTED.value)
+    .values(
+        state=PostState.POSTED.value,
+        message_id=bindparam("message_id"),
+        channel_id=bindparam("channel_id"),
+        claimed_by=None,
+        claimed_until=None,
+        last_error=None,
+        error_code=None,
+        finished_at=bindparam("finished_at"),
+    )
+    .returning(*_STATUS_OF_POSTS)
+)
+_STATUS = select(*_STATUS_OF_POSTS).where(_POSTS.c.id == bindparam("post_id"))
+
+
 def _still_held(claim: PostClaim) -> tuple[Any, ...]:
     """The claim is this one: same worker and same attempt (a takeover bumps the attempt)."""
     return (
@@ -177,24 +221,20 @@ class Outbox:
         """
         claimed = claim_for is not None
         inserted = await session.execute(
-            dialect_insert(session, OutboxPost)
-            .values(
-                server_id=server_id,
-                kind=kind,
-                subject_id=subject_id,
-                channel_id=channel_id,
-                state=PostState.PENDING.value,
-                attempts=1 if claimed else 0,
-                next_attempt_at=now,
-                first_attempted_at=now if claimed else None,
-                claimed_by=claim_for,
-                claimed_until=now + CLAIM_LEASE if claimed else None,
-                created_at=now,
-            )
-            .on_conflict_do_nothing(
-                index_elements=[OutboxPost.server_id, OutboxPost.kind, OutboxPost.subject_id]
-            )
-            .returning(OutboxPost.id)
+            _ENQUEUE.on(session),
+            {
+                "server_id": server_id,
+                "kind": kind,
+                "subject_id": subject_id,
+                "channel_id": channel_id,
+                "state": PostState.PENDING.value,
+                "attempts": 1 if claimed else 0,
+                "next_attempt_at": now,
+                "first_attempted_at": now if claimed else None,
+                "claimed_by": claim_for,
+                "claimed_until": now + CLAIM_LEASE if claimed else None,
+                "created_at": now,
+            },
         )
         post_id = inserted.scalar_one_or_none()
         if post_id is None:
@@ -448,31 +488,17 @@ class Outbox:
         async with self._database.write() as session:
             row = (
                 await session.execute(
-                    update(OutboxPost)
-                    .execution_options(synchronize_session=False)
-                    .where(
-                        OutboxPost.id == claim.post_id,
-                        OutboxPost.state != PostState.POSTED.value,
-                    )
-                    .values(
-                        state=PostState.POSTED.value,
-                        message_id=message_id,
-                        channel_id=claim.channel_id,
-                        claimed_by=None,
-                        claimed_until=None,
-                        last_error=None,
-                        error_code=None,
-                        finished_at=now,
-                    )
-                    .returning(*STATUS_COLUMNS)
+                    _RECORD_POSTED,
+                    {
+                        "post_id": claim.post_id,
+                        "message_id": message_id,
+                        "channel_id": claim.channel_id,
+                        "finished_at": now,
+                    },
                 )
             ).one_or_none()
             if row is None:  # posted already, by another worker: its message counts
-                row = (
-                    await session.execute(
-                        select(*STATUS_COLUMNS).where(OutboxPost.id == claim.post_id)
-                    )
-                ).one()
+                row = (await session.execute(_STATUS, {"post_id": claim.post_id})).one()
         return status_of(row)
 
     async def record_refusal(self, claim: PostClaim, refusal: Refusal) -> PostStatus | None:

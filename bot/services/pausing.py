@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.db import MemberPreferences
+from bot.db.statements import table_of
 from bot.errors import UserFacingError
 
 PAUSED_YOU = (
@@ -79,17 +80,19 @@ def not_paused(
     )
 
 
+_PREFERENCES = table_of(MemberPreferences)
+_PAUSED_AMONG = select(_PREFERENCES.c.user_id).where(
+    _PREFERENCES.c.server_id == bindparam("server_id"),
+    _PREFERENCES.c.user_id.in_(bindparam("user_ids", expanding=True)),
+    _PREFERENCES.c.paused_at.is_not(None),
+)
+
+
 async def paused_among(session: AsyncSession, server_id: int, user_ids: Iterable[int]) -> set[int]:
     wanted = sorted(set(user_ids))
     if not wanted:
         return set()
-    rows = await session.scalars(
-        select(MemberPreferences.user_id).where(
-            MemberPreferences.server_id == server_id,
-            MemberPreferences.user_id.in_(wanted),
-            MemberPreferences.paused_at.is_not(None),
-        )
-    )
+    rows = await session.scalars(_PAUSED_AMONG, {"server_id": server_id, "user_ids": wanted})
     return set(rows)
 
 

@@ -11,10 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import BindParameter, bindparam, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import ActivityEvent, Ask, AskAnswer, ConversationWeek, Database, Resource, utcnow
+from bot.db.statements import table_of
 from bot.habits import HABIT_ORDER, INTERACTION_KINDS, EventKind, Habit, Level
 from bot.services.conversations import week_of
 from bot.services.thresholds import DEFAULTS, LevelThresholds, Thresholds, ThresholdService
@@ -243,6 +244,65 @@ def converse_progress(
 _NOT_TRACKED_YET: dict[Habit, str] = {}
 
 
+# The queries, built once (see bot.db.statements); parameters: server_id, user_id, and a time.
+_EVENTS = table_of(ActivityEvent)
+_WEEKS = table_of(ConversationWeek)
+_ASKS_TABLE = table_of(Ask)
+_ANSWERS = table_of(AskAnswer)
+_RESOURCES = table_of(Resource)
+_SERVER: BindParameter[int] = bindparam("server_id")
+_USER: BindParameter[int] = bindparam("user_id")
+_MEMBER_EVENTS = (_EVENTS.c.server_id == _SERVER) & (_EVENTS.c.member_id == _USER)
+_REACHES = _MEMBER_EVENTS & _EVENTS.c.kind.in_([kind.value for kind in INTERACTION_KINDS])
+_PEOPLE_REACHED = select(func.count(func.distinct(_EVENTS.c.other_member_id))).where(
+    _REACHES & _EVENTS.c.other_member_id.is_not(None)
+)
+_RECENT_REACHES = select(_EVENTS.c.occurred_at, _EVENTS.c.other_member_id).where(
+    _REACHES, _EVENTS.c.occurred_at > bindparam("since")
+)
+# The member is member_a of pairs with larger ids and member_b of the others: one index search
+# each (an OR of the two would scan the server's weeks).
+_CONVERSATION_WEEKS = union_all(
+    select(_WEEKS.c.member_b, func.count(), func.max(_WEEKS.c.week))
+    .where(_WEEKS.c.server_id == _SERVER, _WEEKS.c.member_a == _USER)
+    .group_by(_WEEKS.c.member_b),
+    select(_WEEKS.c.member_a, func.count(), func.max(_WEEKS.c.week))
+    .where(_WEEKS.c.server_id == _SERVER, _WEEKS.c.member_b == _USER)
+    .group_by(_WEEKS.c.member_a),
+)
+_MY_ASKS = (_ASKS_TABLE.c.server_id == _SERVER) & (_ASKS_TABLE.c.asker_id == _USER)
+_ASKS = select(
+    func.count(),
+    func.count(_ASKS_TABLE.c.first_answer_at),
+    func.count().filter(_ASKS_TABLE.c.created_at >= bindparam("monday")),
+).where(_MY_ASKS)
+_ASKS_HELPED = (
+    select(func.count(func.distinct(_ANSWERS.c.ask_id)))
+    .join(_ASKS_TABLE, _ASKS_TABLE.c.id == _ANSWERS.c.ask_id)
+    .where(_MY_ASKS, _ANSWERS.c.helpful_at.is_not(None))
+)
+_CONTRIBUTED = _MEMBER_EVENTS & _EVENTS.c.kind.in_([kind.value for kind in CONTRIBUTION_KINDS])
+_CONTRIBUTIONS = select(_EVENTS.c.kind, func.count()).where(_CONTRIBUTED).group_by(_EVENTS.c.kind)
+_RECENT_CONTRIBUTIONS = select(_EVENTS.c.occurred_at).where(
+    _CONTRIBUTED, _EVENTS.c.occurred_at > bindparam("since")
+)
+_MY_ANSWERS = (_ANSWERS.c.server_id == _SERVER) & (_ANSWERS.c.answerer_id == _USER)
+_QUESTIONS_ANSWERED = select(func.count(func.distinct(_ANSWERS.c.ask_id))).where(_MY_ANSWERS)
+_ANSWERS_HELPFUL = select(func.count(func.distinct(_ANSWERS.c.ask_id))).where(
+    _MY_ANSWERS, _ANSWERS.c.helpful_at.is_not(None)
+)
+_SHARES_USED = (
+    select(func.count(func.distinct(_EVENTS.c.resource_id)))
+    .join(_RESOURCES, _RESOURCES.c.id == _EVENTS.c.resource_id)
+    .where(
+        _RESOURCES.c.server_id == _SERVER,
+        _RESOURCES.c.shared_by == _USER,
+        _EVENTS.c.kind.in_([kind.value for kind in USE_KINDS]),
+        _EVENTS.c.member_id != _USER,
+    )
+)
+
+
 class ProgressService:
     """Each member's level in the four habits, computed from the ledger on request."""
 
@@ -295,30 +355,14 @@ class ProgressService:
         now: datetime,
         levels: LevelThresholds,
     ) -> HabitProgress:
-        reached = (
-            (ActivityEvent.server_id == server_id)
-            & (ActivityEvent.member_id == user_id)
-            & ActivityEvent.kind.in_([kind.value for kind in INTERACTION_KINDS])
-            & ActivityEvent.other_member_id.is_not(None)
-        )
-        people = (
-            await session.scalar(
-                select(func.count(func.distinct(ActivityEvent.other_member_id))).where(reached)
-            )
-            or 0
-        )
+        member = {"server_id": server_id, "user_id": user_id}
+        people = await session.scalar(_PEOPLE_REACHED, member) or 0
         # Nobody reached is filtered here, not in SQL: a range on other_member_id would lead the
         # planner to the (member, other) index and every event the member ever had.
+        since = now - HABIT_WINDOW_WEEKS * WEEK
         recent = [
             row
-            for row in await session.execute(
-                select(ActivityEvent.occurred_at, ActivityEvent.other_member_id).where(
-                    ActivityEvent.server_id == server_id,
-                    ActivityEvent.member_id == user_id,
-                    ActivityEvent.kind.in_([kind.value for kind in INTERACTION_KINDS]),
-                    ActivityEvent.occurred_at > now - HABIT_WINDOW_WEEKS * WEEK,
-                )
-            )
+            for row in await session.execute(_RECENT_REACHES, {**member, "since": since})
             if row.other_member_id is not None
         ]
         monday = _week_start(now)
@@ -335,19 +379,9 @@ class ProgressService:
         now: datetime,
         levels: LevelThresholds,
     ) -> HabitProgress:
-        # The member is member_a of pairs with larger ids and member_b of the others: one index
-        # search each (an OR of the two would scan the server's weeks).
-        as_a = (
-            select(ConversationWeek.member_b, func.count(), func.max(ConversationWeek.week))
-            .where(ConversationWeek.server_id == server_id, ConversationWeek.member_a == user_id)
-            .group_by(ConversationWeek.member_b)
-        )
-        as_b = (
-            select(ConversationWeek.member_a, func.count(), func.max(ConversationWeek.week))
-            .where(ConversationWeek.server_id == server_id, ConversationWeek.member_b == user_id)
-            .group_by(ConversationWeek.member_a)
-        )
-        rows = (await session.execute(union_all(as_a, as_b))).all()
+        rows = (
+            await session.execute(_CONVERSATION_WEEKS, {"server_id": server_id, "user_id": user_id})
+        ).all()
         this_week = week_of(now)
         return converse_progress(
             {row[0]: row[1] for row in rows},
@@ -363,26 +397,13 @@ class ProgressService:
         now: datetime,
         levels: LevelThresholds,
     ) -> HabitProgress:
-        mine = (Ask.server_id == server_id) & (Ask.asker_id == user_id)
+        member = {"server_id": server_id, "user_id": user_id}
         asks, answered, this_week = (
-            await session.execute(
-                select(
-                    func.count(),
-                    func.count(Ask.first_answer_at),
-                    func.count().filter(Ask.created_at >= _week_start(now)),
-                ).where(mine)
-            )
+            await session.execute(_ASKS, {**member, "monday": _week_start(now)})
         ).one()
         helpful = 0
         if answered:
-            helpful = (
-                await session.scalar(
-                    select(func.count(func.distinct(AskAnswer.ask_id)))
-                    .join(Ask, Ask.id == AskAnswer.ask_id)
-                    .where(mine, AskAnswer.helpful_at.is_not(None))
-                )
-                or 0
-            )
+            helpful = await session.scalar(_ASKS_HELPED, member) or 0
         return request_progress(asks, answered, helpful, this_week, levels)
 
     @staticmethod
@@ -393,63 +414,21 @@ class ProgressService:
         now: datetime,
         levels: LevelThresholds,
     ) -> HabitProgress:
-        mine = (
-            (ActivityEvent.server_id == server_id)
-            & (ActivityEvent.member_id == user_id)
-            & ActivityEvent.kind.in_([kind.value for kind in CONTRIBUTION_KINDS])
-        )
-        by_kind = {
-            row[0]: row[1]
-            for row in await session.execute(
-                select(ActivityEvent.kind, func.count()).where(mine).group_by(ActivityEvent.kind)
-            )
-        }
+        member = {"server_id": server_id, "user_id": user_id}
+        by_kind = {row[0]: row[1] for row in await session.execute(_CONTRIBUTIONS, member)}
         shares = by_kind.get(EventKind.SHARE.value, 0)
         answers = 0
         if by_kind.get(EventKind.ANSWER.value, 0):
             # Questions answered, not messages: five messages in one thread are one answer, so
             # chatting in a colleague's thread can't make a habit out of one question.
-            answers = (
-                await session.scalar(
-                    select(func.count(func.distinct(AskAnswer.ask_id))).where(
-                        AskAnswer.server_id == server_id, AskAnswer.answerer_id == user_id
-                    )
-                )
-                or 0
-            )
-        recent = (
-            await session.scalars(
-                select(ActivityEvent.occurred_at).where(
-                    mine, ActivityEvent.occurred_at > now - HABIT_WINDOW_WEEKS * WEEK
-                )
-            )
-        ).all()
+            answers = await session.scalar(_QUESTIONS_ANSWERED, member) or 0
+        since = now - HABIT_WINDOW_WEEKS * WEEK
+        recent = (await session.scalars(_RECENT_CONTRIBUTIONS, {**member, "since": since})).all()
         used = 0
         if answers:  # a question whose asker marked one of the member's answers helpful
-            used = (
-                await session.scalar(
-                    select(func.count(func.distinct(AskAnswer.ask_id))).where(
-                        AskAnswer.server_id == server_id,
-                        AskAnswer.answerer_id == user_id,
-                        AskAnswer.helpful_at.is_not(None),
-                    )
-                )
-                or 0
-            )
+            used = await session.scalar(_ANSWERS_HELPFUL, member) or 0
         if shares:
-            used += (
-                await session.scalar(
-                    select(func.count(func.distinct(ActivityEvent.resource_id)))
-                    .join(Resource, Resource.id == ActivityEvent.resource_id)
-                    .where(
-                        Resource.server_id == server_id,
-                        Resource.shared_by == user_id,
-                        ActivityEvent.kind.in_([kind.value for kind in USE_KINDS]),
-                        ActivityEvent.member_id != user_id,
-                    )
-                )
-                or 0
-            )
+            used += await session.scalar(_SHARES_USED, member) or 0
         monday = _week_start(now)
         shared_this_week = sum(1 for moment in recent if moment >= monday)
         return contribute_progress(

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import ActivityEvent, Database, Member, OutboxPost, Resource, ResourceTag, utcnow
-from bot.db.upsert import dialect_insert
+from bot.db.statements import PerDialect, table_of
 from bot.errors import NotFound
 from bot.habits import EventKind, Habit
 from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers
@@ -69,6 +69,49 @@ class UsefulMark(enum.Enum):
     OWN_RESOURCE = "own_resource"
 
 
+_EVENTS = table_of(ActivityEvent)
+_RESOURCES = table_of(Resource)
+_TAGS = table_of(ResourceTag)
+_EVENT_COLUMNS = (
+    "server_id",
+    "member_id",
+    "kind",
+    "habit",
+    "occurred_at",
+    "resource_id",
+    "other_member_id",
+    "channel_id",
+    "dedupe_key",
+)
+_RESOURCE_COLUMNS = (
+    "server_id",
+    "shared_by",
+    "url",
+    "url_hash",
+    "title",
+    "note",
+    "channel_id",
+    "created_at",
+)
+_RECORD_EVENT = PerDialect(
+    lambda insert: (
+        insert(_EVENTS)
+        .values({column: bindparam(column) for column in _EVENT_COLUMNS})
+        .on_conflict_do_nothing(index_elements=[_EVENTS.c.server_id, _EVENTS.c.dedupe_key])
+        .returning(_EVENTS.c.id)
+    )
+)
+_CREATE_RESOURCE = PerDialect(
+    lambda insert: (
+        insert(_RESOURCES)
+        .values({column: bindparam(column) for column in _RESOURCE_COLUMNS})
+        .on_conflict_do_nothing(index_elements=[_RESOURCES.c.server_id, _RESOURCES.c.url_hash])
+        .returning(_RESOURCES.c.id)
+    )
+)
+_ADD_TAGS = insert(_TAGS)
+
+
 async def _record_event(
     session: AsyncSession,
     *,
@@ -82,21 +125,19 @@ async def _record_event(
     channel_id: int | None = None,
 ) -> bool:
     """Append one event; returns False when an event with the same dedupe key already exists."""
-    insert = dialect_insert(session, ActivityEvent).values(
-        server_id=actor.server_id,
-        member_id=actor.user_id,
-        kind=kind.value,
-        habit=habit.value if habit else None,
-        occurred_at=now,
-        resource_id=resource_id,
-        other_member_id=other_member_id,
-        channel_id=channel_id,
-        dedupe_key=dedupe_key,
-    )
     result = await session.execute(
-        insert.on_conflict_do_nothing(
-            index_elements=[ActivityEvent.server_id, ActivityEvent.dedupe_key]
-        ).returning(ActivityEvent.id)
+        _RECORD_EVENT.on(session),
+        {
+            "server_id": actor.server_id,
+            "member_id": actor.user_id,
+            "kind": kind.value,
+            "habit": habit.value if habit else None,
+            "occurred_at": now,
+            "resource_id": resource_id,
+            "other_member_id": other_member_id,
+            "channel_id": channel_id,
+            "dedupe_key": dedupe_key,
+        },
     )
     return result.scalar_one_or_none() is not None
 
@@ -133,19 +174,17 @@ class SharingService:
             await refuse_if_paused(session, actor.server_id, actor.user_id)
             settings = await touch_actor(session, actor, now)
             created = await session.execute(
-                dialect_insert(session, Resource)
-                .values(
-                    server_id=actor.server_id,
-                    shared_by=actor.user_id,
-                    url=share.url,
-                    url_hash=share.url_hash,
-                    title=share.title,
-                    note=share.note,
-                    channel_id=channel_id,
-                    created_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=[Resource.server_id, Resource.url_hash])
-                .returning(Resource.id)
+                _CREATE_RESOURCE.on(session),
+                {
+                    "server_id": actor.server_id,
+                    "shared_by": actor.user_id,
+                    "url": share.url,
+                    "url_hash": share.url_hash,
+                    "title": share.title,
+                    "note": share.note,
+                    "channel_id": channel_id,
+                    "created_at": now,
+                },
             )
             new_id = created.scalar_one_or_none()
             claim: PostClaim | None = None
@@ -234,7 +273,7 @@ class SharingService:
     ) -> None:
         if share.tags:
             await session.execute(
-                insert(ResourceTag),
+                _ADD_TAGS,
                 [
                     {
                         "resource_id": resource_id,
