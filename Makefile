@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint typecheck migrations-check pytest bench bench-scale bench-ingest bench-fanout clean
+.PHONY: run test lint typecheck migrations-check pytest bench bench-share-ping bench-scale bench-ingest bench-fanout clean
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "PLN Coach needs Python 3.11 or newer; run make PYTHON=python3.11 ...")'
@@ -41,8 +41,14 @@ pytest: $(INSTALLED)
 	$(BIN)/pytest -n 3 -m "not timing"
 	$(BIN)/pytest -m timing
 
-## Throughput and latency of /share against a bare /ping, through the emulator.
+## PLN Coach's hot commands and passive ingestion against a bare discord.py bot making the same
+## Discord calls, as separate processes: throughput, first response, paced latency; one line each.
+## PostgreSQL: make bench BENCH_ARGS="--database-url postgresql+asyncpg://..."
 bench: $(INSTALLED)
+	$(BIN)/python -m bench.hot_commands $(BENCH_ARGS)
+
+## The older single-process /share against a bare /ping (bot and emulator in one event loop).
+bench-share-ping: $(INSTALLED)
 	$(BIN)/python -m bench.share_vs_ping
 
 ## /progress and /connect suggest at 100,000 members and up to 1,000,000 ledger events.

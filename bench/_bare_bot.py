@@ -3,9 +3,11 @@
 The baseline of the gateway benchmarks: whatever PLN Coach costs beyond this is its own work.
 It parses every event the way any discord.py bot does (messages, edits, reactions, threads,
 deletions) and counts them; every 0.1 s it prints ``{"t": <time.monotonic()>, "events": n}``
-on stdout (the clock other processes on the machine share) while the count changes.
+on stdout (the clock other processes on the machine share) while the count changes. With
+``--commands`` it also has bare versions of PLN Coach's hot commands (``bench._bare_commands``),
+synced (globally) before it connects.
 
-    python -m bench._bare_bot --token T --api-base-url URL --gateway-url URL
+    python -m bench._bare_bot --token T --api-base-url URL --gateway-url URL [--commands]
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 import discord
 
+from bench._bare_commands import BareCommands
 from bot.app import bot_intents
 from bot.discord_endpoints import apply_discord_endpoints
 
@@ -25,7 +28,7 @@ REPORT_EVERY = 0.1
 
 
 class BareBot(discord.Client):
-    def __init__(self) -> None:
+    def __init__(self, *, with_commands: bool = False) -> None:
         super().__init__(
             intents=bot_intents(),
             chunk_guilds_at_startup=False,
@@ -33,8 +36,11 @@ class BareBot(discord.Client):
             allowed_mentions=discord.AllowedMentions.none(),
         )
         self.events = 0
+        self.commands = BareCommands(self) if with_commands else None
 
     async def setup_hook(self) -> None:
+        if self.commands is not None:
+            await self.commands.tree.sync()
         self.loop.create_task(self._report())
 
     async def _count(self, *_: Any) -> None:
@@ -60,9 +66,10 @@ def main() -> None:
     parser.add_argument("--token", required=True)
     parser.add_argument("--api-base-url", required=True)
     parser.add_argument("--gateway-url", required=True)
+    parser.add_argument("--commands", action="store_true", help="PLN Coach's hot commands, bare")
     args = parser.parse_args()
     apply_discord_endpoints(args.api_base_url, args.gateway_url)
-    BareBot().run(args.token, log_handler=None)
+    BareBot(with_commands=args.commands).run(args.token, log_handler=None)
 
 
 if __name__ == "__main__":

@@ -114,16 +114,29 @@ class EmulatorProcess:
 class CoachProcess:
     """The real bot, ``python -m bot run``, on the emulator and a database of the caller's."""
 
-    def __init__(self, folder: Path, emulator: EmulatorProcess, token: str, database_url: str):
+    def __init__(
+        self,
+        folder: Path,
+        emulator: EmulatorProcess,
+        token: str,
+        database_url: str,
+        *,
+        requests_per_second: float | None = None,
+    ):
+        """``requests_per_second`` replaces the bot's own pacing under Discord's global limit."""
         self.folder = folder
         self.config = folder / "config.toml"
         self.log_path = folder / "pln-coach.log"
+        pacing = (
+            "" if requests_per_second is None else f"requests_per_second = {requests_per_second}"
+        )
         self.config.write_text(
             f"""
 [discord]
 token = "{token}"
 api_base_url = "{emulator.api_base_url}"
 gateway_url = "{emulator.gateway_url}"
+{pacing}
 
 [database]
 url = "{database_url}"
@@ -136,6 +149,7 @@ member_cooldowns = false
 level = "INFO"
 """
         )
+        self.config.chmod(0o600)  # it holds the token (the bot warns otherwise)
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
@@ -167,9 +181,10 @@ level = "INFO"
 
 
 class BareBotProcess:
-    """``bench._bare_bot``; ``events`` follows the count it reports on stdout."""
+    """``bench._bare_bot`` (``with_commands``: bare versions of PLN Coach's hot commands too);
+    ``events`` follows the count it reports on stdout."""
 
-    def __init__(self, emulator: EmulatorProcess, token: str) -> None:
+    def __init__(self, emulator: EmulatorProcess, token: str, *, with_commands: bool = False):
         self._args = (
             "--token",
             token,
@@ -177,6 +192,7 @@ class BareBotProcess:
             emulator.api_base_url,
             "--gateway-url",
             emulator.gateway_url,
+            *(("--commands",) if with_commands else ()),
         )
         self.process: asyncio.subprocess.Process | None = None
         self.events = 0

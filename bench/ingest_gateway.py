@@ -261,13 +261,26 @@ def _line(label: str, result: Outcome) -> str:
     )
 
 
-async def run(
-    events: int | None,
-    rate: float | None,
-    within: float,
-    show_timeline: bool,
-    keep_log: Path | None,
-) -> None:
+@dataclass(frozen=True)
+class Measured:
+    """One feed of the stream to both bots, as ``report`` and ``bench.hot_commands`` read it."""
+
+    stream: Stream
+    traces: dict[str, Trace]
+    started: float
+    ledger: LedgerWatch
+
+    def outcomes(self) -> tuple[Outcome, Outcome]:
+        """PLN Coach's and the bare bot's."""
+        coach = outcome(self.traces["coach"], self.started)
+        bare = outcome(self.traces["bare"], self.started)
+        return coach, bare
+
+
+async def measure(
+    events: int | None, rate: float | None, within: float, keep_log: Path | None
+) -> Measured:
+    """Start the three processes, feed the stream to both bots, and stop everything."""
     stream = askacademia_stream(events)
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "pln-coach.sqlite3"
@@ -317,9 +330,7 @@ async def run(
             started = await feed_and_watch(
                 emulator, coach, bare, ledger, traces, sessions, speed, within
             )
-            report(stream, traces, started, ledger, rate)
-            if show_timeline:
-                timeline(traces, started)
+            return Measured(stream, traces, started, ledger)
         finally:
             for process in (coach, bare):
                 if process is not None:
@@ -327,6 +338,19 @@ async def run(
             await emulator.stop()
             if coach is not None and keep_log is not None:
                 shutil.copy(coach.log_path, keep_log)
+
+
+async def run(
+    events: int | None,
+    rate: float | None,
+    within: float,
+    show_timeline: bool,
+    keep_log: Path | None,
+) -> None:
+    measured = await measure(events, rate, within, keep_log)
+    report(measured.stream, measured.traces, measured.started, measured.ledger, rate)
+    if show_timeline:
+        timeline(measured.traces, measured.started)
 
 
 def main() -> None:

@@ -24,9 +24,12 @@ from .control import build_control_app
 from .emulator import DiscordEmulator
 from .ratelimits import RouteLimit
 
-# Discord's per-route limits, lifted for load tests of the bot rather than of the rate limiter.
+# Discord's per-route limits, lifted for load tests of the bot rather than of the rate limiter:
+# posting, answering interactions, opening threads and looking members up.
 _RELAXED_ROUTES = {
     "POST /channels/{channel_id}/messages": RouteLimit(100_000, 1.0),
+    "POST /channels/{channel_id}/messages/{message_id}/threads": RouteLimit(100_000, 1.0),
+    "GET /guilds/{guild_id}/members/{user_id}": RouteLimit(100_000, 1.0),
     "POST /interactions/{interaction_id}/{interaction_token}/callback": RouteLimit(100_000, 1.0),
     "PATCH /webhooks/{webhook_id}/{webhook_token}/messages/{message_id}": RouteLimit(100_000, 1.0),
 }
@@ -43,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--relaxed-limits",
         action="store_true",
-        help="lift the per-route limits on posting messages and answering interactions",
+        help="lift the per-route limits on posting, answers, threads and member lookups",
     )
     parser.add_argument(
         "--heartbeat-interval-ms",

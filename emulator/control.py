@@ -14,6 +14,9 @@ feed them a prepared event stream. JSON in and out; ids are strings, as in Disco
     GET  /requests            REST requests answered, with 429s and routes counted
                               (?application_id=, ?since= and ?until= in monotonic seconds)
     GET  /messages            ?author_id=ID [&after=ID]: that user's messages, with markers
+    GET  /commands            ?application_id=ID: the names of that application's commands
+    POST /load                run members' interactions against one bot and time them
+                              (``emulator.load``): a closed loop or a paced stream
     POST /users/{id}/dms      {"open": false | true}: the user closes or reopens their DMs
     POST /shutdown            stop the process
 """
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .feed import Feed, FeedError
+from .load import LoadRun, LoadSpec, LoadSpecError
 from .traffic import messages_by, request_counts
 from .world_spec import build_world
 
@@ -177,6 +181,30 @@ async def messages(request: web.Request) -> web.Response:
         return _refusal("expected ?author_id=")
     after = _query_number(request, "after", int) or 0
     return _answer({"messages": messages_by(_emu(request).world, author_id, after=after)})
+
+
+@routes.get("/commands")
+async def command_names(request: web.Request) -> web.Response:
+    application_id = _query_number(request, "application_id", int)
+    if application_id is None:
+        return _refusal("expected ?application_id=")
+    scopes = _emu(request).command_registry.all_scopes()
+    names = {
+        command["name"]
+        for (owner, _guild), commands in scopes.items()
+        if owner == application_id
+        for command in commands.values()
+    }
+    return _answer({"names": sorted(names)})
+
+
+@routes.post("/load")
+async def run_load(request: web.Request) -> web.Response:
+    try:
+        spec = LoadSpec.from_json(await _body(request))
+    except LoadSpecError as error:
+        return _refusal(str(error))
+    return _answer(await LoadRun(_emu(request), spec).run())
 
 
 @routes.post("/users/{user_id}/dms")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -84,6 +84,8 @@ class DiscordEmulator(UserActions, ConversationActions, ForumActions):
         )
         self.rate_limiter = RateLimiter(global_rate_limit, route_limits)
         self.requests: list[RecordedRequest] = []
+        # Called with each request as it is recorded: the load runner times interactions so.
+        self.request_listeners: list[Callable[[RecordedRequest], None]] = []
         self.internal_errors: list[BaseException] = []
         self.interactions: list[Interaction] = []
         self._holds: list[tuple[str, str, asyncio.Event]] = []

@@ -200,16 +200,17 @@ async def _discord_edge(request: web.Request, handler: Handler) -> web.StreamRes
         response = json_response(
             400, {"message": f"Emulator internal error: {exc!r}", "code": 0}, headers
         )
-    emu.requests.append(
-        RecordedRequest(
-            request.method,
-            path,
-            route,
-            response.status,
-            recorded,
-            time.monotonic(),
-            application_id=None if app is None else app.id,
-            rate_limit_scope=scope,
-        )
+    record = RecordedRequest(
+        request.method,
+        path,
+        route,
+        response.status,
+        recorded,
+        time.monotonic(),
+        application_id=None if app is None else app.id,
+        rate_limit_scope=scope,
     )
+    emu.requests.append(record)
+    for listener in emu.request_listeners:
+        listener(record)
     return response

@@ -1,0 +1,564 @@
+"""`make bench`: PLN Coach's hot commands against a bare bot making the same Discord calls.
+
+Three processes besides this one, as in production where Discord is never in the bot's process:
+the emulator (``python -m emulator``, Discord's per-route limits relaxed so the figures measure
+the bots, not the rate limiter), PLN Coach as an operator starts it (``python -m bot run``) and a
+bare discord.py bot with PLN Coach's intents whose commands have the same names and make the
+same calls but do no work of their own (``bench._bare_commands``). Both bots are in one server.
+The members are played by the emulator itself (``emulator.load``, ``POST /load``): this process
+only builds the world, asks for loads and prints.
+
+For each hot command (/share, /progress, /ask, /connect suggest, the Useful button), each bot, in
+the same run (the bare bot first, then PLN Coach):
+
+- **probe**: one interaction alone, every call the bot made for it listed; the two bots must make
+  the same calls, and the final answer must be the last of them (so that an interaction can be
+  counted complete at its final answer: ``emulator.load`` says why);
+- **closed loop**: ``--n`` interactions, 16 in flight: completions per second;
+- **paced**: ``--paced-n`` interactions started at 50/s: p50/p99 from INTERACTION_CREATE to the
+  final answer, and p99 of the first response (the acknowledgement Discord wants within 3 s).
+
+Passive ingestion has no interactions: its line is ``bench.ingest_gateway`` on a smaller stream
+(its own three processes), sustained events/s of each bot; it makes no Discord call, so it has
+no latency to completion.
+
+Discord's rate limits are lifted for both bots by default (``--discord-limits`` keeps them): the
+per-route ones, and the global 50 requests/s per bot with PLN Coach's own pacing under it
+(``[discord] requests_per_second``). With them, /connect suggest (six member lookups) could not
+pass 8/s on either bot, /ask (two posts) 25/s, and the figures would measure the limit.
+
+The world: one server of 120 members and 4 channels, no ``/pln setup`` (cards and questions go
+where the command is used). Warm-up, so every command does its real work: every member sends
+PLN Coach the ``/connect intro`` form (four kinds of teacher), so ``/connect suggest`` has
+candidates; half the members each share once with each bot (the cards the Useful button is
+pressed on, always by a member of the other half and never twice by the same member on the same
+card, so every press is a real mark); each command runs 32 times on each bot before it is
+measured. PLN Coach runs with ``[limits] member_cooldowns = false``.
+
+Targets, per line: closed-loop throughput ≥ 0.5× the bare bot's (aim 0.7×), first response
+p99 ≤ 10 ms, paced p99 to completion ≤ 1.5× the bare bot's. CPU ms per interaction (closed loop)
+come from /proc. The machine's 2 cores are shared: compare the two bots of one run.
+
+    python -m bench.hot_commands [--n 400] [--paced-n 300] [--only share,progress]
+        [--database-url URL] [--events 30000] [--calls] [--discord-limits] [--log PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import ingest_gateway
+from bench._processes import BareBotProcess, CoachProcess, EmulatorProcess
+from bench.ingest_gateway import cpu_seconds
+from bot.invite import INVITE_PERMISSIONS
+
+MEMBERS = 120
+CHANNELS = 4
+IN_FLIGHT = 16
+RATE = 50.0
+WARM_UP = 32
+INGEST_EVENTS = 30_000
+# Between loads, every process must have used less than this share of a core over the window.
+QUIET_WINDOW, QUIET_SHARE = 0.3, 0.15
+# PLN Coach's own pacing under Discord's global limit, lifted like the emulator's limits.
+UNPACED = 1_000_000
+TARGET_THROUGHPUT, AIM_THROUGHPUT = 0.5, 0.7
+TARGET_FIRST_P99_MS = 10.0
+TARGET_PACED_P99_RATIO = 1.5
+TOKEN_CALL = re.compile(r"^(POST /interactions/|PATCH /webhooks/|POST /webhooks/)")
+# The intro form's answers, by label: four kinds of teacher, so suggestions have real choices.
+INTROS = [
+    {
+        "Your role": "7th-grade science teacher",
+        "Subjects": "Science, Biology",
+        "Grade bands": "7th grade",
+        "What I want to learn": "project-based learning",
+        "What I can help with": "lab safety",
+    },
+    {
+        "Your role": "Maths teacher",
+        "Subjects": "Math, Statistics",
+        "Grade bands": "grades 9-12",
+        "What I want to learn": "assessment",
+        "What I can help with": "spreadsheets",
+    },
+    {
+        "Your role": "Librarian",
+        "Subjects": "Reading, ELL",
+        "Grade bands": "grade 6",
+        "What I want to learn": "media literacy",
+        "What I can help with": "book clubs",
+    },
+    {
+        "Your role": "Instructional coach",
+        "Subjects": "Science, Math",
+        "Grade bands": "7th grade, grade 8",
+        "What I want to learn": "classroom routines",
+        "What I can help with": "project-based learning",
+    },
+]
+
+
+@dataclass(frozen=True)
+class Hot:
+    """A hot command: its slash command and options (None: the Useful button)."""
+
+    key: str
+    label: str
+    command: str | None
+
+    def options(self, phase: str) -> dict[str, Any]:
+        """Options for one load; ``phase`` and ``{i}`` make every link and question new."""
+        if self.key == "share":
+            return {
+                "url": f"https://example.org/{phase}/{{i}}",
+                "title": "Fraction strips, printable {i}",
+                "note": "Worked well for 7th grade: students build and compare fractions.",
+                "tags": "math, 7th-grade, fractions",
+            }
+        if self.key == "ask":
+            return {
+                "question": "How do you grade lab reports without spending all weekend? "
+                f"({phase} {{i}})",
+                "tags": "assessment, science",
+            }
+        return {}
+
+
+HOT = [
+    Hot("share", "/share", "share"),
+    Hot("progress", "/progress", "progress"),
+    Hot("ask", "/ask", "ask"),
+    Hot("suggest", "/connect suggest", "connect suggest"),
+    Hot("useful", "Useful button", None),
+]
+INGEST = "ingest"
+CHOICES = [hot.key for hot in HOT] + [INGEST]
+
+
+@dataclass
+class Bot:
+    """One of the two bots in the world, and the Useful presses left for it."""
+
+    name: str
+    application_id: str
+    process: CoachProcess | BareBotProcess
+    card_prefix: str
+    presses: Iterator[dict[str, str]] = field(default_factory=lambda: iter(()))
+
+
+@dataclass
+class Run:
+    """One load's figures (``emulator.load``) and the CPU each process spent on it."""
+
+    figures: dict[str, Any]
+    cpu: dict[str, float]
+
+    def p(self, what: str, q: float) -> float:
+        return percentile(list(self.figures[what]), q)
+
+    @property
+    def calls_per_interaction(self) -> float:
+        bot_calls: dict[str, int] = self.figures["bot_calls"]
+        calls = int(self.figures["token_calls"]) + sum(bot_calls.values())
+        return calls / max(1, int(self.figures["completed"]))
+
+    def cpu_ms_per_interaction(self, process: str) -> float:
+        return self.cpu[process] * 1000 / max(1, int(self.figures["completed"]))
+
+
+@dataclass
+class Line:
+    """What one command measured on both bots."""
+
+    hot: Hot
+    closed: dict[str, Run] = field(default_factory=dict)
+    paced: dict[str, Run] = field(default_factory=dict)
+    probes: dict[str, list[str]] = field(default_factory=dict)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def world_spec() -> dict[str, Any]:
+    members = [f"teacher{i:03}" for i in range(MEMBERS)]
+    return {
+        "applications": [
+            {"key": "coach", "name": "PLN Coach"},
+            {"key": "bare", "name": "Bare Bot"},
+        ],
+        "users": [{"key": m, "username": m, "global_name": m.title()} for m in members],
+        "guilds": [
+            {
+                "key": "school",
+                "name": "Bench Educators",
+                "owner": members[0],
+                "channels": [{"key": f"room-{i}", "name": f"room-{i}"} for i in range(CHANNELS)],
+                "members": [{"user": m} for m in members],
+                "bots": [
+                    {"application": app, "permissions": INVITE_PERMISSIONS.value}
+                    for app in ("coach", "bare")
+                ],
+            }
+        ],
+    }
+
+
+class HotBench:
+    """The three processes, the world, and loads run on it."""
+
+    def __init__(self, emulator: EmulatorProcess, world: dict[str, Any]) -> None:
+        self.emulator = emulator
+        guild = world["guilds"]["school"]
+        self.guild_id = guild["id"]
+        self.channels = list(guild["channels"].values())
+        members = [world["users"][f"teacher{i:03}"] for i in range(MEMBERS)]
+        self.members = members
+        # Half the members run the commands; the other half press Useful on their cards.
+        self.sharers, self.pressers = members[: MEMBERS // 2], members[MEMBERS // 2 :]
+        self.bots: dict[str, Bot] = {}
+        self.pids: dict[str, int] = {"emulator": emulator.pid}
+
+    async def load(self, bot: Bot, hot: Hot | None, **shape: Any) -> Run:
+        """One load on one bot; ``hot`` None with ``command=``/``form=`` in ``shape`` for others."""
+        spec: dict[str, Any] = {
+            "application_id": bot.application_id,
+            "guild_id": self.guild_id,
+            "channels": self.channels,
+            "users": self.sharers,
+            "answer_calls": 2,
+            **shape,
+        }
+        if hot is not None and hot.command is None:
+            spec["presses"] = list(itertools.islice(bot.presses, spec["n"]))
+        elif hot is not None:
+            spec["command"] = hot.command
+            spec["options"] = hot.options(f"{bot.name}-{time.monotonic_ns()}")
+        await self.settle_down()
+        before = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        figures = await self.emulator.call("POST", "/load", spec)
+        cpu = {name: cpu_seconds(pid) - before[name] for name, pid in self.pids.items()}
+        for known in self.bots.values():
+            if isinstance(known.process, CoachProcess):
+                known.process.check_alive()  # a crash says so, rather than as timeouts
+        return Run(figures, cpu)
+
+    async def settle_down(self, within: float = 10.0) -> None:
+        """Wait until no process is busy: what one load left behind (a card still posting,
+        events still being ingested) must not slow the next one down."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            before = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+            await asyncio.sleep(QUIET_WINDOW)
+            busiest = max(cpu_seconds(pid) - before[name] for name, pid in self.pids.items())
+            if busiest <= QUIET_WINDOW * QUIET_SHARE:
+                return
+
+    async def wait_for_commands(self, bot: Bot, within: float = 60) -> None:
+        deadline = time.monotonic() + within
+        while True:
+            answer = await self.emulator.call(
+                "GET", f"/commands?application_id={bot.application_id}"
+            )
+            if {"share", "progress", "ask", "connect"} <= set(answer["names"]):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{bot.name}'s commands were not registered in {within} s")
+            await asyncio.sleep(0.2)
+
+    async def warm_up(self, chosen: list[Hot]) -> None:
+        coach, bare = self.bots["coach"], self.bots["bare"]
+        print(f"warm-up: {MEMBERS} intros to PLN Coach…", flush=True)
+        intros = await self.load(
+            coach,
+            None,
+            command="connect intro",
+            form=INTROS,
+            users=self.members,
+            n=MEMBERS,
+            in_flight=IN_FLIGHT,
+        )
+        _check_complete("warm-up intros", intros)
+        share = HOT[0]
+        for bot in (bare, coach):
+            run = await self.load(bot, share, n=len(self.sharers), in_flight=IN_FLIGHT)
+            _check_complete(f"warm-up shares ({bot.name})", run)
+            await self._find_cards(bot)
+        for hot in chosen:
+            for bot in (bare, coach):
+                run = await self.load(bot, hot, n=WARM_UP, in_flight=IN_FLIGHT)
+                _check_complete(f"warm-up {hot.label} ({bot.name})", run)
+
+    async def _find_cards(self, bot: Bot) -> None:
+        """The bot's cards, and presses on them that each make a new mark."""
+        answer = await self.emulator.call("GET", f"/messages?author_id={bot.application_id}")
+        cards = [
+            (m["id"], marker)
+            for m in answer["messages"]
+            for marker in m["markers"]
+            if marker.startswith(bot.card_prefix)
+        ]
+        bot.presses = _distinct_presses(cards, self.pressers)
+
+    async def measure(self, hot: Hot, n: int, paced_n: int) -> Line:
+        line = Line(hot)
+        order = (self.bots["bare"], self.bots["coach"])
+        for bot in order:
+            probe = await self.load(bot, hot, n=1, in_flight=1, trace=True, settle=1.0)
+            _check_complete(f"probe {hot.label} ({bot.name})", probe)
+            line.probes[bot.name] = [call for _, call, _ in probe.figures["trace"]]
+        for bot in order:
+            line.closed[bot.name] = await self.load(bot, hot, n=n, in_flight=IN_FLIGHT)
+        for bot in order:
+            line.paced[bot.name] = await self.load(bot, hot, n=paced_n, rate=RATE)
+        return line
+
+
+def _distinct_presses(
+    cards: list[tuple[str, str]], pressers: list[str]
+) -> Iterator[dict[str, str]]:
+    """Round ``r`` presses every card once, card ``c`` by presser ``(c + r) % P``: no member
+    presses one card twice in the first ``len(pressers)`` rounds."""
+    for round_ in range(len(pressers)):
+        for index, (message_id, custom_id) in enumerate(cards):
+            presser = pressers[(index + round_) % len(pressers)]
+            yield {"message_id": message_id, "custom_id": custom_id, "user_id": presser}
+
+
+def _check_complete(what: str, run: Run) -> None:
+    figures = run.figures
+    if figures["failed"]:
+        raise RuntimeError(f"{what}: {figures['failed']} of {figures['n']}: {figures['errors']}")
+
+
+# -- report ---------------------------------------------------------------------------------
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
+def print_table(lines: list[Line], ingest: ingest_gateway.Measured | None) -> None:
+    head = (
+        f"{'':17}{'closed loop, completions/s':>27}{'1st resp. p99 ms':>18}"
+        f"{'paced 50/s to completion, ms':>36}{'calls/ix':>11}{'CPU ms/ix':>20}   targets"
+    )
+    sub = (
+        f"{'':17}{'coach':>9}{'bare':>9}{'ratio':>9}{'coach':>9}{'bare':>9}"
+        f"{'coach p50/p99':>18}{'bare p50/p99':>14}{'p99 ×':>7}"
+        f"{'coach':>6}{'bare':>5}{'coach':>7}{'bare':>6}{'emu':>7}"
+    )
+    print(head)
+    print(sub)
+    for line in lines:
+        print(_command_line(line))
+    if ingest is not None:
+        print(_ingest_line(ingest))
+
+
+def _command_line(line: Line) -> str:
+    closed, paced = line.closed, line.paced
+    coach_rate = closed["coach"].figures["throughput"]
+    bare_rate = closed["bare"].figures["throughput"]
+    ratio = _ratio(coach_rate, bare_rate)
+    first = {name: paced[name].p("first_response_ms", 0.99) for name in paced}
+    p50 = {name: paced[name].p("completion_ms", 0.50) for name in paced}
+    p99 = {name: paced[name].p("completion_ms", 0.99) for name in paced}
+    p99_ratio = _ratio(p99["coach"], p99["bare"])
+    missed = []
+    if not ratio >= TARGET_THROUGHPUT:
+        missed.append("throughput")
+    if not first["coach"] <= TARGET_FIRST_P99_MS:
+        missed.append("1st response")
+    if not p99_ratio <= TARGET_PACED_P99_RATIO:
+        missed.append("paced p99")
+    verdict = "met" + (f" (aim {AIM_THROUGHPUT}× too)" if ratio >= AIM_THROUGHPUT else "")
+    return (
+        f"{line.hot.label:17}{coach_rate:9.1f}{bare_rate:9.1f}{ratio:8.2f}×"
+        f"{first['coach']:9.1f}{first['bare']:9.1f}"
+        f"{p50['coach']:9.0f}/{p99['coach']:<8.0f}{p50['bare']:6.0f}/{p99['bare']:<7.0f}"
+        f"{p99_ratio:6.2f}×{closed['coach'].calls_per_interaction:6.1f}"
+        f"{closed['bare'].calls_per_interaction:5.1f}"
+        f"{closed['coach'].cpu_ms_per_interaction('coach'):7.1f}"
+        f"{closed['bare'].cpu_ms_per_interaction('bare'):6.1f}"
+        f"{closed['coach'].cpu_ms_per_interaction('emulator'):7.1f}"
+        f"   {'NOT met: ' + ', '.join(missed) if missed else verdict}"
+    )
+
+
+def _ingest_line(measured: ingest_gateway.Measured) -> str:
+    coach, bare = measured.outcomes()
+    coach_rate = coach.window.rate if coach.window else 0.0
+    bare_rate = bare.window.rate if bare.window else 0.0
+    ratio = _ratio(coach_rate, bare_rate)
+    traces = measured.traces
+    per_event = {name: traces[name].cpu * 1000 / traces[name].total for name in ("coach", "bare")}
+    # The emulator fed the stream to both bots.
+    fed = traces["coach"].total + traces["bare"].total
+    per_event["emulator"] = traces["emulator"].cpu * 1000 / fed
+    verdict = "met" if ratio >= TARGET_THROUGHPUT else "NOT met: throughput"
+    return (
+        f"{'ingestion (ev/s)':17}{coach_rate:9.0f}{bare_rate:9.0f}{ratio:8.2f}×"
+        f"{'—':>9}{'—':>9}{'— (no Discord call)':>36}{'0':>6}{'0':>5}"
+        f"{per_event['coach']:7.2f}{per_event['bare']:6.2f}{per_event['emulator']:7.2f}"
+        f"   {verdict}"
+    )
+
+
+def print_notes(lines: list[Line], show_calls: bool) -> None:
+    """Whatever the table hides: calls that differ, failures, answers edited again, refusals."""
+    for line in lines:
+        coach, bare = line.probes["coach"], line.probes["bare"]
+        if show_calls:
+            for name, calls in (("PLN Coach", coach), ("bare", bare)):
+                print(f"{line.hot.label} calls, {name}: " + " → ".join(calls))
+        if Counter(coach) != Counter(bare):
+            print(f"! {line.hot.label}: PLN Coach made {coach}, the bare bot {bare}")
+        if coach and not TOKEN_CALL.match(coach[-1]):
+            print(f"! {line.hot.label}: PLN Coach's last call was {coach[-1]}, not its answer")
+        for shape, runs in (("closed", line.closed), ("paced", line.paced)):
+            for name, run in runs.items():
+                figures = run.figures
+                problems = []
+                if figures["failed"]:
+                    problems.append(f"{figures['failed']} failed {figures['errors']}")
+                if figures["extra_answers"]:
+                    problems.append(f"{figures['extra_answers']} answers edited again")
+                if figures["refused_calls"]:
+                    problems.append(f"{figures['refused_calls']} calls refused")
+                if problems:
+                    print(f"! {line.hot.label} {shape} ({name}): " + "; ".join(problems))
+
+
+def print_log_summary(log_path: Path) -> None:
+    text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)  # the log's colours
+    levels = Counter(m.group(1) for m in re.finditer(r"\b(WARNING|ERROR|CRITICAL)\b", text))
+    print(
+        "PLN Coach's log: "
+        + (", ".join(f"{count} {level}" for level, count in levels.items()) or "no warnings")
+    )
+    for entry in [ln for ln in text.splitlines() if "ERROR" in ln or "CRITICAL" in ln][:5]:
+        print(f"  {entry[:200]}")
+
+
+async def run(args: argparse.Namespace) -> None:
+    chosen = [hot for hot in HOT if hot.key in args.only]
+    lines: list[Line] = []
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    with tempfile.TemporaryDirectory() as folder:
+        database_url = args.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'coach.sqlite3'}"
+        if chosen:
+            limits = () if args.discord_limits else ("--relaxed-limits",)
+            global_limit = 50 if args.discord_limits else UNPACED
+            emulator = EmulatorProcess(*limits, "--global-rate-limit", str(global_limit))
+            await emulator.start()
+            coach = bare = None
+            try:
+                world = await emulator.call("POST", "/world", world_spec())
+                apps = world["applications"]
+                coach = CoachProcess(
+                    Path(folder),
+                    emulator,
+                    apps["coach"]["token"],
+                    database_url,
+                    requests_per_second=None if args.discord_limits else UNPACED,
+                )
+                bare = BareBotProcess(emulator, apps["bare"]["token"], with_commands=True)
+                await coach.start()
+                await bare.start()
+                await emulator.wait_for_sessions(2)
+                bench = HotBench(emulator, world)
+                bench.bots = {
+                    "coach": Bot("coach", apps["coach"]["id"], coach, "pln:resource:useful:"),
+                    "bare": Bot("bare", apps["bare"]["id"], bare, "bare:useful:"),
+                }
+                bench.pids.update(coach=coach.pid, bare=bare.pid)
+                for bot in bench.bots.values():
+                    await bench.wait_for_commands(bot)
+                print(
+                    f"processes: emulator {emulator.pid}, PLN Coach {coach.pid}, "
+                    f"bare bot {bare.pid}; {backend}",
+                    flush=True,
+                )
+                await bench.warm_up(chosen)
+                for hot in chosen:
+                    print(f"measuring {hot.label}…", flush=True)
+                    lines.append(await bench.measure(hot, args.n, args.paced_n))
+            finally:
+                for process in (coach, bare):
+                    if process is not None:
+                        await process.stop()
+                await emulator.stop()
+                if coach is not None and args.log is not None:
+                    shutil.copy(coach.log_path, args.log)
+        ingest = None
+        if INGEST in args.only:
+            if args.database_url:
+                print("passive ingestion: SQLite only (bench.ingest_gateway reads its ledger)")
+            else:
+                print(f"measuring passive ingestion ({args.events:,} events)…", flush=True)
+                ingest = await ingest_gateway.measure(args.events, None, 600, None)
+        limit_note = "Discord's rate limits" if args.discord_limits else "rate limits lifted"
+        print(
+            f"\nPLN Coach vs a bare discord.py bot making the same Discord calls; {backend}; "
+            f"{os.cpu_count()} cores; {limit_note}; closed loop {args.n} ({IN_FLIGHT} in flight), "
+            f"paced {args.paced_n} at {RATE:.0f}/s\n"
+        )
+        print_table(lines, ingest)
+        print(
+            f"\ntargets: throughput ≥ {TARGET_THROUGHPUT}× bare (aim {AIM_THROUGHPUT}×), first "
+            f"response p99 ≤ {TARGET_FIRST_P99_MS:.0f} ms (paced), paced p99 ≤ "
+            f"{TARGET_PACED_P99_RATIO}× bare's. calls/ix: Discord calls per interaction under "
+            "load; CPU ms/ix: each bot's process in its closed loop, the emulator's in PLN "
+            "Coach's (per event for ingestion)."
+        )
+        print_notes(lines, args.calls)
+        if chosen and coach is not None:
+            print_log_summary(coach.log_path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=400, help="closed-loop interactions per bot")
+    parser.add_argument("--paced-n", type=int, default=300, help="paced interactions per bot")
+    parser.add_argument(
+        "--only",
+        type=lambda text: [part.strip() for part in text.split(",")],
+        default=CHOICES,
+        help=f"a comma-separated subset of {','.join(CHOICES)}",
+    )
+    parser.add_argument("--database-url", help="PLN Coach's database (default: a SQLite file)")
+    parser.add_argument("--events", type=int, default=INGEST_EVENTS, help="ingestion stream")
+    parser.add_argument("--calls", action="store_true", help="print each bot's probe calls")
+    parser.add_argument(
+        "--discord-limits",
+        action="store_true",
+        help="keep Discord's rate limits (50 requests/s per bot) and PLN Coach's own pacing",
+    )
+    parser.add_argument("--log", type=Path, help="keep PLN Coach's log there")
+    args = parser.parse_args()
+    unknown = set(args.only) - set(CHOICES)
+    if unknown:
+        parser.error(f"unknown in --only: {', '.join(sorted(unknown))}; choose from {CHOICES}")
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
