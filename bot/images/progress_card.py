@@ -13,7 +13,7 @@ import io
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from types import MappingProxyType
 
 from PIL import Image, ImageDraw, ImageFont
@@ -283,11 +283,18 @@ def _template() -> Image.Image:
     return image
 
 
+# Cards drawn lately, by what they show: a member who looks again before anything changed (and
+# every member with the same levels, name and week) gets the same bytes without drawing. PNG
+# encoding is most of the ~10 ms a card takes; 256 cards of about 40 kB each is 10 MB at most.
+RECENT_CARDS = 256
+
+
+@lru_cache(maxsize=RECENT_CARDS)
 def render_progress_card(card: ProgressCard) -> bytes:
     """The card as PNG bytes (``WIDTH`` x ``HEIGHT``); the same card always gives the same bytes.
 
-    Takes a few milliseconds. Raises ValueError unless ``card.habits`` is the four habits in
-    ``HABIT_ORDER``.
+    Takes about 10 ms, unless the same card was drawn lately. Raises ValueError unless
+    ``card.habits`` is the four habits in ``HABIT_ORDER``.
     """
     if tuple(item.habit for item in card.habits) != HABIT_ORDER:
         raise ValueError("a progress card shows the four habits in HABIT_ORDER")
