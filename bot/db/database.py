@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.db.inline_sqlite import inline_url
+from bot.db.wal_checkpoints import WalCheckpointer
 from bot.errors import DatabaseUnavailable
 
 SQLITE_BEGIN_OPTION = "pln_sqlite_begin"
@@ -89,6 +90,19 @@ def _ensure_sqlite_folder(url: str) -> None:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
+def _checkpointer(url: str) -> WalCheckpointer | None:
+    """Checkpoints for a SQLite file (none for a database in memory)."""
+    parsed = make_url(url)
+    database = parsed.database
+    options = {key: value for key, value in parsed.query.items() if key != "uri"}
+    if not database or database == ":memory:" or options.get("mode") in ("memory", "ro"):
+        return None
+    if not database.startswith("file:"):
+        return WalCheckpointer(database)
+    query = "&".join(f"{key}={value}" for key, value in options.items())
+    return WalCheckpointer(f"{database}?{query}" if query else database, uri=True)
+
+
 def _tune_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -99,6 +113,8 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
             "PRAGMA journal_mode=WAL",
             "PRAGMA foreign_keys=ON",
             "PRAGMA synchronous=NORMAL",
+            # Checkpoints run on a thread of their own (WalCheckpointer), not in a commit.
+            "PRAGMA wal_autocheckpoint=0",
         ):
             cursor.execute(pragma)
         cursor.close()
@@ -145,6 +161,7 @@ class Database:
             _tune_sqlite(self.engine)
             writer_engine = self.engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         self._write_queue: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+        self._checkpoints = _checkpointer(url) if self.is_sqlite else None
         self._readers = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writers = async_sessionmaker(writer_engine, expire_on_commit=False)
 
@@ -159,6 +176,8 @@ class Database:
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session whose changes are committed together, or not at all if the block raises."""
         with _unavailable_as(DatabaseUnavailable.SAVING):
+            if self._checkpoints is not None:
+                self._checkpoints.start()  # a no-op after the first write
             async with self._queued(), self._writers() as session, session.begin():
                 yield session
 
@@ -185,4 +204,6 @@ class Database:
         return self._write_queue is not None and self._write_queue.locked()
 
     async def dispose(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.stop()
         await self.engine.dispose()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
 import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.db import Database, Server, inline_sqlite
 from bot.errors import DatabaseUnavailable
@@ -85,4 +86,32 @@ async def test_a_lock_held_too_long_is_a_clear_failure_not_a_hang(
         with contextlib.suppress(sqlite3.Error):
             holder.execute("ROLLBACK")
         holder.close()
+        await sqlite_database.dispose()
+
+
+async def test_the_log_is_folded_into_the_file_off_the_event_loop(
+    sqlite_database: Database,
+) -> None:
+    """Commits never checkpoint (that would stop the bot for a copy and a sync); a thread of
+    the database's own folds the write-ahead log into the file, so the log is reused rather
+    than growing with every write."""
+    path = sqlite_database.engine.url.database
+    assert path is not None
+    log = Path(f"{path}-wal")
+
+    async def write_some(first: int) -> None:
+        for server_id in range(first, first + 40):
+            async with sqlite_database.write() as session:
+                session.add(Server(id=server_id, name="x" * 90, challenge_selection="rotate"))
+
+    try:
+        await write_some(1)
+        async with sqlite_database.read() as session:
+            assert await session.scalar(text("PRAGMA wal_autocheckpoint")) == 0
+        after_first = await asyncio.to_thread(os.path.getsize, log)
+        await asyncio.sleep(2.5)  # the checkpoint thread ticks every second
+        await write_some(41)
+        # Without checkpoints the second batch would have doubled the log.
+        assert await asyncio.to_thread(os.path.getsize, log) <= after_first * 1.2
+    finally:
         await sqlite_database.dispose()

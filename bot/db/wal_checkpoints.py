@@ -1,0 +1,59 @@
+"""Folding SQLite's write-ahead log into the database file, on a thread of its own.
+
+By default SQLite checkpoints inside the COMMIT that takes the log past 1,000 pages: that commit
+copies the pages and syncs the file. With statements running inline on the event loop
+(``inline_sqlite``), the bot would stop answering for as long as that takes, tens of
+milliseconds on a slow disk, every few hundred shares. So the bot's connections turn automatic
+checkpoints off and this thread runs one every second instead, PASSIVE: it never waits for a
+reader or a writer, and whatever it could not copy this time it copies on a later tick.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+import threading
+
+log = logging.getLogger(__name__)
+
+INTERVAL = 1.0
+
+
+class WalCheckpointer:
+    """Checkpoints one SQLite file every ``interval`` seconds until stopped."""
+
+    def __init__(self, path: str, *, uri: bool = False, interval: float = INTERVAL) -> None:
+        self._path = path
+        self._uri = uri
+        self._interval = interval
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="pln-sqlite-checkpoints", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        try:
+            connection = sqlite3.connect(
+                self._path, uri=self._uri, timeout=0, check_same_thread=False
+            )
+        except sqlite3.Error as error:
+            log.warning("SQLite checkpoints are off: %s", error)
+            return
+        with contextlib.closing(connection):
+            while not self._stopping.wait(self._interval):
+                try:
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as error:  # busy with another checkpoint: next tick
+                    log.debug("SQLite checkpoint skipped: %s", error)
