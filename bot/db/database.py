@@ -17,6 +17,7 @@ PostgreSQL a connect timeout, a per-statement timeout and a pool timeout. Those 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -33,7 +34,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from bot.db.inline_sqlite import inline_url
+from bot.db.inline_sqlite import inline_url, wait_until
 from bot.db.wal_checkpoints import WalCheckpointer
 from bot.errors import DatabaseUnavailable
 
@@ -183,15 +184,22 @@ class Database:
 
     @asynccontextmanager
     async def _queued(self) -> AsyncIterator[None]:
-        """Take this process's SQLite writer turn, waiting at most QUEUE_TIMEOUT."""
+        """Take this process's SQLite writer turn, waiting at most QUEUE_TIMEOUT in all.
+
+        The time spent queuing counts against the wait for another process's lock too: a write
+        queued behind one that waited out a locked database would otherwise wait twice as long.
+        """
         if self._write_queue is None:
             yield
             return
+        give_up = time.monotonic() + QUEUE_TIMEOUT
         async with asyncio.timeout(QUEUE_TIMEOUT):
             await self._write_queue.acquire()
+        patience = wait_until.set(give_up)
         try:
             yield
         finally:
+            wait_until.reset(patience)
             self._write_queue.release()
 
     @property

@@ -25,6 +25,7 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -36,6 +37,10 @@ from sqlalchemy.util.concurrency import await_, in_greenlet
 
 DRIVER = "pln_inline"
 BUSY_TIMEOUT = 5.0
+# When the current unit of work must be done waiting (``time.monotonic()``), if sooner than
+# BUSY_TIMEOUT from a statement's start: a write that queued behind this process's other writers
+# has spent part of its patience already (``Database.write`` sets it).
+wait_until: ContextVar[float | None] = ContextVar("pln_sqlite_wait_until", default=None)
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.001, 0.02
 
 _T = TypeVar("_T")
@@ -58,6 +63,9 @@ def _patiently(call: Callable[[], _T]) -> _T:
     await_(_at_once())
     pause = _FIRST_PAUSE
     deadline = time.monotonic() + BUSY_TIMEOUT
+    shared = wait_until.get()
+    if shared is not None:
+        deadline = min(deadline, shared)
     while True:
         try:
             return call()

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from bot.db import Database, Server, inline_sqlite
+from bot.db import database as database_module
 from bot.errors import DatabaseUnavailable
 
 
@@ -114,4 +115,32 @@ async def test_the_log_is_folded_into_the_file_off_the_event_loop(
         # Without checkpoints the second batch would have doubled the log.
         assert await asyncio.to_thread(os.path.getsize, log) <= after_first * 1.2
     finally:
+        await sqlite_database.dispose()
+
+
+async def test_time_spent_queuing_counts_against_the_wait_for_a_lock(
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two writes behind another process's lock: the second, queued behind the first, gives up
+    when its own patience runs out, not after waiting out the lock again on its own."""
+    monkeypatch.setattr(database_module, "QUEUE_TIMEOUT", 1.0)
+    holder = _hold_write_lock(sqlite_database)
+    try:
+
+        async def write(server_id: int) -> float:
+            started = time.perf_counter()
+            with pytest.raises(DatabaseUnavailable):
+                async with sqlite_database.write() as session:
+                    session.add(Server(id=server_id, name="never", challenge_selection="rotate"))
+            return time.perf_counter() - started
+
+        first = asyncio.ensure_future(write(1))
+        await asyncio.sleep(0.5)
+        second = await write(2)
+        assert await first >= 0.9
+        assert second < 1.4  # about 1 s in all: 0.5 s queued, then the rest of its patience
+    finally:
+        with contextlib.suppress(sqlite3.Error):
+            holder.execute("ROLLBACK")
+        holder.close()
         await sqlite_database.dispose()
