@@ -124,6 +124,7 @@ async def test_time_spent_queuing_counts_against_the_wait_for_a_lock(
     """Two writes behind another process's lock: the second, queued behind the first, gives up
     when its own patience runs out, not after waiting out the lock again on its own."""
     monkeypatch.setattr(database_module, "QUEUE_TIMEOUT", 1.0)
+    monkeypatch.setattr(inline_sqlite, "BUSY_TIMEOUT", 1.0)
     holder = _hold_write_lock(sqlite_database)
     try:
 
