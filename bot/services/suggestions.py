@@ -20,14 +20,32 @@ from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal_column, select, union_all
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import ActivityEvent, Database, Member, MemberInterest, Tie, utcnow
+from bot.db import (
+    ActivityEvent,
+    Database,
+    Member,
+    MemberInterest,
+    MemberPreferences,
+    Tie,
+    utcnow,
+)
+from bot.db.statements import table_of
 from bot.habits import EventKind
 from bot.services.interests import InterestKind
-from bot.services.pausing import not_paused
 
 # Members quiet for longer are not suggested: they may not answer.
 ACTIVE_WITHIN = timedelta(days=90)
@@ -55,6 +73,115 @@ _TAKING_PART = [
         EventKind.ANSWER,
     )
 ]
+
+
+# The queries, built once (see bot.db.statements).
+_MEMBERS = table_of(Member)
+_INTERESTS = table_of(MemberInterest)
+_TIES = table_of(Tie)
+_EVENTS = table_of(ActivityEvent)
+_PREFERENCES = table_of(MemberPreferences)
+_SERVER: BindParameter[int] = bindparam("server_id")
+_USER: BindParameter[int] = bindparam("user_id")
+_ACTIVE = (
+    _MEMBERS.c.server_id == _SERVER,
+    _MEMBERS.c.left_at.is_(None),
+    _MEMBERS.c.last_seen_at > bindparam("active_since"),
+    # /privacy pause: never suggested.
+    ~exists().where(
+        _PREFERENCES.c.server_id == _MEMBERS.c.server_id,
+        _PREFERENCES.c.user_id == _MEMBERS.c.user_id,
+        _PREFERENCES.c.paused_at.is_not(None),
+    ),
+)
+_CANDIDATE_COLUMNS = (_MEMBERS.c.user_id, _MEMBERS.c.display_name, _MEMBERS.c.last_seen_at)
+_RECENTLY_ACTIVE = (
+    select(*_CANDIDATE_COLUMNS)
+    .where(*_ACTIVE)
+    .order_by(_MEMBERS.c.last_seen_at.desc())
+    .limit(RECENT_CANDIDATES)
+)
+_SHARING_A_TAG = (
+    select(*_CANDIDATE_COLUMNS)
+    .join(
+        _INTERESTS,
+        (_INTERESTS.c.server_id == _MEMBERS.c.server_id)
+        & (_INTERESTS.c.user_id == _MEMBERS.c.user_id),
+    )
+    .where(
+        _INTERESTS.c.server_id == _SERVER,
+        _INTERESTS.c.tag.in_(bindparam("tags", expanding=True)),
+        *_ACTIVE,
+    )
+    .distinct()
+    .order_by(_MEMBERS.c.last_seen_at.desc())
+    .limit(TAG_CANDIDATES)
+)
+_INTERESTS_OF = select(_INTERESTS.c.user_id, _INTERESTS.c.kind, _INTERESTS.c.tag).where(
+    _INTERESTS.c.server_id == _SERVER, _INTERESTS.c.user_id.in_(bindparam("ids", expanding=True))
+)
+# A candidate's part lately: a capped range read of the (server, member, kind, time) index.
+_LATEST_PART = (
+    select(literal_column("1"))
+    .where(
+        _EVENTS.c.server_id == _SERVER,
+        _EVENTS.c.member_id == _MEMBERS.c.user_id,
+        _EVENTS.c.kind.in_(_TAKING_PART),
+        _EVENTS.c.occurred_at > bindparam("since"),
+    )
+    .limit(ACTIVITY_CAP)
+    .correlate(_MEMBERS)
+    .subquery()
+)
+_TAKING_PART_LATELY = select(
+    _MEMBERS.c.user_id,
+    select(func.count()).select_from(_LATEST_PART).correlate(_MEMBERS).scalar_subquery(),
+).where(_MEMBERS.c.server_id == _SERVER, _MEMBERS.c.user_id.in_(bindparam("ids", expanding=True)))
+# One query per side of a pair: an OR of the two (or a row-value IN) scans the server's ties.
+_TIES_WITH = union_all(
+    select(_TIES.c.member_a, _TIES.c.member_b).where(
+        _TIES.c.server_id == _SERVER,
+        _TIES.c.member_a == _USER,
+        _TIES.c.member_b.in_(bindparam("ids", expanding=True)),
+    ),
+    select(_TIES.c.member_a, _TIES.c.member_b).where(
+        _TIES.c.server_id == _SERVER,
+        _TIES.c.member_b == _USER,
+        _TIES.c.member_a.in_(bindparam("ids", expanding=True)),
+    ),
+)
+
+
+def _latest_ties(me: Any, other: Any) -> Select[Any]:
+    latest = (
+        select(other.label("other"), _TIES.c.last_at.label("last_at"))
+        .where(_TIES.c.server_id == _SERVER, me == _USER)
+        .order_by(_TIES.c.last_at.desc())
+        .limit(MAX_OWN_TIES)
+        .subquery()
+    )
+    return select(latest.c.other, latest.c.last_at)
+
+
+_OWN_TIES = union_all(
+    _latest_ties(_TIES.c.member_a, _TIES.c.member_b),
+    _latest_ties(_TIES.c.member_b, _TIES.c.member_a),
+)
+# The shortlisted candidates' ties, matched against the member's own colleagues in the index
+# (``+ 0`` keeps the planner from probing every pair: up to 30 x 500 look-ups, against a few
+# dozen ties each for most candidates).
+_TIES_AMONG = union_all(
+    select(_TIES.c.member_a, _TIES.c.member_b).where(
+        _TIES.c.server_id == _SERVER,
+        _TIES.c.member_a.in_(bindparam("ids", expanding=True)),
+        (_TIES.c.member_b + 0).in_(bindparam("own", expanding=True)),
+    ),
+    select(_TIES.c.member_a, _TIES.c.member_b).where(
+        _TIES.c.server_id == _SERVER,
+        _TIES.c.member_b.in_(bindparam("ids", expanding=True)),
+        (_TIES.c.member_a + 0).in_(bindparam("own", expanding=True)),
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,36 +374,12 @@ async def _count_recent(
     (server, member, kind, time) index: one capped range read per candidate."""
     if not candidates:
         return
-    since = now - ACTIVITY_WINDOW
-    latest = (
-        select(literal_column("1"))
-        .where(
-            ActivityEvent.server_id == server_id,
-            ActivityEvent.member_id == Member.user_id,
-            ActivityEvent.kind.in_(_TAKING_PART),
-            ActivityEvent.occurred_at > since,
-        )
-        .limit(ACTIVITY_CAP)
-        .correlate(Member)
-        .subquery()
-    )
-    counted = select(func.count()).select_from(latest).correlate(Member).scalar_subquery()
     rows = await session.execute(
-        select(Member.user_id, counted).where(
-            Member.server_id == server_id, Member.user_id.in_(list(candidates))
-        )
+        _TAKING_PART_LATELY,
+        {"server_id": server_id, "ids": list(candidates), "since": now - ACTIVITY_WINDOW},
     )
     for member_id, count in rows:
         candidates[member_id].recent = count or 0
-
-
-def _active(server_id: int, now: datetime) -> tuple[ColumnElement[bool], ...]:
-    return (
-        Member.server_id == server_id,
-        Member.left_at.is_(None),
-        Member.last_seen_at > now - ACTIVE_WITHIN,
-        not_paused(Member.server_id, Member.user_id),  # /privacy pause: never suggested
-    )
 
 
 async def _candidates(
@@ -284,30 +387,12 @@ async def _candidates(
 ) -> dict[int, _Candidate]:
     """Recently active members, and active members sharing one of the member's tags."""
     found: dict[int, _Candidate] = {}
-    recent = await session.execute(
-        select(Member.user_id, Member.display_name, Member.last_seen_at)
-        .where(*_active(server_id, now))
-        .order_by(Member.last_seen_at.desc())
-        .limit(RECENT_CANDIDATES)
-    )
-    for row in recent:
+    active = {"server_id": server_id, "active_since": now - ACTIVE_WITHIN}
+    for row in await session.execute(_RECENTLY_ACTIVE, active):
         found[row.user_id] = _Candidate(row.user_id, row.display_name, row.last_seen_at)
     tags = sorted({tag for _, tag in mine})
     if tags:
-        sharing = await session.execute(
-            select(Member.user_id, Member.display_name, Member.last_seen_at)
-            .join(
-                MemberInterest,
-                (MemberInterest.server_id == Member.server_id)
-                & (MemberInterest.user_id == Member.user_id),
-            )
-            .where(MemberInterest.server_id == server_id, MemberInterest.tag.in_(tags))
-            .where(*_active(server_id, now))
-            .distinct()
-            .order_by(Member.last_seen_at.desc())
-            .limit(TAG_CANDIDATES)
-        )
-        for row in sharing:
+        for row in await session.execute(_SHARING_A_TAG, {**active, "tags": tags}):
             found.setdefault(
                 row.user_id, _Candidate(row.user_id, row.display_name, row.last_seen_at)
             )
@@ -318,36 +403,22 @@ async def _interests(
     session: AsyncSession, server_id: int, user_ids: list[int]
 ) -> dict[int, set[tuple[str, str]]]:
     found: dict[int, set[tuple[str, str]]] = defaultdict(set)
-    rows = await session.execute(
-        select(MemberInterest.user_id, MemberInterest.kind, MemberInterest.tag).where(
-            MemberInterest.server_id == server_id, MemberInterest.user_id.in_(user_ids)
-        )
-    )
-    for row in rows:
-        found[row.user_id].add((row.kind, row.tag))
+    for user_id, kind, tag in await session.execute(
+        _INTERESTS_OF, {"server_id": server_id, "ids": user_ids}
+    ):
+        found[user_id].add((kind, tag))
     return found
 
 
 async def _mark_ties(
     session: AsyncSession, server_id: int, user_id: int, candidates: dict[int, _Candidate]
 ) -> None:
-    """Which candidates the member has a tie with: one primary-key look-up per pair.
-
-    One query per side of the pair: an OR of the two (or a row-value IN) scans the server's ties.
-    """
-    ids = list(candidates)
+    """Which candidates the member has a tie with: one primary-key look-up per pair."""
     rows = await session.execute(
-        union_all(
-            select(Tie.member_a, Tie.member_b).where(
-                Tie.server_id == server_id, Tie.member_a == user_id, Tie.member_b.in_(ids)
-            ),
-            select(Tie.member_a, Tie.member_b).where(
-                Tie.server_id == server_id, Tie.member_b == user_id, Tie.member_a.in_(ids)
-            ),
-        )
+        _TIES_WITH, {"server_id": server_id, "user_id": user_id, "ids": list(candidates)}
     )
-    for row in rows:
-        other = row.member_b if row.member_a == user_id else row.member_a
+    for member_a, member_b in rows:
+        other = member_b if member_a == user_id else member_a
         candidates[other].tied = True
 
 
@@ -357,18 +428,8 @@ async def _own_ties(session: AsyncSession, server_id: int, user_id: int) -> list
     Each side reads at most ``MAX_OWN_TIES`` entries of its (member, last_at) index, so a hub
     with thousands of ties costs no more than a member with five hundred.
     """
-    sides = []
-    for me, other in ((Tie.member_a, Tie.member_b), (Tie.member_b, Tie.member_a)):
-        latest = (
-            select(other.label("other"), Tie.last_at.label("last_at"))
-            .where(Tie.server_id == server_id, me == user_id)
-            .order_by(Tie.last_at.desc())
-            .limit(MAX_OWN_TIES)
-            .subquery()
-        )
-        sides.append(select(latest.c.other, latest.c.last_at))
     rows = sorted(
-        (await session.execute(union_all(*sides))).all(),
+        (await session.execute(_OWN_TIES, {"server_id": server_id, "user_id": user_id})).all(),
         key=lambda row: row.last_at,
         reverse=True,
     )
@@ -383,23 +444,12 @@ async def _count_mutual(
     if not own or not shortlist:
         return
     by_id = {c.user_id: c for c in shortlist}
-    ids = list(by_id)
-    # The shortlisted candidates' ties are read from the indexes and matched against the
-    # member's own colleagues there (``+ 0`` keeps the planner from probing every pair: up to
-    # 30 x 500 look-ups, against a few dozen ties each for most candidates).
     rows = await session.execute(
-        union_all(
-            select(Tie.member_a, Tie.member_b).where(
-                Tie.server_id == server_id, Tie.member_a.in_(ids), (Tie.member_b + 0).in_(own)
-            ),
-            select(Tie.member_a, Tie.member_b).where(
-                Tie.server_id == server_id, Tie.member_b.in_(ids), (Tie.member_a + 0).in_(own)
-            ),
-        )
+        _TIES_AMONG, {"server_id": server_id, "ids": list(by_id), "own": own}
     )
     colleagues = set(own)
-    for row in rows:
-        if row.member_a in by_id and row.member_b in colleagues:
-            by_id[row.member_a].mutual += 1
-        if row.member_b in by_id and row.member_a in colleagues:
-            by_id[row.member_b].mutual += 1
+    for member_a, member_b in rows:
+        if member_a in by_id and member_b in colleagues:
+            by_id[member_a].mutual += 1
+        if member_b in by_id and member_a in colleagues:
+            by_id[member_b].mutual += 1
