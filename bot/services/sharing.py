@@ -16,7 +16,7 @@ from bot.errors import NotFound
 from bot.habits import EventKind, Habit
 from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers
 from bot.services.members import Actor, touch_actor
-from bot.services.outbox import Outbox, PostClaim, PostState, PostStatus, status_of
+from bot.services.outbox import Outbox, PostClaim, PostState, PostStatus
 from bot.services.pausing import refuse_if_paused
 from bot.services.share_input import ShareInput
 
@@ -110,6 +110,47 @@ _CREATE_RESOURCE = PerDialect(
     )
 )
 _ADD_TAGS = insert(_TAGS)
+_MEMBERS = table_of(Member)
+_POSTS = table_of(OutboxPost)
+# A resource with its sharer's name and its card's status (``post_id`` None: no card owed).
+_RESOURCE = (
+    select(
+        _RESOURCES.c.id,
+        _RESOURCES.c.server_id,
+        _RESOURCES.c.url,
+        _RESOURCES.c.title,
+        _RESOURCES.c.note,
+        _RESOURCES.c.shared_by,
+        _RESOURCES.c.channel_id,
+        _RESOURCES.c.created_at,
+        _MEMBERS.c.display_name,
+        _POSTS.c.id.label("post_id"),
+        _POSTS.c.state,
+        _POSTS.c.channel_id.label("post_channel_id"),
+        _POSTS.c.message_id,
+        _POSTS.c.last_error,
+        _POSTS.c.error_code,
+    )
+    .join(
+        _MEMBERS,
+        (_MEMBERS.c.server_id == _RESOURCES.c.server_id)
+        & (_MEMBERS.c.user_id == _RESOURCES.c.shared_by),
+    )
+    .outerjoin(
+        _POSTS,
+        (_POSTS.c.server_id == _RESOURCES.c.server_id)
+        & (_POSTS.c.kind == RESOURCE_CARD)
+        & (_POSTS.c.subject_id == _RESOURCES.c.id),
+    )
+    .where(_RESOURCES.c.server_id == bindparam("server_id"))
+)
+_RESOURCE_BY_URL = _RESOURCE.where(_RESOURCES.c.url_hash == bindparam("url_hash"))
+_RESOURCE_BY_ID = _RESOURCE.where(_RESOURCES.c.id == bindparam("resource_id"))
+_TAGS_OF = (
+    select(_TAGS.c.tag)
+    .where(_TAGS.c.resource_id == bindparam("resource_id"))
+    .order_by(_TAGS.c.position)
+)
 
 
 async def _record_event(
@@ -359,39 +400,37 @@ class SharingService:
         url_hash: str | None = None,
         resource_id: int | None = None,
     ) -> SharedResource:
-        card = OutboxPost
-        query = (
-            select(Resource, Member.display_name, card)
-            .join(
-                Member,
-                (Member.server_id == Resource.server_id) & (Member.user_id == Resource.shared_by),
-            )
-            .outerjoin(
-                card,
-                (card.server_id == Resource.server_id)
-                & (card.kind == RESOURCE_CARD)
-                & (card.subject_id == Resource.id),
-            )
-            .where(Resource.server_id == server_id)
-        )
         if url_hash is not None:
-            query = query.where(Resource.url_hash == url_hash)
-        if resource_id is not None:
-            query = query.where(Resource.id == resource_id)
-        row = (await session.execute(query)).one_or_none()
+            found = await session.execute(
+                _RESOURCE_BY_URL, {"server_id": server_id, "url_hash": url_hash}
+            )
+        else:
+            found = await session.execute(
+                _RESOURCE_BY_ID, {"server_id": server_id, "resource_id": resource_id}
+            )
+        row = found.one_or_none()
         if row is None:
             raise NotFound("That resource is no longer here.")
-        resource, name, post = row
+        tags = await session.scalars(_TAGS_OF, {"resource_id": row.id})
         return SharedResource(
-            id=resource.id,
-            server_id=resource.server_id,
-            url=resource.url,
-            title=resource.title,
-            note=resource.note,
-            tags=tuple(tag.tag for tag in resource.tags),
-            shared_by=resource.shared_by,
-            shared_by_name=name,
-            channel_id=resource.channel_id,
-            created_at=resource.created_at,
-            card=None if post is None else status_of(post),
+            id=row.id,
+            server_id=row.server_id,
+            url=row.url,
+            title=row.title,
+            note=row.note,
+            tags=tuple(tags),
+            shared_by=row.shared_by,
+            shared_by_name=row.display_name,
+            channel_id=row.channel_id,
+            created_at=row.created_at,
+            card=None
+            if row.post_id is None
+            else PostStatus(
+                post_id=row.post_id,
+                state=PostState(row.state),
+                channel_id=row.post_channel_id,
+                message_id=row.message_id,
+                problem=row.last_error,
+                error_code=row.error_code,
+            ),
         )
