@@ -42,6 +42,28 @@ from bot.services.typed_text import storable
 _ASKS = cast(Table, Ask.__table__)
 _ANSWERS = cast(Table, AskAnswer.__table__)
 _EVENTS = cast(Table, ActivityEvent.__table__)
+# /ask's statements, built once (see bot.db.statements).
+_CREATE_ASK = (
+    insert(_ASKS)
+    .values(
+        {
+            column: bindparam(column)
+            for column in ("server_id", "asker_id", "question", "channel_id", "created_at")
+        }
+    )
+    .returning(_ASKS.c.id)
+)
+_ADD_ASK_TAGS = insert(cast(Table, AskTag.__table__))
+_ADD_HELPERS = insert(cast(Table, AskHelper.__table__))
+_RECORD_ASKED = insert(_EVENTS).values(
+    server_id=bindparam("server_id"),
+    member_id=bindparam("member_id"),
+    kind=EventKind.ASK.value,
+    habit=Habit.REQUEST.value,
+    occurred_at=bindparam("occurred_at"),
+    channel_id=bindparam("channel_id"),
+    dedupe_key=bindparam("dedupe_key"),
+)
 
 ASK_THREAD = "ask_thread"
 HELPFUL_THANKS = "helpful_thanks"
@@ -152,29 +174,8 @@ class AskService:
         The thread goes to the server's asks channel if an admin set one, else ``channel_id``.
         """
         now = self._clock()
-        async with self._database.write() as session:
-            await refuse_if_paused(session, actor.server_id, actor.user_id)
-            settings = await touch_actor(session, actor, now)
-            ask_id = await session.scalar(
-                insert(Ask)
-                .values(
-                    server_id=actor.server_id,
-                    asker_id=actor.user_id,
-                    question=request.question,
-                    channel_id=settings.asks_channel_id or channel_id,
-                    created_at=now,
-                )
-                .returning(Ask.id)
-            )
-            assert ask_id is not None
-            if request.tags:
-                await session.execute(
-                    insert(AskTag),
-                    [
-                        {"ask_id": ask_id, "tag": tag, "server_id": actor.server_id, "position": i}
-                        for i, tag in enumerate(request.tags)
-                    ],
-                )
+        # Who to name is read before the write begins: the writers' turn is not held for it.
+        async with self._database.read() as session:
             helpers = await route_helpers(
                 session,
                 server_id=actor.server_id,
@@ -182,9 +183,31 @@ class AskService:
                 tags=request.tags,
                 now=now,
             )
+        async with self._database.write() as session:
+            await refuse_if_paused(session, actor.server_id, actor.user_id)
+            settings = await touch_actor(session, actor, now)
+            ask_id = await session.scalar(
+                _CREATE_ASK,
+                {
+                    "server_id": actor.server_id,
+                    "asker_id": actor.user_id,
+                    "question": request.question,
+                    "channel_id": settings.asks_channel_id or channel_id,
+                    "created_at": now,
+                },
+            )
+            assert ask_id is not None
+            if request.tags:
+                await session.execute(
+                    _ADD_ASK_TAGS,
+                    [
+                        {"ask_id": ask_id, "tag": tag, "server_id": actor.server_id, "position": i}
+                        for i, tag in enumerate(request.tags)
+                    ],
+                )
             if helpers:
                 await session.execute(
-                    insert(AskHelper),
+                    _ADD_HELPERS,
                     [
                         {
                             "ask_id": ask_id,
@@ -198,15 +221,14 @@ class AskService:
                     ],
                 )
             await session.execute(
-                insert(ActivityEvent).values(
-                    server_id=actor.server_id,
-                    member_id=actor.user_id,
-                    kind=EventKind.ASK.value,
-                    habit=Habit.REQUEST.value,
-                    occurred_at=now,
-                    channel_id=channel_id,
-                    dedupe_key=f"ask:{ask_id}",
-                )
+                _RECORD_ASKED,
+                {
+                    "server_id": actor.server_id,
+                    "member_id": actor.user_id,
+                    "occurred_at": now,
+                    "channel_id": channel_id,
+                    "dedupe_key": f"ask:{ask_id}",
+                },
             )
             post_id, claim = await Outbox.enqueue(
                 session,

@@ -22,12 +22,21 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import BindParameter, and_, bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import AskAnswer, AskTag, Member, MemberInterest, Resource, ResourceTag, Tie
+from bot.db import (
+    AskAnswer,
+    AskTag,
+    Member,
+    MemberInterest,
+    MemberPreferences,
+    Resource,
+    ResourceTag,
+    Tie,
+)
+from bot.db.statements import table_of
 from bot.services.interests import InterestKind, tag_variants
-from bot.services.pausing import not_paused
 
 ACTIVE_WITHIN = timedelta(days=90)
 RECENT_ANSWERS_WITHIN = timedelta(days=60)
@@ -37,6 +46,74 @@ RECENT_ANSWERS_HALF_LIFE = timedelta(days=7)
 RECENT_ANSWER_ROWS = 5000
 CANDIDATE_LIMIT = 200
 MAX_HELPERS = 3
+
+
+# The queries, built once (see bot.db.statements).
+_INTERESTS = table_of(MemberInterest)
+_RESOURCES = table_of(Resource)
+_RESOURCE_TAGS = table_of(ResourceTag)
+_ANSWERS = table_of(AskAnswer)
+_ASK_TAGS = table_of(AskTag)
+_TIES = table_of(Tie)
+_MEMBERS = table_of(Member)
+_PREFERENCES = table_of(MemberPreferences)
+_SERVER: BindParameter[int] = bindparam("server_id")
+_TAGS: BindParameter[list[str]] = bindparam("tags", expanding=True)
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_KNOWN_FOR_TAGS = (
+    select(_INTERESTS.c.user_id, _INTERESTS.c.kind, _INTERESTS.c.tag)
+    .where(
+        _INTERESTS.c.server_id == _SERVER,
+        _INTERESTS.c.tag.in_(_TAGS),
+        _INTERESTS.c.kind != InterestKind.LEARN.value,
+    )
+    .limit(CANDIDATE_LIMIT * 4)
+)
+_SHARERS = (
+    select(_RESOURCES.c.shared_by, func.count())
+    .join(_RESOURCE_TAGS, _RESOURCE_TAGS.c.resource_id == _RESOURCES.c.id)
+    .where(_RESOURCE_TAGS.c.server_id == _SERVER, _RESOURCE_TAGS.c.tag.in_(_TAGS))
+    .group_by(_RESOURCES.c.shared_by)
+    .order_by(func.count().desc())
+    .limit(CANDIDATE_LIMIT)
+)
+_ANSWERERS = (
+    select(_ANSWERS.c.answerer_id, func.count(), func.count(_ANSWERS.c.helpful_at))
+    .join(_ASK_TAGS, _ASK_TAGS.c.ask_id == _ANSWERS.c.ask_id)
+    .where(_ASK_TAGS.c.server_id == _SERVER, _ASK_TAGS.c.tag.in_(_TAGS))
+    .group_by(_ANSWERS.c.answerer_id)
+    .order_by(func.count().desc())
+    .limit(CANDIDATE_LIMIT)
+)
+_RECENT_ANSWERS = (
+    select(_ANSWERS.c.answerer_id, _ANSWERS.c.answered_at)
+    .where(
+        _ANSWERS.c.server_id == _SERVER,
+        _ANSWERS.c.answered_at > bindparam("since"),
+        _ANSWERS.c.answered_at <= bindparam("now"),
+    )
+    .order_by(_ANSWERS.c.answered_at.desc())
+    .limit(RECENT_ANSWER_ROWS)
+)
+_ASKER: BindParameter[int] = bindparam("asker_id")
+_TIES_WITH_ASKER = select(_TIES.c.member_a, _TIES.c.member_b).where(
+    _TIES.c.server_id == _SERVER,
+    or_(
+        and_(_TIES.c.member_a == _ASKER, _TIES.c.member_b.in_(_IDS)),
+        and_(_TIES.c.member_b == _ASKER, _TIES.c.member_a.in_(_IDS)),
+    ),
+)
+_ACTIVE_AMONG = select(_MEMBERS.c.user_id, _MEMBERS.c.display_name, _MEMBERS.c.last_seen_at).where(
+    _MEMBERS.c.server_id == _SERVER,
+    _MEMBERS.c.user_id.in_(_IDS),
+    _MEMBERS.c.left_at.is_(None),
+    _MEMBERS.c.last_seen_at > bindparam("active_since"),
+    ~exists().where(  # /privacy pause: never routed to
+        _PREFERENCES.c.server_id == _MEMBERS.c.server_id,
+        _PREFERENCES.c.user_id == _MEMBERS.c.user_id,
+        _PREFERENCES.c.paused_at.is_not(None),
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,13 +193,7 @@ async def route_helpers(
     variants = {variant: tag for tag in tags for variant in tag_variants(tag)}
     if variants:
         rows = await session.execute(
-            select(MemberInterest.user_id, MemberInterest.kind, MemberInterest.tag)
-            .where(
-                MemberInterest.server_id == server_id,
-                MemberInterest.tag.in_(sorted(variants)),
-                MemberInterest.kind != InterestKind.LEARN.value,
-            )
-            .limit(CANDIDATE_LIMIT * 4)
+            _KNOWN_FOR_TAGS, {"server_id": server_id, "tags": sorted(variants)}
         )
         for user_id, kind, tag in rows:
             target = helper(user_id)
@@ -130,36 +201,17 @@ async def route_helpers(
                 target.offered.append(variants[tag])
             elif variants[tag] not in target.knows:
                 target.knows.append(variants[tag])
-        sharers = await session.execute(
-            select(Resource.shared_by, func.count())
-            .join(ResourceTag, ResourceTag.resource_id == Resource.id)
-            .where(ResourceTag.server_id == server_id, ResourceTag.tag.in_(list(tags)))
-            .group_by(Resource.shared_by)
-            .order_by(func.count().desc())
-            .limit(CANDIDATE_LIMIT)
-        )
+        on_tags = {"server_id": server_id, "tags": list(tags)}
+        sharers = await session.execute(_SHARERS, on_tags)
         for user_id, count in sharers:
             helper(user_id).shares = count
-        answerers = await session.execute(
-            select(AskAnswer.answerer_id, func.count(), func.count(AskAnswer.helpful_at))
-            .join(AskTag, AskTag.ask_id == AskAnswer.ask_id)
-            .where(AskTag.server_id == server_id, AskTag.tag.in_(list(tags)))
-            .group_by(AskAnswer.answerer_id)
-            .order_by(func.count().desc())
-            .limit(CANDIDATE_LIMIT)
-        )
+        answerers = await session.execute(_ANSWERERS, on_tags)
         for user_id, count, helpful in answerers:
             target = helper(user_id)
             target.tag_answers, target.helpful = count, helpful
     recent = await session.execute(
-        select(AskAnswer.answerer_id, AskAnswer.answered_at)
-        .where(
-            AskAnswer.server_id == server_id,
-            AskAnswer.answered_at > now - RECENT_ANSWERS_WITHIN,
-            AskAnswer.answered_at <= now,
-        )
-        .order_by(AskAnswer.answered_at.desc())
-        .limit(RECENT_ANSWER_ROWS)
+        _RECENT_ANSWERS,
+        {"server_id": server_id, "since": now - RECENT_ANSWERS_WITHIN, "now": now},
     )
     counts: defaultdict[int, int] = defaultdict(int)
     weights: defaultdict[int, float] = defaultdict(float)
@@ -176,24 +228,13 @@ async def route_helpers(
 
     ids = list(helpers)
     ties = await session.execute(
-        select(Tie.member_a, Tie.member_b).where(
-            Tie.server_id == server_id,
-            or_(
-                and_(Tie.member_a == asker_id, Tie.member_b.in_(ids)),
-                and_(Tie.member_b == asker_id, Tie.member_a.in_(ids)),
-            ),
-        )
+        _TIES_WITH_ASKER, {"server_id": server_id, "asker_id": asker_id, "ids": ids}
     )
     for member_a, member_b in ties:
         helpers[member_b if member_a == asker_id else member_a].knows_asker = True
     members = await session.execute(
-        select(Member.user_id, Member.display_name, Member.last_seen_at).where(
-            Member.server_id == server_id,
-            Member.user_id.in_(ids),
-            Member.left_at.is_(None),
-            Member.last_seen_at > now - ACTIVE_WITHIN,
-            not_paused(Member.server_id, Member.user_id),
-        )
+        _ACTIVE_AMONG,
+        {"server_id": server_id, "ids": ids, "active_since": now - ACTIVE_WITHIN},
     )
     active = {row.user_id: (row.display_name, row.last_seen_at) for row in members}
     ranked = sorted(
