@@ -142,6 +142,10 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo, "pool_timeout": QUEUE_TIMEOUT}
         if self.is_sqlite:
             _ensure_sqlite_folder(url)
+            if make_url(url).database not in (None, "", ":memory:"):
+                # Inline connections are cheap to keep and each new one runs its PRAGMAs:
+                # enough for every command in flight, so they are reused, not reopened.
+                kwargs.update(pool_size=20, max_overflow=20)
         else:
             kwargs.update(
                 pool_pre_ping=True,

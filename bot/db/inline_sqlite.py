@@ -89,6 +89,31 @@ class _Cursor:
         rows = list(seq_of_parameters)
         return _patiently(lambda: self._cursor.executemany(operation, rows))
 
+    # The calls SQLAlchemy makes on every statement, spelled out (``__getattr__`` costs more).
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        return self._cursor.fetchmany(size if size is not None else self._cursor.arraysize)
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    def close(self) -> None:
+        self._cursor.close()
+
     async def _async_soft_close(self) -> None:
         """Asked for by SQLAlchemy's async results; a sync cursor keeps its rows until closed."""
 
