@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -224,26 +222,10 @@ def sandbox_failure(error: BaseException) -> str | None:
     return None
 
 
-def _let_sqlite_threads_finish(timeout: float = 1.0) -> None:
-    """Wait for aiosqlite's worker threads to end before the event loop closes.
-
-    After a failed connect, aiosqlite's thread still hands a result to the event loop; when the
-    one-line failure ends ``asyncio.run`` first, that thread dies printing "Event loop is closed"
-    and a traceback under our one line (omnilib/aiosqlite#241; the fix, #389, is not released).
-    Python names a thread after its target, which is the only handle aiosqlite leaves us.
-    """
-    deadline = time.monotonic() + timeout
-    for thread in threading.enumerate():
-        if thread.name.endswith("(_connection_worker_thread)"):
-            thread.join(max(0.0, deadline - time.monotonic()))
-
-
 def _database_startup_failure(error: Exception, url: str) -> StartupFailure | None:
     line = database_failure(error, url)
     if line is None:
         return None
-    if url.startswith("sqlite"):
-        _let_sqlite_threads_finish()
     return StartupFailure(line)
 
 
