@@ -166,7 +166,11 @@ class Database:
             _tune_sqlite(self.engine)
             writer_engine = self.engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         self._write_queue: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+        # From the start: every write, whether through write() or the engine itself (bulk
+        # loads, migrations), grows the log until a checkpoint folds it back.
         self._checkpoints = _checkpointer(url) if self.is_sqlite else None
+        if self._checkpoints is not None:
+            self._checkpoints.start()
         self._readers = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writers = async_sessionmaker(writer_engine, expire_on_commit=False)
 
@@ -181,8 +185,6 @@ class Database:
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session whose changes are committed together, or not at all if the block raises."""
         with _unavailable_as(DatabaseUnavailable.SAVING):
-            if self._checkpoints is not None:
-                self._checkpoints.start()  # a no-op after the first write
             async with self._queued(), self._writers() as session, session.begin():
                 yield session
 

@@ -10,10 +10,10 @@ reader or a writer, and whatever it could not copy this time it copies on a late
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sqlite3
 import threading
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +43,29 @@ class WalCheckpointer:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def _run(self) -> None:
+    def _connect(self) -> sqlite3.Connection | None:
+        """A connection to the file if it exists yet (``mode=rw`` never creates one)."""
+        path = self._path if self._uri else Path(self._path).absolute().as_uri()
+        separator = "&" if "?" in path else "?"
         try:
-            connection = sqlite3.connect(
-                self._path, uri=self._uri, timeout=0, check_same_thread=False
+            return sqlite3.connect(
+                f"{path}{separator}mode=rw", uri=True, timeout=0, check_same_thread=False
             )
         except sqlite3.Error as error:
-            log.warning("SQLite checkpoints are off: %s", error)
-            return
-        with contextlib.closing(connection):
+            log.debug("No SQLite checkpoint yet: %s", error)
+            return None
+
+    def _run(self) -> None:
+        connection: sqlite3.Connection | None = None
+        try:
             while not self._stopping.wait(self._interval):
+                connection = connection or self._connect()
+                if connection is None:
+                    continue
                 try:
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except sqlite3.Error as error:  # busy with another checkpoint: next tick
                     log.debug("SQLite checkpoint skipped: %s", error)
+        finally:
+            if connection is not None:
+                connection.close()
