@@ -7,6 +7,7 @@ import contextlib
 import logging
 
 import discord
+from cachetools import TTLCache
 from discord import app_commands
 from discord.ext import commands
 
@@ -41,11 +42,21 @@ SUGGESTIONS = 3
 # Ask for a few more than shown: some may turn out to have left, or to be bots.
 CANDIDATES = 6
 MEMBER_CHECK_WAIT = 2.0
+# A member found in the server is not looked up again for this long. Each lookup counts toward
+# Discord's 50 requests a second (six per /connect suggest, paced by the bot), and without the
+# members intent a lookup is the only way to learn someone left: a member who left in the last
+# ten minutes may be suggested once more, and is dropped at the next lookup.
+STILL_HERE_FOR = 600.0
+REMEMBERED_MEMBERS = 50_000
 
 
 class Connect(commands.GroupCog, group_name="connect", group_description="Reach out to people."):
     def __init__(self, bot: PLNCoachBot) -> None:
         self.bot = bot
+        # (server, member) pairs seen in their server lately, as real members (not bots).
+        self._seen_here: TTLCache[tuple[int, int], bool] = TTLCache(
+            REMEMBERED_MEMBERS, STILL_HERE_FOR
+        )
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -128,6 +139,9 @@ class Connect(commands.GroupCog, group_name="connect", group_description="Reach 
             return found
 
         async def here(suggestion: Suggestion) -> bool:
+            key = (guild.id, suggestion.user_id)
+            if key in self._seen_here:
+                return True
             member = guild.get_member(suggestion.user_id)
             if member is None:
                 try:
@@ -138,7 +152,10 @@ class Connect(commands.GroupCog, group_name="connect", group_description="Reach 
                     return False
                 except discord.HTTPException:
                     return True
-            return not member.bot
+            if member.bot:
+                return False
+            self._seen_here[key] = True
+            return True
 
         try:
             checks = await asyncio.wait_for(

@@ -222,6 +222,27 @@ async def test_suggest_skips_members_who_left_and_members_quiet_for_90_days(
     assert left is not None
 
 
+async def test_members_found_in_the_server_are_not_looked_up_again_for_ten_minutes(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    """Without the members intent each suggested member is looked up (it is the only way to
+    learn they left), and each look-up counts toward Discord's 50 requests a second: a member
+    found lately is trusted for ten minutes."""
+    emu = community.emulator
+    for user_id in (community.ana.id, community.ben.id, community.admin.id):
+        await introduce(community, user_id, ANA_INTRO)
+
+    def lookups() -> int:
+        return sum(r.route.startswith("/guilds/{guild_id}/members/") for r in emu.requests)
+
+    first = await run_command(community, community.ana.id, "connect suggest")
+    looked_up = lookups()
+    assert looked_up >= 2  # Ben and the admin, whom the bot had not seen in the server
+    again = await run_command(community, community.ana.id, "connect suggest")
+    assert lookups() == looked_up
+    assert again.content == first.content
+
+
 async def test_suggest_prefers_someone_new_over_a_colleague_you_already_talk_with(
     coach: PLNCoachBot, community: Community
 ) -> None:
