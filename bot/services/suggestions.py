@@ -32,6 +32,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import (
@@ -43,7 +44,7 @@ from bot.db import (
     Tie,
     utcnow,
 )
-from bot.db.statements import table_of
+from bot.db.statements import InsertFactory, PerDialect, table_of
 from bot.habits import EventKind
 from bot.services.interests import InterestKind
 
@@ -101,22 +102,56 @@ _RECENTLY_ACTIVE = (
     .order_by(_MEMBERS.c.last_seen_at.desc())
     .limit(RECENT_CANDIDATES)
 )
-_SHARING_A_TAG = (
-    select(*_CANDIDATE_COLUMNS)
-    .join(
-        _INTERESTS,
-        (_INTERESTS.c.server_id == _MEMBERS.c.server_id)
-        & (_INTERESTS.c.user_id == _MEMBERS.c.user_id),
+
+
+def _sharing_a_tag(insert: InsertFactory) -> Select[Any]:
+    """Active members with one of the tags, seen last first: the planners need it told apart.
+
+    SQLite walks the tag index and sorts the few hundred matches. PostgreSQL, given the same
+    join, read every active member and sorted the thousands who share a popular tag (~100 ms
+    in a server of 100,000); asked instead for members, seen last first, who have one of the
+    tags (and without the pause check as an anti-join, which turned that walk back into a
+    hash join), it stops at the 200th: 5–20 ms.
+    """
+    if insert is postgresql.insert:
+        paused = select(_PREFERENCES.c.user_id).where(
+            _PREFERENCES.c.server_id == _SERVER, _PREFERENCES.c.paused_at.is_not(None)
+        )
+        return (
+            select(*_CANDIDATE_COLUMNS)
+            .where(
+                _MEMBERS.c.server_id == _SERVER,
+                _MEMBERS.c.left_at.is_(None),
+                _MEMBERS.c.last_seen_at > bindparam("active_since"),
+                exists().where(
+                    _INTERESTS.c.server_id == _MEMBERS.c.server_id,
+                    _INTERESTS.c.user_id == _MEMBERS.c.user_id,
+                    _INTERESTS.c.tag.in_(bindparam("tags", expanding=True)),
+                ),
+                _MEMBERS.c.user_id.not_in(paused),
+            )
+            .order_by(_MEMBERS.c.last_seen_at.desc())
+            .limit(TAG_CANDIDATES)
+        )
+    return (
+        select(*_CANDIDATE_COLUMNS)
+        .join(
+            _INTERESTS,
+            (_INTERESTS.c.server_id == _MEMBERS.c.server_id)
+            & (_INTERESTS.c.user_id == _MEMBERS.c.user_id),
+        )
+        .where(
+            _INTERESTS.c.server_id == _SERVER,
+            _INTERESTS.c.tag.in_(bindparam("tags", expanding=True)),
+            *_ACTIVE,
+        )
+        .distinct()
+        .order_by(_MEMBERS.c.last_seen_at.desc())
+        .limit(TAG_CANDIDATES)
     )
-    .where(
-        _INTERESTS.c.server_id == _SERVER,
-        _INTERESTS.c.tag.in_(bindparam("tags", expanding=True)),
-        *_ACTIVE,
-    )
-    .distinct()
-    .order_by(_MEMBERS.c.last_seen_at.desc())
-    .limit(TAG_CANDIDATES)
-)
+
+
+_SHARING_A_TAG = PerDialect(_sharing_a_tag)
 _INTERESTS_OF = select(_INTERESTS.c.user_id, _INTERESTS.c.kind, _INTERESTS.c.tag).where(
     _INTERESTS.c.server_id == _SERVER, _INTERESTS.c.user_id.in_(bindparam("ids", expanding=True))
 )
@@ -392,7 +427,7 @@ async def _candidates(
         found[row.user_id] = _Candidate(row.user_id, row.display_name, row.last_seen_at)
     tags = sorted({tag for _, tag in mine})
     if tags:
-        for row in await session.execute(_SHARING_A_TAG, {**active, "tags": tags}):
+        for row in await session.execute(_SHARING_A_TAG.on(session), {**active, "tags": tags}):
             found.setdefault(
                 row.user_id, _Candidate(row.user_id, row.display_name, row.last_seen_at)
             )
