@@ -4,7 +4,9 @@ The signals are first applied in order in memory (a reaction added then removed 
 batch never reaches the database; a reply answers whoever spoke last in its thread, as of the
 signals before it), then written: one upsert of the members named, one bulk delete of withdrawn
 credit, one bulk insert of new events (the same Discord signal twice is one event, by its dedupe
-key), and one read and rewrite of the ties and conversation weeks of every pair touched.
+key), and one rewrite of the ties and conversation weeks of every pair touched. Their
+interactions are read before the new events are stored, so only what was there already is read
+back (nothing, for a pair that is new), and the batch's own are added from memory.
 
 Members who paused tracking (``/privacy pause``) are left out in memory: a signal by a paused
 member, or whose other side is one (a reply to them, a reaction to their message or card, an
@@ -16,20 +18,21 @@ than crediting whoever spoke before.
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Final, cast
 
 from sqlalchemy import Table, delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import ActivityEvent, Member, OutboxPost, Resource
-from bot.db.upsert import dialect_insert
 from bot.habits import EventKind, Habit
 from bot.services.asks import asks_of_threads, record_answers, withdraw_answers
+from bot.services.conversations import pair_of
 from bot.services.members import touch_server
-from bot.services.network import store_pairs
+from bot.services.network import BulkInsert, interaction, read_interactions, store_pairs, utc
 from bot.services.pausing import PausedMembers
 from bot.services.sharing import RESOURCE_CARD
 from bot.services.signals import (
@@ -47,6 +50,55 @@ _MEMBERS = cast(Table, Member.__table__)
 # Threads whose last speaker is remembered between batches.
 REMEMBERED_THREADS = 50_000
 _SPEAKER_KINDS = [EventKind.THREAD_MESSAGE.value, EventKind.THREAD_CREATED.value]
+_THREAD_CREATED = EventKind.THREAD_CREATED.value
+_THREAD_MESSAGE = EventKind.THREAD_MESSAGE.value
+_REPLY = EventKind.REPLY.value
+_REACTION = EventKind.REACTION.value
+_CONNECT = Habit.CONNECT.value
+
+# A ledger row as the batch keeps it: a tuple in these columns' order (its time in UTC).
+_EVENT_COLUMNS = (
+    "server_id",
+    "member_id",
+    "kind",
+    "habit",
+    "occurred_at",
+    "other_member_id",
+    "resource_id",
+    "channel_id",
+    "message_id",
+    "dedupe_key",
+)
+_MEMBER_ID: Final = 1
+_KIND: Final = 2
+_OCCURRED_AT: Final = 4
+_OTHER_MEMBER_ID: Final = 5
+_CHANNEL_ID: Final = 7
+_MESSAGE_ID: Final = 8
+_DEDUPE_KEY: Final = 9
+_Id = int | None
+EventRow = tuple[int, int, str, str | None, datetime, _Id, _Id, _Id, _Id, str]
+
+
+# The same Discord signal twice is one event (by its dedupe key): the insert skips repeats.
+_INSERT_EVENTS = BulkInsert(
+    _EVENTS,
+    _EVENT_COLUMNS,
+    lambda insert: insert.on_conflict_do_nothing(
+        index_elements=[_EVENTS.c.server_id, _EVENTS.c.dedupe_key]
+    ),
+)
+_UPSERT_MEMBERS = BulkInsert(
+    _MEMBERS,
+    ("server_id", "user_id", "display_name", "first_seen_at", "last_seen_at"),
+    lambda insert: insert.on_conflict_do_update(
+        index_elements=[_MEMBERS.c.server_id, _MEMBERS.c.user_id],
+        set_={
+            "display_name": insert.excluded.display_name,
+            "last_seen_at": insert.excluded.last_seen_at,
+        },
+    ),
+)
 
 
 @dataclass
@@ -55,36 +107,12 @@ class _ServerBatch:
 
     name: str
     members: dict[int, str] = field(default_factory=dict)
-    events: dict[str, dict[str, Any]] = field(default_factory=dict)  # by dedupe key
+    events: dict[str, EventRow] = field(default_factory=dict)  # by dedupe key
     withdrawn_keys: set[str] = field(default_factory=set)
     deleted_messages: set[int] = field(default_factory=set)
     pairs: set[tuple[int, int]] = field(default_factory=set)
     # Messages in asks' threads by others than the asker: (ask, asker, message, answerer, time).
     answers: list[tuple[int, int, int, int, datetime]] = field(default_factory=list)
-
-
-def _event(
-    server_id: int,
-    member_id: int,
-    kind: EventKind,
-    habit: Habit | None,
-    at: datetime,
-    dedupe_key: str,
-    **values: Any,
-) -> dict[str, Any]:
-    return {
-        "server_id": server_id,
-        "member_id": member_id,
-        "kind": kind.value,
-        "habit": habit.value if habit else None,
-        "occurred_at": at,
-        "dedupe_key": dedupe_key[:100],
-        "other_member_id": None,
-        "channel_id": None,
-        "message_id": None,
-        "resource_id": None,
-        **values,
-    }
 
 
 def reaction_key(signal: ReactionAdded | ReactionRemoved) -> str:
@@ -121,9 +149,11 @@ class SignalBatchWriter:
         )
         batches: dict[int, _ServerBatch] = {}
         for signal in signals:
-            name = getattr(signal, "server_name", "")
-            batch = batches.setdefault(signal.server_id, _ServerBatch(name))
-            batch.name = batch.name or name
+            batch = batches.get(signal.server_id)
+            if batch is None:
+                batch = batches[signal.server_id] = _ServerBatch("")
+            if not batch.name:
+                batch.name = getattr(signal, "server_name", "")
             self._apply(signal.server_id, batch, signal, speakers, cards, asks)
         for server_id, batch in batches.items():
             await self._write_server(session, server_id, batch, now)
@@ -164,23 +194,27 @@ class SignalBatchWriter:
             batch.withdrawn_keys.add(key)
         elif isinstance(signal, MessagesDeleted):
             gone = set(signal.message_ids)
-            for key in [k for k, e in batch.events.items() if e["message_id"] in gone]:
+            for key in [k for k, e in batch.events.items() if e[_MESSAGE_ID] in gone]:
                 event = batch.events.pop(key)
-                if event["other_member_id"] is not None:
-                    batch.pairs.add((event["member_id"], event["other_member_id"]))
+                if event[_OTHER_MEMBER_ID] is not None:
+                    batch.pairs.add((event[_MEMBER_ID], event[_OTHER_MEMBER_ID]))
             batch.deleted_messages |= gone
         elif isinstance(signal, ThreadCreated):
             if (server_id, signal.owner.user_id) in paused:
                 return
             _name(batch, signal.owner)
-            batch.events[f"thread:{signal.thread_id}"] = _event(
+            key = f"thread:{signal.thread_id}"
+            batch.events[key] = (
                 server_id,
                 signal.owner.user_id,
-                EventKind.THREAD_CREATED,
+                _THREAD_CREATED,
                 None,
-                signal.at,
-                f"thread:{signal.thread_id}",
-                channel_id=signal.thread_id,
+                utc(signal.at),
+                None,
+                None,
+                signal.thread_id,
+                None,
+                key,
             )
             if signal.thread_id not in speakers and signal.thread_id not in self._last_speaker:
                 speakers[signal.thread_id] = signal.owner.user_id  # nobody has spoken yet
@@ -213,16 +247,17 @@ class SignalBatchWriter:
             batch.answers.append((ask[0], ask[1], signal.message_id, author, signal.at))
         _name(batch, signal.author)
         key = f"message:{signal.message_id}"
-        batch.events[key] = _event(
+        batch.events[key] = (
             server_id,
             author,
-            EventKind.THREAD_MESSAGE if signal.in_thread else EventKind.REPLY,
-            Habit.CONNECT if target is not None else None,
-            signal.at,
+            _THREAD_MESSAGE if signal.in_thread else _REPLY,
+            _CONNECT if target is not None else None,
+            utc(signal.at),
+            target,
+            None,
+            signal.channel_id,
+            signal.message_id,
             key,
-            other_member_id=target,
-            channel_id=signal.channel_id,
-            message_id=signal.message_id,
         )
 
     @staticmethod
@@ -238,17 +273,17 @@ class SignalBatchWriter:
         _name(batch, signal.reactor)
         key = reaction_key(signal)
         batch.withdrawn_keys.discard(key)
-        batch.events[key] = _event(
+        batch.events[key] = (
             server_id,
             signal.reactor.user_id,
-            EventKind.REACTION,
-            Habit.CONNECT,
-            signal.at,
+            _REACTION,
+            _CONNECT,
+            utc(signal.at),
+            author,
+            resource_id,
+            signal.channel_id,
+            signal.message_id,
             key,
-            other_member_id=author,
-            channel_id=signal.channel_id,
-            message_id=signal.message_id,
-            resource_id=resource_id,
         )
 
     # -- what the database must tell first -----------------------------------------------------
@@ -306,43 +341,35 @@ class SignalBatchWriter:
         self, session: AsyncSession, server_id: int, batch: _ServerBatch, now: datetime
     ) -> None:
         await touch_server(session, server_id, batch.name)
-        if batch.members:
-            # Core statements on the tables, run as one executemany each: the ORM's bulk path
-            # (or a multi-row VALUES) compiles the statement anew for every batch.
-            upsert = dialect_insert(session, _MEMBERS)
-            await session.execute(
-                upsert.on_conflict_do_update(
-                    index_elements=[_MEMBERS.c.server_id, _MEMBERS.c.user_id],
-                    set_={"display_name": upsert.excluded.display_name, "last_seen_at": now},
-                ),
-                [
-                    {
-                        "server_id": server_id,
-                        "user_id": user_id,
-                        "display_name": name[:100],
-                        "first_seen_at": now,
-                        "last_seen_at": now,
-                    }
-                    for user_id, name in batch.members.items()
-                ],
-            )
+        now = utc(now)
+        await _UPSERT_MEMBERS.run(
+            session,
+            [(server_id, user_id, name[:100], now, now) for user_id, name in batch.members.items()],
+        )
         await self._withdraw(session, server_id, batch)
         rows = list(batch.events.values())
-        if rows:
-            await session.execute(
-                dialect_insert(session, _EVENTS).on_conflict_do_nothing(
-                    index_elements=[_EVENTS.c.server_id, _EVENTS.c.dedupe_key]
-                ),
-                rows,
-            )
-        # Every pair an event names, stored now or before (a repeat): recomputing a pair whose
-        # event was already stored gives the same rows, and repeats are rare.
+        # Every pair an event names, new or a repeat (recomputing a pair whose event was already
+        # stored gives the same rows, and repeats are rare).
         batch.pairs.update(
-            (row["member_id"], row["other_member_id"])
+            (row[_MEMBER_ID], row[_OTHER_MEMBER_ID])
             for row in rows
-            if row["other_member_id"] is not None
+            if row[_OTHER_MEMBER_ID] is not None
         )
-        await store_pairs(session, server_id, batch.pairs)
+        # The pairs' interactions are read before the new events are stored, so that only what
+        # was there before is read back (nothing, for a new pair); the new ones are added from
+        # memory. A repeat of a stored event (by its dedupe key) is neither stored nor added.
+        stored = await _stored_keys(session, server_id, [row[_DEDUPE_KEY] for row in rows])
+        new = [row for row in rows if row[_DEDUPE_KEY] not in stored] if stored else rows
+        wanted = sorted({pair_of(*pair) for pair in batch.pairs})
+        interactions = await read_interactions(session, server_id, wanted)
+        await _INSERT_EVENTS.run(session, new)
+        for row in new:
+            member, other = row[_MEMBER_ID], row[_OTHER_MEMBER_ID]
+            if other is not None:
+                interactions[(member, other) if member < other else (other, member)].append(
+                    interaction(row[_OCCURRED_AT], member, other, row[_CHANNEL_ID], row[_KIND])
+                )
+        await store_pairs(session, server_id, wanted, interactions)
         if batch.answers:
             await record_answers(session, server_id, batch.answers)
 
@@ -367,6 +394,32 @@ class SignalBatchWriter:
                 for row in removed
                 if row.other_member_id is not None
             )
+
+
+# Which of the batch's dedupe keys the ledger already has (a replayed gateway event).
+_STORED_KEYS = {
+    "sqlite": """
+        SELECT json_group_array(dedupe_key) FROM activity_events
+        WHERE server_id = ? AND dedupe_key IN (SELECT value FROM json_each(?))
+    """,
+    "postgresql": """
+        SELECT dedupe_key FROM activity_events
+        WHERE server_id = $1 AND dedupe_key = ANY($2::varchar[])
+    """,
+}
+
+
+async def _stored_keys(session: AsyncSession, server_id: int, keys: list[str]) -> set[str]:
+    if not keys:
+        return set()
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        result = await connection.exec_driver_sql(
+            _STORED_KEYS["sqlite"], (server_id, json.dumps(keys))
+        )
+        return set(json.loads(result.scalar_one()))
+    result = await connection.exec_driver_sql(_STORED_KEYS["postgresql"], (server_id, keys))
+    return {row[0] for row in result}
 
 
 async def _cards_reacted_to(

@@ -105,6 +105,18 @@ async def test_the_same_signal_twice_counts_once(database: Database) -> None:
     assert await ties(database) == [(11, 12, 0, 1), (12, 13, 0, 1)]
 
 
+async def test_a_replayed_message_seen_answering_someone_else_changes_nothing(
+    database: Database,
+) -> None:
+    """A replay after a restart may see whom a message answers differently (the thread's last
+    speaker is remembered in memory): the ledger keeps the message as first stored, and the
+    ties follow the ledger, not the replay."""
+    await ingest(database, reply(1, BEN, ANA))
+    await ingest(database, reply(1, BEN, CAL), reply(2, CAL, BEN))
+    assert await events(database) == 2
+    assert await ties(database) == [(11, 12, 0, 1), (12, 13, 0, 1)]  # Cal's reply only
+
+
 async def test_self_replies_and_self_reactions_reach_nobody(database: Database) -> None:
     await ingest(database, reply(1, ANA, ANA), react(1, ANA, ANA))
     assert await ties(database) == []
