@@ -317,6 +317,14 @@ class PLNCoachBot(commands.Bot):
                 observer(*args, **kwargs)
             except Exception:
                 log.exception("Observer of %s failed", event_name)
+        if (
+            event_name == "message"
+            and not self.extra_events.get("on_message")
+            and not self._listeners.get("message")
+        ):
+            # Slash commands only, and nobody listens for messages: discord.py would start a
+            # task per message just to run the no-op on_message below (~7% of a busy gateway).
+            return
         super().dispatch(event_name, *args, **kwargs)
 
     async def on_message(self, message: discord.Message, /) -> None:
