@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import logging
 import pkgutil
@@ -76,8 +77,8 @@ def preload_extensions() -> None:
         importlib.import_module(extension)
 
 
-async def migrate_database(url: str) -> None:
-    database = Database(url, statement_timeout=None)
+async def migrate_database(url: str, *, echo: bool = False) -> None:
+    database = Database(url, echo=echo, statement_timeout=None)
     try:
         await upgrade(database)
     finally:
@@ -335,6 +336,9 @@ class PLNCoachBot(commands.Bot):
 
     async def on_ready(self) -> None:
         log.info("Connected as %s to %d servers", self.user, len(self.guilds))
+        # What start-up built (modules, cogs, statements, the cache of servers) lives as long
+        # as the bot: out of the collector's way, a full collection stays a short pause.
+        gc.freeze()
         if self._ticker is not None and not self._ticker.running:
             self._ticker.start()  # weekly posts go out once the bot can post
         if self.application_id:

@@ -21,7 +21,7 @@ from pathlib import Path
 import discord
 from pydantic import ValidationError
 
-from bot.app import create_bot, preload_extensions
+from bot.app import create_bot, migrate_database, preload_extensions
 from bot.config import (
     ConfigError,
     Settings,
@@ -224,11 +224,8 @@ async def _prepare_database(settings: Settings) -> None:
     """Open and migrate the database before logging in; setup_hook then finds it at head."""
     url = settings.database.url
     with opening_database(url):
-        database = Database(url, echo=settings.database.echo, statement_timeout=None)
-        try:
-            await upgrade(database)
-        finally:
-            await database.dispose()
+        # On a thread with its own loop (alembic's work is blocking, and SQLite runs inline).
+        await asyncio.to_thread(asyncio.run, migrate_database(url, echo=settings.database.echo))
 
 
 async def _run_sandbox(settings: Settings) -> None:

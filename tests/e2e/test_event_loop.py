@@ -38,5 +38,7 @@ async def test_no_step_of_the_bot_blocks_the_loop_for_100_ms(
         await run_command(community, community.ana.id, "progress")
     finally:
         assert await bot.stop() == 0
-    log = bot.log()
-    assert SLOW_STEP.search(log) is None, SLOW_STEP.findall(log)
+    # The migration before login runs on a thread with an event loop of its own (SQLite's
+    # statements are inline, and alembic's work is blocking): nothing else waits on that loop.
+    slow = [step for step in SLOW_STEP.findall(bot.log()) if "coro=<migrate_database()" not in step]
+    assert not slow, slow
