@@ -69,18 +69,24 @@ class PausedMembers:
         self._pairs = frozenset(pair for pair in self._pairs if pair[0] != server_id)
 
 
+_PREFERENCES = table_of(MemberPreferences)
+
+
 def not_paused(
-    server_id: InstrumentedAttribute[int], user_id: InstrumentedAttribute[int]
+    server_id: ColumnElement[int] | InstrumentedAttribute[int],
+    user_id: ColumnElement[int] | InstrumentedAttribute[int],
 ) -> ColumnElement[bool]:
-    """A WHERE clause: the member given by these columns has not paused tracking."""
+    """A WHERE clause: the member given by these columns has not paused tracking.
+
+    Written on the Core table, so statements built once on Core tables stay Core.
+    """
     return ~exists().where(
-        MemberPreferences.server_id == server_id,
-        MemberPreferences.user_id == user_id,
-        MemberPreferences.paused_at.is_not(None),
+        _PREFERENCES.c.server_id == server_id,
+        _PREFERENCES.c.user_id == user_id,
+        _PREFERENCES.c.paused_at.is_not(None),
     )
 
 
-_PREFERENCES = table_of(MemberPreferences)
 _PAUSED_AMONG = select(_PREFERENCES.c.user_id).where(
     _PREFERENCES.c.server_id == bindparam("server_id"),
     _PREFERENCES.c.user_id.in_(bindparam("user_ids", expanding=True)),

@@ -22,7 +22,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import BindParameter, and_, bindparam, exists, func, or_, select
+from sqlalchemy import BindParameter, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import (
@@ -30,13 +30,13 @@ from bot.db import (
     AskTag,
     Member,
     MemberInterest,
-    MemberPreferences,
     Resource,
     ResourceTag,
     Tie,
 )
 from bot.db.statements import table_of
 from bot.services.interests import InterestKind, tag_variants
+from bot.services.pausing import not_paused
 
 ACTIVE_WITHIN = timedelta(days=90)
 RECENT_ANSWERS_WITHIN = timedelta(days=60)
@@ -56,7 +56,6 @@ _ANSWERS = table_of(AskAnswer)
 _ASK_TAGS = table_of(AskTag)
 _TIES = table_of(Tie)
 _MEMBERS = table_of(Member)
-_PREFERENCES = table_of(MemberPreferences)
 _SERVER: BindParameter[int] = bindparam("server_id")
 _TAGS: BindParameter[list[str]] = bindparam("tags", expanding=True)
 _IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
@@ -108,11 +107,7 @@ _ACTIVE_AMONG = select(_MEMBERS.c.user_id, _MEMBERS.c.display_name, _MEMBERS.c.l
     _MEMBERS.c.user_id.in_(_IDS),
     _MEMBERS.c.left_at.is_(None),
     _MEMBERS.c.last_seen_at > bindparam("active_since"),
-    ~exists().where(  # /privacy pause: never routed to
-        _PREFERENCES.c.server_id == _MEMBERS.c.server_id,
-        _PREFERENCES.c.user_id == _MEMBERS.c.user_id,
-        _PREFERENCES.c.paused_at.is_not(None),
-    ),
+    not_paused(_MEMBERS.c.server_id, _MEMBERS.c.user_id),  # /privacy pause
 )
 
 

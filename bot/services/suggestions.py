@@ -47,6 +47,7 @@ from bot.db import (
 from bot.db.statements import InsertFactory, PerDialect, table_of
 from bot.habits import EventKind
 from bot.services.interests import InterestKind
+from bot.services.pausing import not_paused
 
 # Members quiet for longer are not suggested: they may not answer.
 ACTIVE_WITHIN = timedelta(days=90)
@@ -88,12 +89,7 @@ _ACTIVE = (
     _MEMBERS.c.server_id == _SERVER,
     _MEMBERS.c.left_at.is_(None),
     _MEMBERS.c.last_seen_at > bindparam("active_since"),
-    # /privacy pause: never suggested.
-    ~exists().where(
-        _PREFERENCES.c.server_id == _MEMBERS.c.server_id,
-        _PREFERENCES.c.user_id == _MEMBERS.c.user_id,
-        _PREFERENCES.c.paused_at.is_not(None),
-    ),
+    not_paused(_MEMBERS.c.server_id, _MEMBERS.c.user_id),  # /privacy pause
 )
 _CANDIDATE_COLUMNS = (_MEMBERS.c.user_id, _MEMBERS.c.display_name, _MEMBERS.c.last_seen_at)
 _RECENTLY_ACTIVE = (
