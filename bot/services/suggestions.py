@@ -23,8 +23,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     BindParameter,
     Select,
+    String,
     bindparam,
     exists,
     func,
@@ -44,7 +46,7 @@ from bot.db import (
     Tie,
     utcnow,
 )
-from bot.db.statements import InsertFactory, PerDialect, table_of
+from bot.db.statements import InsertFactory, PerDialect, is_one_of, table_of
 from bot.habits import EventKind
 from bot.services.interests import InterestKind
 from bot.services.pausing import not_paused
@@ -122,7 +124,7 @@ def _sharing_a_tag(insert: InsertFactory) -> Select[Any]:
                 exists().where(
                     _INTERESTS.c.server_id == _MEMBERS.c.server_id,
                     _INTERESTS.c.user_id == _MEMBERS.c.user_id,
-                    _INTERESTS.c.tag.in_(bindparam("tags", expanding=True)),
+                    is_one_of(_INTERESTS.c.tag, "tags", insert, String()),
                 ),
                 _MEMBERS.c.user_id.not_in(paused),
             )
@@ -138,7 +140,7 @@ def _sharing_a_tag(insert: InsertFactory) -> Select[Any]:
         )
         .where(
             _INTERESTS.c.server_id == _SERVER,
-            _INTERESTS.c.tag.in_(bindparam("tags", expanding=True)),
+            is_one_of(_INTERESTS.c.tag, "tags", insert, String()),
             *_ACTIVE,
         )
         .distinct()
@@ -148,8 +150,16 @@ def _sharing_a_tag(insert: InsertFactory) -> Select[Any]:
 
 
 _SHARING_A_TAG = PerDialect(_sharing_a_tag)
-_INTERESTS_OF = select(_INTERESTS.c.user_id, _INTERESTS.c.kind, _INTERESTS.c.tag).where(
-    _INTERESTS.c.server_id == _SERVER, _INTERESTS.c.user_id.in_(bindparam("ids", expanding=True))
+_MY_INTERESTS = select(_INTERESTS.c.kind, _INTERESTS.c.tag).where(
+    _INTERESTS.c.server_id == _SERVER, _INTERESTS.c.user_id == _USER
+)
+# Only the candidates' interests that are also the member's can match: the rest are not read.
+_INTERESTS_IN_COMMON = PerDialect(
+    lambda insert: select(_INTERESTS.c.user_id, _INTERESTS.c.kind, _INTERESTS.c.tag).where(
+        _INTERESTS.c.server_id == _SERVER,
+        is_one_of(_INTERESTS.c.user_id, "ids", insert, BigInteger()),
+        is_one_of(_INTERESTS.c.tag, "tags", insert, String()),
+    )
 )
 # A candidate's part lately: a capped range read of the (server, member, kind, time) index.
 _LATEST_PART = (
@@ -164,22 +174,29 @@ _LATEST_PART = (
     .correlate(_MEMBERS)
     .subquery()
 )
-_TAKING_PART_LATELY = select(
-    _MEMBERS.c.user_id,
-    select(func.count()).select_from(_LATEST_PART).correlate(_MEMBERS).scalar_subquery(),
-).where(_MEMBERS.c.server_id == _SERVER, _MEMBERS.c.user_id.in_(bindparam("ids", expanding=True)))
+_TAKING_PART_LATELY = PerDialect(
+    lambda insert: select(
+        _MEMBERS.c.user_id,
+        select(func.count()).select_from(_LATEST_PART).correlate(_MEMBERS).scalar_subquery(),
+    ).where(
+        _MEMBERS.c.server_id == _SERVER,
+        is_one_of(_MEMBERS.c.user_id, "ids", insert, BigInteger()),
+    )
+)
 # One query per side of a pair: an OR of the two (or a row-value IN) scans the server's ties.
-_TIES_WITH = union_all(
-    select(_TIES.c.member_a, _TIES.c.member_b).where(
-        _TIES.c.server_id == _SERVER,
-        _TIES.c.member_a == _USER,
-        _TIES.c.member_b.in_(bindparam("ids", expanding=True)),
-    ),
-    select(_TIES.c.member_a, _TIES.c.member_b).where(
-        _TIES.c.server_id == _SERVER,
-        _TIES.c.member_b == _USER,
-        _TIES.c.member_a.in_(bindparam("ids", expanding=True)),
-    ),
+_TIES_WITH = PerDialect(
+    lambda insert: union_all(
+        select(_TIES.c.member_a, _TIES.c.member_b).where(
+            _TIES.c.server_id == _SERVER,
+            _TIES.c.member_a == _USER,
+            is_one_of(_TIES.c.member_b, "ids", insert, BigInteger()),
+        ),
+        select(_TIES.c.member_a, _TIES.c.member_b).where(
+            _TIES.c.server_id == _SERVER,
+            _TIES.c.member_b == _USER,
+            is_one_of(_TIES.c.member_a, "ids", insert, BigInteger()),
+        ),
+    )
 )
 
 
@@ -201,17 +218,19 @@ _OWN_TIES = union_all(
 # The shortlisted candidates' ties, matched against the member's own colleagues in the index
 # (``+ 0`` keeps the planner from probing every pair: up to 30 x 500 look-ups, against a few
 # dozen ties each for most candidates).
-_TIES_AMONG = union_all(
-    select(_TIES.c.member_a, _TIES.c.member_b).where(
-        _TIES.c.server_id == _SERVER,
-        _TIES.c.member_a.in_(bindparam("ids", expanding=True)),
-        (_TIES.c.member_b + 0).in_(bindparam("own", expanding=True)),
-    ),
-    select(_TIES.c.member_a, _TIES.c.member_b).where(
-        _TIES.c.server_id == _SERVER,
-        _TIES.c.member_b.in_(bindparam("ids", expanding=True)),
-        (_TIES.c.member_a + 0).in_(bindparam("own", expanding=True)),
-    ),
+_TIES_AMONG = PerDialect(
+    lambda insert: union_all(
+        select(_TIES.c.member_a, _TIES.c.member_b).where(
+            _TIES.c.server_id == _SERVER,
+            is_one_of(_TIES.c.member_a, "ids", insert, BigInteger()),
+            is_one_of(_TIES.c.member_b + 0, "own", insert, BigInteger()),
+        ),
+        select(_TIES.c.member_a, _TIES.c.member_b).where(
+            _TIES.c.server_id == _SERVER,
+            is_one_of(_TIES.c.member_b, "ids", insert, BigInteger()),
+            is_one_of(_TIES.c.member_a + 0, "own", insert, BigInteger()),
+        ),
+    )
 )
 
 
@@ -233,7 +252,6 @@ class _Candidate:
     user_id: int
     display_name: str
     last_seen_at: datetime
-    interests: set[tuple[str, str]] = field(default_factory=set)
     tied: bool = False
     mutual: int = 0
     # What they did here lately (replies, reactions, shares, asks, answers): people who take
@@ -278,15 +296,52 @@ class _Tags:
             frozenset(by_kind[InterestKind.HELP]) | subjects | grades,
         )
 
+    @property
+    def all(self) -> frozenset[str]:
+        """Every tag of the member's: a candidate's other tags cannot match any of them."""
+        return self.learn | self.help
 
-def _match(mine: _Tags, theirs: _Tags) -> _Match:
-    grades = mine.grades & theirs.grades
-    subjects = mine.subjects & theirs.subjects
-    common = tuple(sorted(grades)) + tuple(sorted(subjects - grades))
-    # Learning and helping also match subjects ("I want to learn assessment" / "assessment").
-    they_help = mine.learn & theirs.help
-    they_learn = theirs.learn & mine.help
-    return _Match(common, tuple(sorted(they_help)), tuple(sorted(they_learn - they_help)))
+
+_HELPS_WITH = frozenset({InterestKind.SUBJECT, InterestKind.GRADE, InterestKind.HELP})
+
+
+@dataclass(slots=True)
+class _MatchBuilder:
+    """How one candidate's interests meet the member's, built a row at a time.
+
+    Only rows that match something are looked at, so a candidate costs what they have in
+    common with the member, not everything they wrote in their intro.
+    """
+
+    subjects: set[str] = field(default_factory=set)
+    grades: set[str] = field(default_factory=set)
+    they_help: set[str] = field(default_factory=set)
+    they_learn: set[str] = field(default_factory=set)
+
+    def add(self, mine: _Tags, kind: str, tag: str) -> None:
+        if kind == InterestKind.LEARN:
+            if tag in mine.help:
+                self.they_learn.add(tag)
+            return
+        if kind not in _HELPS_WITH:
+            return
+        # Their subjects and grades are things they can help with too.
+        if tag in mine.learn:
+            self.they_help.add(tag)
+        if kind == InterestKind.SUBJECT and tag in mine.subjects:
+            self.subjects.add(tag)
+        elif kind == InterestKind.GRADE and tag in mine.grades:
+            self.grades.add(tag)
+
+    def match(self) -> _Match:
+        common = tuple(sorted(self.grades)) + tuple(sorted(self.subjects - self.grades))
+        # Learning and helping also match subjects ("I want to learn assessment" / "assessment").
+        return _Match(
+            common, tuple(sorted(self.they_help)), tuple(sorted(self.they_learn - self.they_help))
+        )
+
+
+_NO_MATCH = _Match((), (), ())
 
 
 def _reasons(match: _Match, candidate: _Candidate, now: datetime) -> tuple[str, ...]:
@@ -341,20 +396,15 @@ class SuggestionService:
         now = self._clock()
         skip = {user_id, *exclude}
         async with self._database.read() as session:
-            mine = await _interests(session, server_id, [user_id])
-            candidates = await _candidates(session, server_id, mine.get(user_id, set()), now)
+            mine = await _interests(session, server_id, user_id)
+            candidates = await _candidates(session, server_id, mine, now)
             for key in skip:
                 candidates.pop(key, None)
             if not candidates:
                 return []
-            interests = await _interests(session, server_id, list(candidates))
-            for key, found in interests.items():
-                candidates[key].interests = found
+            my_tags = _Tags.of(mine)
+            matches = await _matches(session, server_id, my_tags, candidates)
             await _mark_ties(session, server_id, user_id, candidates)
-            my_tags = _Tags.of(mine.get(user_id, set()))
-            matches = {
-                c.user_id: _match(my_tags, _Tags.of(c.interests)) for c in candidates.values()
-            }
             # How much each takes part is counted for the most promising only (shared interests,
             # then seen last), up to ACTIVITY_CAP events each, so the count stays a bounded index
             # read whatever the server's size. Tied or not, both are counted: ranking the tied
@@ -406,10 +456,10 @@ async def _count_recent(
     if not candidates:
         return
     rows = await session.execute(
-        _TAKING_PART_LATELY,
+        _TAKING_PART_LATELY.on(session),
         {"server_id": server_id, "ids": list(candidates), "since": now - ACTIVITY_WINDOW},
     )
-    for member_id, count in rows:
+    for member_id, count in rows.all():
         candidates[member_id].recent = count or 0
 
 
@@ -419,26 +469,41 @@ async def _candidates(
     """Recently active members, and active members sharing one of the member's tags."""
     found: dict[int, _Candidate] = {}
     active = {"server_id": server_id, "active_since": now - ACTIVE_WITHIN}
-    for row in await session.execute(_RECENTLY_ACTIVE, active):
+    for row in (await session.execute(_RECENTLY_ACTIVE, active)).all():
         found[row.user_id] = _Candidate(row.user_id, row.display_name, row.last_seen_at)
     tags = sorted({tag for _, tag in mine})
     if tags:
-        for row in await session.execute(_SHARING_A_TAG.on(session), {**active, "tags": tags}):
+        sharing = await session.execute(_SHARING_A_TAG.on(session), {**active, "tags": tags})
+        for row in sharing.all():
             found.setdefault(
                 row.user_id, _Candidate(row.user_id, row.display_name, row.last_seen_at)
             )
     return found
 
 
-async def _interests(
-    session: AsyncSession, server_id: int, user_ids: list[int]
-) -> dict[int, set[tuple[str, str]]]:
-    found: dict[int, set[tuple[str, str]]] = defaultdict(set)
-    for user_id, kind, tag in await session.execute(
-        _INTERESTS_OF, {"server_id": server_id, "ids": user_ids}
-    ):
-        found[user_id].add((kind, tag))
-    return found
+async def _interests(session: AsyncSession, server_id: int, user_id: int) -> set[tuple[str, str]]:
+    """The member's own interests, as (kind, tag)."""
+    rows = await session.execute(_MY_INTERESTS, {"server_id": server_id, "user_id": user_id})
+    return {(kind, tag) for kind, tag in rows.all()}
+
+
+async def _matches(
+    session: AsyncSession, server_id: int, mine: _Tags, candidates: dict[int, _Candidate]
+) -> dict[int, _Match]:
+    """How each candidate's interests meet the member's (no match for most, in a big server)."""
+    builders: dict[int, _MatchBuilder] = {}
+    tags = sorted(mine.all)
+    if tags:
+        rows = await session.execute(
+            _INTERESTS_IN_COMMON.on(session),
+            {"server_id": server_id, "ids": list(candidates), "tags": tags},
+        )
+        for user_id, kind, tag in rows.all():
+            builder = builders.get(user_id)
+            if builder is None:
+                builder = builders[user_id] = _MatchBuilder()
+            builder.add(mine, kind, tag)
+    return {key: builders[key].match() if key in builders else _NO_MATCH for key in candidates}
 
 
 async def _mark_ties(
@@ -446,9 +511,10 @@ async def _mark_ties(
 ) -> None:
     """Which candidates the member has a tie with: one primary-key look-up per pair."""
     rows = await session.execute(
-        _TIES_WITH, {"server_id": server_id, "user_id": user_id, "ids": list(candidates)}
+        _TIES_WITH.on(session),
+        {"server_id": server_id, "user_id": user_id, "ids": list(candidates)},
     )
-    for member_a, member_b in rows:
+    for member_a, member_b in rows.all():
         other = member_b if member_a == user_id else member_a
         candidates[other].tied = True
 
@@ -476,10 +542,10 @@ async def _count_mutual(
         return
     by_id = {c.user_id: c for c in shortlist}
     rows = await session.execute(
-        _TIES_AMONG, {"server_id": server_id, "ids": list(by_id), "own": own}
+        _TIES_AMONG.on(session), {"server_id": server_id, "ids": list(by_id), "own": own}
     )
     colleagues = set(own)
-    for member_a, member_b in rows:
+    for member_a, member_b in rows.all():
         if member_a in by_id and member_b in colleagues:
             by_id[member_a].mutual += 1
         if member_b in by_id and member_a in colleagues:
