@@ -17,6 +17,7 @@ PostgreSQL a connect timeout, a per-statement timeout and a pool timeout. Those 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -104,6 +105,9 @@ def _checkpointer(url: str) -> WalCheckpointer | None:
     return WalCheckpointer(f"{database}?{query}" if query else database, uri=True)
 
 
+_BEGIN = {mode: f"BEGIN {mode}" for mode in ("DEFERRED", "IMMEDIATE")}
+
+
 def _tune_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -123,7 +127,17 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        # Straight to the driver's cursor (which still waits out a lock on the event loop):
+        # through exec_driver_sql, SQLAlchemy's statement machinery cost more than the BEGIN.
+        driver = connection.connection.dbapi_connection
+        assert driver is not None  # a connection that is beginning is open
+        cursor = driver.cursor()
+        try:
+            cursor.execute(_BEGIN[mode])
+        except sqlite3.Error as error:  # as SQLAlchemy would have raised it
+            raise sa_exc.DBAPIError.instance(_BEGIN[mode], (), error, sqlite3.Error) from error
+        finally:
+            cursor.close()
 
 
 class Database:

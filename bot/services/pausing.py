@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, bindparam, exists, select
+from sqlalchemy import BigInteger, ColumnElement, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.db import MemberPreferences
-from bot.db.statements import table_of
+from bot.db.statements import PerDialect, is_one_of, table_of
 from bot.errors import UserFacingError
 
 PAUSED_YOU = (
@@ -87,10 +87,12 @@ def not_paused(
     )
 
 
-_PAUSED_AMONG = select(_PREFERENCES.c.user_id).where(
-    _PREFERENCES.c.server_id == bindparam("server_id"),
-    _PREFERENCES.c.user_id.in_(bindparam("user_ids", expanding=True)),
-    _PREFERENCES.c.paused_at.is_not(None),
+_PAUSED_AMONG = PerDialect(
+    lambda insert: select(_PREFERENCES.c.user_id).where(
+        _PREFERENCES.c.server_id == bindparam("server_id"),
+        is_one_of(_PREFERENCES.c.user_id, "user_ids", insert, BigInteger()),
+        _PREFERENCES.c.paused_at.is_not(None),
+    )
 )
 
 
@@ -98,7 +100,9 @@ async def paused_among(session: AsyncSession, server_id: int, user_ids: Iterable
     wanted = sorted(set(user_ids))
     if not wanted:
         return set()
-    rows = await session.scalars(_PAUSED_AMONG, {"server_id": server_id, "user_ids": wanted})
+    rows = await session.scalars(
+        _PAUSED_AMONG.on(session), {"server_id": server_id, "user_ids": wanted}
+    )
     return set(rows)
 
 
