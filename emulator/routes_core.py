@@ -301,9 +301,7 @@ async def create_message(request: web.Request) -> web.Response:
         data = {**data, "tts": False}
     nonce = data.get("nonce")
     if nonce is not None and data.get("enforce_nonce"):
-        previous = _recent_with_nonce(
-            emu.world.visible_messages(channel.id), app.bot_user.id, nonce, emu.nonce_window
-        )
+        previous = emu.world.recent_with_nonce(channel.id, app.bot_user.id, nonce, emu.nonce_window)
         if previous is not None:
             return json_response(200, previous.to_payload())
     reopen_for_message(request, channel, permissions)
@@ -331,18 +329,6 @@ def reopen_for_message(request: web.Request, channel: Channel, permissions: int)
         raise errors.missing_permissions()
     if state.archived:
         emulator(request).thread_service.update(channel, archived=False)
-
-
-def _recent_with_nonce(
-    messages: list[Message], author_id: int, nonce: Any, window: float
-) -> Message | None:
-    now = time.time()
-    for message in reversed(messages):
-        if now - message.created_at.timestamp() > window:
-            break
-        if message.author_id == author_id and message.nonce == nonce:
-            return message
-    return None
 
 
 @routes.get("/channels/{channel_id}/messages")
