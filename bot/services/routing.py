@@ -22,7 +22,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import BindParameter, and_, bindparam, func, or_, select
+from sqlalchemy import BigInteger, BindParameter, String, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import (
@@ -32,11 +32,11 @@ from bot.db import (
     MemberInterest,
     Resource,
     ResourceTag,
-    Tie,
 )
-from bot.db.statements import table_of
+from bot.db.statements import PerDialect, is_one_of, table_of
 from bot.services.interests import InterestKind, tag_variants
 from bot.services.pausing import not_paused
+from bot.services.ties import tied_with
 
 ACTIVE_WITHIN = timedelta(days=90)
 RECENT_ANSWERS_WITHIN = timedelta(days=60)
@@ -54,35 +54,45 @@ _RESOURCES = table_of(Resource)
 _RESOURCE_TAGS = table_of(ResourceTag)
 _ANSWERS = table_of(AskAnswer)
 _ASK_TAGS = table_of(AskTag)
-_TIES = table_of(Tie)
 _MEMBERS = table_of(Member)
 _SERVER: BindParameter[int] = bindparam("server_id")
-_TAGS: BindParameter[list[str]] = bindparam("tags", expanding=True)
-_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
-_KNOWN_FOR_TAGS = (
-    select(_INTERESTS.c.user_id, _INTERESTS.c.kind, _INTERESTS.c.tag)
-    .where(
-        _INTERESTS.c.server_id == _SERVER,
-        _INTERESTS.c.tag.in_(_TAGS),
-        _INTERESTS.c.kind != InterestKind.LEARN.value,
+# Lists (tags, ids) are bound as one parameter each: see statements.is_one_of.
+_KNOWN_FOR_TAGS = PerDialect(
+    lambda insert: (
+        select(_INTERESTS.c.user_id, _INTERESTS.c.kind, _INTERESTS.c.tag)
+        .where(
+            _INTERESTS.c.server_id == _SERVER,
+            is_one_of(_INTERESTS.c.tag, "tags", insert, String()),
+            _INTERESTS.c.kind != InterestKind.LEARN.value,
+        )
+        .limit(CANDIDATE_LIMIT * 4)
     )
-    .limit(CANDIDATE_LIMIT * 4)
 )
-_SHARERS = (
-    select(_RESOURCES.c.shared_by, func.count())
-    .join(_RESOURCE_TAGS, _RESOURCE_TAGS.c.resource_id == _RESOURCES.c.id)
-    .where(_RESOURCE_TAGS.c.server_id == _SERVER, _RESOURCE_TAGS.c.tag.in_(_TAGS))
-    .group_by(_RESOURCES.c.shared_by)
-    .order_by(func.count().desc())
-    .limit(CANDIDATE_LIMIT)
+_SHARERS = PerDialect(
+    lambda insert: (
+        select(_RESOURCES.c.shared_by, func.count())
+        .join(_RESOURCE_TAGS, _RESOURCE_TAGS.c.resource_id == _RESOURCES.c.id)
+        .where(
+            _RESOURCE_TAGS.c.server_id == _SERVER,
+            is_one_of(_RESOURCE_TAGS.c.tag, "tags", insert, String()),
+        )
+        .group_by(_RESOURCES.c.shared_by)
+        .order_by(func.count().desc())
+        .limit(CANDIDATE_LIMIT)
+    )
 )
-_ANSWERERS = (
-    select(_ANSWERS.c.answerer_id, func.count(), func.count(_ANSWERS.c.helpful_at))
-    .join(_ASK_TAGS, _ASK_TAGS.c.ask_id == _ANSWERS.c.ask_id)
-    .where(_ASK_TAGS.c.server_id == _SERVER, _ASK_TAGS.c.tag.in_(_TAGS))
-    .group_by(_ANSWERS.c.answerer_id)
-    .order_by(func.count().desc())
-    .limit(CANDIDATE_LIMIT)
+_ANSWERERS = PerDialect(
+    lambda insert: (
+        select(_ANSWERS.c.answerer_id, func.count(), func.count(_ANSWERS.c.helpful_at))
+        .join(_ASK_TAGS, _ASK_TAGS.c.ask_id == _ANSWERS.c.ask_id)
+        .where(
+            _ASK_TAGS.c.server_id == _SERVER,
+            is_one_of(_ASK_TAGS.c.tag, "tags", insert, String()),
+        )
+        .group_by(_ANSWERS.c.answerer_id)
+        .order_by(func.count().desc())
+        .limit(CANDIDATE_LIMIT)
+    )
 )
 _RECENT_ANSWERS = (
     select(_ANSWERS.c.answerer_id, _ANSWERS.c.answered_at)
@@ -94,20 +104,16 @@ _RECENT_ANSWERS = (
     .order_by(_ANSWERS.c.answered_at.desc())
     .limit(RECENT_ANSWER_ROWS)
 )
-_ASKER: BindParameter[int] = bindparam("asker_id")
-_TIES_WITH_ASKER = select(_TIES.c.member_a, _TIES.c.member_b).where(
-    _TIES.c.server_id == _SERVER,
-    or_(
-        and_(_TIES.c.member_a == _ASKER, _TIES.c.member_b.in_(_IDS)),
-        and_(_TIES.c.member_b == _ASKER, _TIES.c.member_a.in_(_IDS)),
-    ),
-)
-_ACTIVE_AMONG = select(_MEMBERS.c.user_id, _MEMBERS.c.display_name, _MEMBERS.c.last_seen_at).where(
-    _MEMBERS.c.server_id == _SERVER,
-    _MEMBERS.c.user_id.in_(_IDS),
-    _MEMBERS.c.left_at.is_(None),
-    _MEMBERS.c.last_seen_at > bindparam("active_since"),
-    not_paused(_MEMBERS.c.server_id, _MEMBERS.c.user_id),  # /privacy pause
+_ACTIVE_AMONG = PerDialect(
+    lambda insert: select(
+        _MEMBERS.c.user_id, _MEMBERS.c.display_name, _MEMBERS.c.last_seen_at
+    ).where(
+        _MEMBERS.c.server_id == _SERVER,
+        is_one_of(_MEMBERS.c.user_id, "ids", insert, BigInteger()),
+        _MEMBERS.c.left_at.is_(None),
+        _MEMBERS.c.last_seen_at > bindparam("active_since"),
+        not_paused(_MEMBERS.c.server_id, _MEMBERS.c.user_id),  # /privacy pause
+    )
 )
 
 
@@ -188,20 +194,20 @@ async def route_helpers(
     variants = {variant: tag for tag in tags for variant in tag_variants(tag)}
     if variants:
         rows = await session.execute(
-            _KNOWN_FOR_TAGS, {"server_id": server_id, "tags": sorted(variants)}
+            _KNOWN_FOR_TAGS.on(session), {"server_id": server_id, "tags": sorted(variants)}
         )
-        for user_id, kind, tag in rows:
+        for user_id, kind, tag in rows.all():
             target = helper(user_id)
             if kind == InterestKind.HELP.value:
                 target.offered.append(variants[tag])
             elif variants[tag] not in target.knows:
                 target.knows.append(variants[tag])
         on_tags = {"server_id": server_id, "tags": list(tags)}
-        sharers = await session.execute(_SHARERS, on_tags)
-        for user_id, count in sharers:
+        sharers = await session.execute(_SHARERS.on(session), on_tags)
+        for user_id, count in sharers.all():
             helper(user_id).shares = count
-        answerers = await session.execute(_ANSWERERS, on_tags)
-        for user_id, count, helpful in answerers:
+        answerers = await session.execute(_ANSWERERS.on(session), on_tags)
+        for user_id, count, helpful in answerers.all():
             target = helper(user_id)
             target.tag_answers, target.helpful = count, helpful
     recent = await session.execute(
@@ -210,7 +216,7 @@ async def route_helpers(
     )
     counts: defaultdict[int, int] = defaultdict(int)
     weights: defaultdict[int, float] = defaultdict(float)
-    for user_id, answered_at in recent:
+    for user_id, answered_at in recent.all():
         counts[user_id] += 1
         weights[user_id] += 0.5 ** ((now - answered_at) / RECENT_ANSWERS_HALF_LIFE)
     for user_id in sorted(weights, key=lambda member: -weights[member])[:CANDIDATE_LIMIT]:
@@ -222,16 +228,13 @@ async def route_helpers(
         return []
 
     ids = list(helpers)
-    ties = await session.execute(
-        _TIES_WITH_ASKER, {"server_id": server_id, "asker_id": asker_id, "ids": ids}
-    )
-    for member_a, member_b in ties:
-        helpers[member_b if member_a == asker_id else member_a].knows_asker = True
+    for member_id in await tied_with(session, server_id, asker_id, ids):
+        helpers[member_id].knows_asker = True
     members = await session.execute(
-        _ACTIVE_AMONG,
+        _ACTIVE_AMONG.on(session),
         {"server_id": server_id, "ids": ids, "active_since": now - ACTIVE_WITHIN},
     )
-    active = {row.user_id: (row.display_name, row.last_seen_at) for row in members}
+    active = {row.user_id: (row.display_name, row.last_seen_at) for row in members.all()}
     ranked = sorted(
         (h for h in helpers.values() if h.member_id in active and h.score() > 0),
         key=lambda h: (-h.score(), -active[h.member_id][1].timestamp(), h.member_id),

@@ -50,6 +50,7 @@ from bot.db.statements import InsertFactory, PerDialect, is_one_of, table_of
 from bot.habits import EventKind
 from bot.services.interests import InterestKind
 from bot.services.pausing import not_paused
+from bot.services.ties import tied_with
 
 # Members quiet for longer are not suggested: they may not answer.
 ACTIVE_WITHIN = timedelta(days=90)
@@ -181,21 +182,6 @@ _TAKING_PART_LATELY = PerDialect(
     ).where(
         _MEMBERS.c.server_id == _SERVER,
         is_one_of(_MEMBERS.c.user_id, "ids", insert, BigInteger()),
-    )
-)
-# One query per side of a pair: an OR of the two (or a row-value IN) scans the server's ties.
-_TIES_WITH = PerDialect(
-    lambda insert: union_all(
-        select(_TIES.c.member_a, _TIES.c.member_b).where(
-            _TIES.c.server_id == _SERVER,
-            _TIES.c.member_a == _USER,
-            is_one_of(_TIES.c.member_b, "ids", insert, BigInteger()),
-        ),
-        select(_TIES.c.member_a, _TIES.c.member_b).where(
-            _TIES.c.server_id == _SERVER,
-            _TIES.c.member_b == _USER,
-            is_one_of(_TIES.c.member_a, "ids", insert, BigInteger()),
-        ),
     )
 )
 
@@ -509,13 +495,8 @@ async def _matches(
 async def _mark_ties(
     session: AsyncSession, server_id: int, user_id: int, candidates: dict[int, _Candidate]
 ) -> None:
-    """Which candidates the member has a tie with: one primary-key look-up per pair."""
-    rows = await session.execute(
-        _TIES_WITH.on(session),
-        {"server_id": server_id, "user_id": user_id, "ids": list(candidates)},
-    )
-    for member_a, member_b in rows.all():
-        other = member_b if member_a == user_id else member_a
+    """Which candidates the member has a tie with."""
+    for other in await tied_with(session, server_id, user_id, candidates):
         candidates[other].tied = True
 
 
