@@ -12,13 +12,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam, func, select
+from sqlalchemy import JSON, ColumnElement, Dialect, Table, any_, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.types import TypeEngine
 
 _S = TypeVar("_S")
 _V = TypeVar("_V")
+
+# A unit of work: an ORM session (``Database.read``/``write``) or a connection for statements on
+# tables only (``Database.read_rows``/``write_rows``); what runs only Core statements takes either.
+Rows = AsyncSession | AsyncConnection
+
+
+def dialect_of(unit: Rows) -> Dialect:
+    if isinstance(unit, AsyncConnection):
+        return unit.dialect
+    return unit.get_bind().dialect
+
 
 # ``postgresql.insert`` or ``sqlite.insert``: both have on_conflict_do_nothing/do_update.
 InsertFactory = Callable[[Table], Any]
@@ -36,8 +47,8 @@ class PerDialect(Generic[_S]):
         self._build = build
         self._built: dict[str, _S] = {}
 
-    def on(self, session: AsyncSession) -> _S:
-        name = session.get_bind().dialect.name
+    def on(self, unit: Rows) -> _S:
+        name = dialect_of(unit).name
         statement = self._built.get(name)
         if statement is None:
             factory: InsertFactory = postgresql.insert if name == "postgresql" else sqlite.insert

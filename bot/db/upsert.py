@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.statements import Rows, dialect_of
 
 
-def dialect_insert(session: AsyncSession, table: Any) -> Any:
+def dialect_insert(session: Rows, table: Any) -> Any:
     """An insert() that has ``on_conflict_do_nothing`` / ``on_conflict_do_update``."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_of(session).name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)

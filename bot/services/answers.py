@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database, PendingAnswer, utcnow
-from bot.db.statements import table_of
+from bot.db.statements import Rows, table_of
 from bot.services.outbox import worker_slot
 
 # Discord keeps an interaction token valid for 15 minutes; stop a little earlier so an edit
@@ -103,7 +102,7 @@ class PendingAnswers:
 
     @staticmethod
     async def store(
-        session: AsyncSession,
+        session: Rows,
         *,
         server_id: int,
         member_id: int,
@@ -159,7 +158,7 @@ class PendingAnswers:
     async def forget(self, answer_ids: Iterable[int]) -> None:
         """Drop delivered answers, and every answer whose window has closed."""
         ids = list(answer_ids)
-        async with self._database.write() as session:
+        async with self._database.write_rows() as session:
             if ids:
                 await session.execute(delete(PendingAnswer).where(PendingAnswer.id.in_(ids)))
             await session.execute(

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import (
     ActivityEvent,
@@ -28,6 +27,7 @@ from bot.db import (
     OutboxPost,
     utcnow,
 )
+from bot.db.statements import Rows
 from bot.db.upsert import dialect_insert
 from bot.errors import InvalidInput, NotFound
 from bot.habits import EventKind, Habit
@@ -175,7 +175,7 @@ class AskService:
         """
         now = self._clock()
         # Who to name is read before the write begins: the writers' turn is not held for it.
-        async with self._database.read() as session:
+        async with self._database.read_rows() as session:
             helpers = await route_helpers(
                 session,
                 server_id=actor.server_id,
@@ -183,7 +183,7 @@ class AskService:
                 tags=request.tags,
                 now=now,
             )
-        async with self._database.write() as session:
+        async with self._database.write_rows() as session:
             await refuse_if_paused(session, actor.server_id, actor.user_id)
             settings = await touch_actor(session, actor, now)
             ask_id = await session.scalar(
@@ -414,7 +414,7 @@ class AskService:
             ]
 
 
-async def _ask_of_thread(session: AsyncSession, server_id: int, thread_id: int) -> int | None:
+async def _ask_of_thread(session: Rows, server_id: int, thread_id: int) -> int | None:
     return await session.scalar(
         select(OutboxPost.subject_id).where(
             OutboxPost.server_id == server_id,
@@ -425,7 +425,7 @@ async def _ask_of_thread(session: AsyncSession, server_id: int, thread_id: int) 
 
 
 async def asks_of_threads(
-    session: AsyncSession, threads: Sequence[tuple[int, int]]
+    session: Rows, threads: Sequence[tuple[int, int]]
 ) -> dict[tuple[int, int], tuple[int, int]]:
     """(server, thread) -> (ask, asker), for the threads that hold asks."""
     found: dict[tuple[int, int], tuple[int, int]] = {}
@@ -449,7 +449,7 @@ async def asks_of_threads(
 
 
 async def record_answers(
-    session: AsyncSession,
+    session: Rows,
     server_id: int,
     answers: Sequence[tuple[int, int, int, int, datetime]],
 ) -> None:
@@ -511,7 +511,7 @@ async def record_answers(
     )
 
 
-async def withdraw_answers(session: AsyncSession, server_id: int, message_ids: list[int]) -> None:
+async def withdraw_answers(session: Rows, server_id: int, message_ids: list[int]) -> None:
     """Deleted messages are no longer answers; their asks' first answer time is worked out
     again from the answers left (their credit goes with the ledger rows of those messages)."""
     removed = await session.execute(
@@ -534,7 +534,7 @@ async def withdraw_answers(session: AsyncSession, server_id: int, message_ids: l
         )
 
 
-async def _load(session: AsyncSession, server_id: int, ask_id: int) -> StoredAsk:
+async def _load(session: Rows, server_id: int, ask_id: int) -> StoredAsk:
     row = (
         await session.execute(
             select(Ask, Member.display_name)

@@ -57,7 +57,7 @@ class ConverseService:
     async def worth_continuing(self, server_id: int, user_id: int) -> list[FollowUp]:
         """Up to five conversations to pick up, most recent first."""
         now = self._clock()
-        async with self._database.read() as session:
+        async with self._database.read_rows() as session:
             inbound = (
                 await session.execute(
                     select(

@@ -7,10 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Member, Server
-from bot.db.statements import InsertFactory, PerDialect, table_of
+from bot.db.statements import InsertFactory, PerDialect, Rows, table_of
 from bot.db.upsert import dialect_insert
 
 _SERVERS = table_of(Server)
@@ -68,7 +67,7 @@ class Actor:
     display_name: str
 
 
-async def touch_actor(session: AsyncSession, actor: Actor, now: datetime) -> ServerSettings:
+async def touch_actor(session: Rows, actor: Actor, now: datetime) -> ServerSettings:
     """Make sure the server and member rows exist and carry the current names."""
     settings = await touch_server(session, actor.server_id, actor.server_name)
     await session.execute(
@@ -83,7 +82,7 @@ async def touch_actor(session: AsyncSession, actor: Actor, now: datetime) -> Ser
     return settings
 
 
-async def touch_server(session: AsyncSession, server_id: int, server_name: str) -> ServerSettings:
+async def touch_server(session: Rows, server_id: int, server_name: str) -> ServerSettings:
     """Create or rename the server's row, and return its settings.
 
     Read first and write only when something changed: every command touches its server, and an
@@ -100,7 +99,7 @@ async def touch_server(session: AsyncSession, server_id: int, server_name: str) 
 
 
 async def note_member(
-    session: AsyncSession, server_id: int, user_id: int, display_name: str, at: datetime
+    session: Rows, server_id: int, user_id: int, display_name: str, at: datetime
 ) -> None:
     """Make sure a member's row exists (someone the bot saw but who has not acted yet), and
     that they count as in the server."""

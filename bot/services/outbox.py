@@ -22,10 +22,9 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, bindparam, func, literal, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database, OutboxPost, utcnow
-from bot.db.statements import PerDialect, table_of
+from bot.db.statements import PerDialect, Rows, table_of
 from bot.db.types import UTCDateTime
 from bot.db.upsert import dialect_insert
 
@@ -181,7 +180,7 @@ def _rowcount(result: Any) -> int:
     return cast("CursorResult[Any]", result).rowcount
 
 
-async def _owed_already(session: AsyncSession, server_id: int, kind: str, subject_id: int) -> int:
+async def _owed_already(session: Rows, server_id: int, kind: str, subject_id: int) -> int:
     """The id of the post owed for a subject already (an insert found it there)."""
     existing = await session.scalar(
         select(OutboxPost.id).where(
@@ -205,7 +204,7 @@ class Outbox:
 
     @staticmethod
     async def enqueue(
-        session: AsyncSession,
+        session: Rows,
         *,
         server_id: int,
         kind: str,
@@ -256,7 +255,7 @@ class Outbox:
 
     @staticmethod
     async def enqueue_many(
-        session: AsyncSession, posts: Sequence[tuple[int, str, int, int]], *, now: datetime
+        session: Rows, posts: Sequence[tuple[int, str, int, int]], *, now: datetime
     ) -> list[int]:
         """Owe many posts at once, unclaimed: ``(server_id, kind, subject_id, channel_id)``
         each. Returns their ids in the same order (a post owed already keeps its id)."""
@@ -292,7 +291,7 @@ class Outbox:
     @classmethod
     async def revise(
         cls,
-        session: AsyncSession,
+        session: Rows,
         *,
         server_id: int,
         kind: str,
@@ -367,7 +366,7 @@ class Outbox:
 
     @staticmethod
     async def retry_failed(
-        session: AsyncSession,
+        session: Rows,
         post_id: int,
         *,
         channel_id: int,
@@ -469,7 +468,7 @@ class Outbox:
     async def renew(self, claim: PostClaim) -> bool:
         """Extend a claim before posting; False means it was lost (taken over, or settled)."""
         now = self._clock()
-        async with self._database.write() as session:
+        async with self._database.write_rows() as session:
             result = await session.execute(
                 update(OutboxPost)
                 .execution_options(synchronize_session=False)
@@ -485,7 +484,7 @@ class Outbox:
         status back and should delete its own message.
         """
         now = self._clock()
-        async with self._database.write() as session:
+        async with self._database.write_rows() as session:
             row = (
                 await session.execute(
                     _RECORD_POSTED,
@@ -521,7 +520,7 @@ class Outbox:
             if refusal.retry_after is not None:
                 delay = max(delay, timedelta(seconds=refusal.retry_after))
             values.update(next_attempt_at=now + delay)
-        async with self._database.write() as session:
+        async with self._database.write_rows() as session:
             result = await session.execute(
                 update(OutboxPost)
                 .execution_options(synchronize_session=False)
@@ -543,7 +542,7 @@ class Outbox:
         leases; one process runs per slot. An earlier attempt's time is kept: those posts are
         looked up in their channel first.
         """
-        async with self._database.write() as session:
+        async with self._database.write_rows() as session:
             result = await session.execute(
                 update(OutboxPost)
                 .execution_options(synchronize_session=False)
@@ -559,7 +558,7 @@ class Outbox:
     # -- looking -----------------------------------------------------------------------------
 
     async def status(self, post_id: int) -> PostStatus | None:
-        async with self._database.read() as session:
+        async with self._database.read_rows() as session:
             row = (
                 await session.execute(select(*STATUS_COLUMNS).where(OutboxPost.id == post_id))
             ).one_or_none()
@@ -568,7 +567,7 @@ class Outbox:
     async def statuses(self, post_ids: Sequence[int]) -> dict[int, PostStatus]:
         if not post_ids:
             return {}
-        async with self._database.read() as session:
+        async with self._database.read_rows() as session:
             rows = (
                 await session.execute(
                     select(*STATUS_COLUMNS).where(OutboxPost.id.in_(list(post_ids)))
@@ -579,7 +578,7 @@ class Outbox:
     async def next_due_at(self) -> datetime | None:
         """When the earliest pending post becomes deliverable (its retry time, or lease end)."""
         pending = OutboxPost.state == PostState.PENDING.value
-        async with self._database.read() as session:
+        async with self._database.read_rows() as session:
             unclaimed = await session.scalar(
                 select(func.min(OutboxPost.next_attempt_at)).where(
                     pending, OutboxPost.claimed_until.is_(None)

@@ -13,11 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import BigInteger, ColumnElement, bindparam, exists, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.db import MemberPreferences
-from bot.db.statements import PerDialect, is_one_of, table_of
+from bot.db.statements import PerDialect, Rows, is_one_of, table_of
 from bot.errors import UserFacingError
 
 PAUSED_YOU = (
@@ -96,7 +95,7 @@ _PAUSED_AMONG = PerDialect(
 )
 
 
-async def paused_among(session: AsyncSession, server_id: int, user_ids: Iterable[int]) -> set[int]:
+async def paused_among(session: Rows, server_id: int, user_ids: Iterable[int]) -> set[int]:
     wanted = sorted(set(user_ids))
     if not wanted:
         return set()
@@ -107,7 +106,7 @@ async def paused_among(session: AsyncSession, server_id: int, user_ids: Iterable
 
 
 async def refuse_if_paused(
-    session: AsyncSession, server_id: int, user_id: int, *, others: Iterable[int] = ()
+    session: Rows, server_id: int, user_id: int, *, others: Iterable[int] = ()
 ) -> None:
     """Raise TrackingPaused if the acting member, or a member the action is about, paused."""
     others = set(others) - {user_id}

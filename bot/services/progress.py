@@ -459,7 +459,7 @@ class ProgressService:
         )
         since = now - HABIT_WINDOW_WEEKS * WEEK
         monday = _week_start(now)
-        async with self._database.read() as session:
+        async with self._database.read_rows() as session:
             rows = await session.execute(
                 _PROGRESS,
                 {"server_id": server_id, "user_id": user_id, "since": since, "monday": monday},

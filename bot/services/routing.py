@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import BigInteger, BindParameter, String, bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import (
     AskAnswer,
@@ -33,7 +32,7 @@ from bot.db import (
     Resource,
     ResourceTag,
 )
-from bot.db.statements import PerDialect, is_one_of, table_of
+from bot.db.statements import PerDialect, Rows, is_one_of, table_of
 from bot.services.interests import InterestKind, tag_variants
 from bot.services.pausing import not_paused
 from bot.services.ties import tied_with
@@ -173,7 +172,7 @@ def _count(number: int, word: str) -> str:
 
 
 async def route_helpers(
-    session: AsyncSession,
+    session: Rows,
     *,
     server_id: int,
     asker_id: int,

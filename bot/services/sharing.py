@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import ActivityEvent, Database, Member, OutboxPost, Resource, ResourceTag, utcnow
-from bot.db.statements import PerDialect, table_of
+from bot.db.statements import PerDialect, Rows, table_of
 from bot.errors import NotFound
 from bot.habits import EventKind, Habit
 from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers
@@ -154,7 +153,7 @@ _TAGS_OF = (
 
 
 async def _record_event(
-    session: AsyncSession,
+    session: Rows,
     *,
     actor: Actor,
     kind: EventKind,
@@ -211,7 +210,7 @@ class SharingService:
         """
         now = self._clock()
         choose = card_channel or (lambda configured: configured or channel_id)
-        async with self._database.write() as session:
+        async with self._database.write_rows() as session:
             await refuse_if_paused(session, actor.server_id, actor.user_id)
             settings = await touch_actor(session, actor, now)
             created = await session.execute(
@@ -305,7 +304,7 @@ class SharingService:
 
     @staticmethod
     async def _store_new(
-        session: AsyncSession,
+        session: Rows,
         actor: Actor,
         channel_id: int,
         share: ShareInput,
@@ -344,7 +343,7 @@ class SharingService:
         Only a recorded mark stores its answer: when nothing changed, nothing is owed.
         """
         now = self._clock()
-        async with self._database.write() as session:
+        async with self._database.write_rows() as session:
             # Raises NotFound for a resource that is gone or belongs to another server.
             resource = await self._load(session, actor.server_id, resource_id=resource_id)
             mark = UsefulMark.OWN_RESOURCE
@@ -389,12 +388,12 @@ class SharingService:
 
     async def resource(self, server_id: int, resource_id: int) -> SharedResource:
         """One resource with its card's state; raises NotFound if it is gone."""
-        async with self._database.read() as session:
+        async with self._database.read_rows() as session:
             return await self._load(session, server_id, resource_id=resource_id)
 
     @staticmethod
     async def _load(
-        session: AsyncSession,
+        session: Rows,
         server_id: int,
         *,
         url_hash: str | None = None,

@@ -35,7 +35,6 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import (
     ActivityEvent,
@@ -46,7 +45,7 @@ from bot.db import (
     Tie,
     utcnow,
 )
-from bot.db.statements import InsertFactory, PerDialect, is_one_of, table_of
+from bot.db.statements import InsertFactory, PerDialect, Rows, is_one_of, table_of
 from bot.habits import EventKind
 from bot.services.interests import InterestKind
 from bot.services.pausing import not_paused
@@ -381,7 +380,7 @@ class SuggestionService:
         """
         now = self._clock()
         skip = {user_id, *exclude}
-        async with self._database.read() as session:
+        async with self._database.read_rows() as session:
             mine = await _interests(session, server_id, user_id)
             candidates = await _candidates(session, server_id, mine, now)
             for key in skip:
@@ -435,7 +434,7 @@ class SuggestionService:
 
 
 async def _count_recent(
-    session: AsyncSession, server_id: int, candidates: dict[int, _Candidate], now: datetime
+    session: Rows, server_id: int, candidates: dict[int, _Candidate], now: datetime
 ) -> None:
     """Each candidate's part in the last 30 days, up to ``ACTIVITY_CAP`` events, from the
     (server, member, kind, time) index: one capped range read per candidate."""
@@ -450,7 +449,7 @@ async def _count_recent(
 
 
 async def _candidates(
-    session: AsyncSession, server_id: int, mine: set[tuple[str, str]], now: datetime
+    session: Rows, server_id: int, mine: set[tuple[str, str]], now: datetime
 ) -> dict[int, _Candidate]:
     """Recently active members, and active members sharing one of the member's tags."""
     found: dict[int, _Candidate] = {}
@@ -467,14 +466,14 @@ async def _candidates(
     return found
 
 
-async def _interests(session: AsyncSession, server_id: int, user_id: int) -> set[tuple[str, str]]:
+async def _interests(session: Rows, server_id: int, user_id: int) -> set[tuple[str, str]]:
     """The member's own interests, as (kind, tag)."""
     rows = await session.execute(_MY_INTERESTS, {"server_id": server_id, "user_id": user_id})
     return {(kind, tag) for kind, tag in rows.all()}
 
 
 async def _matches(
-    session: AsyncSession, server_id: int, mine: _Tags, candidates: dict[int, _Candidate]
+    session: Rows, server_id: int, mine: _Tags, candidates: dict[int, _Candidate]
 ) -> dict[int, _Match]:
     """How each candidate's interests meet the member's (no match for most, in a big server)."""
     builders: dict[int, _MatchBuilder] = {}
@@ -493,14 +492,14 @@ async def _matches(
 
 
 async def _mark_ties(
-    session: AsyncSession, server_id: int, user_id: int, candidates: dict[int, _Candidate]
+    session: Rows, server_id: int, user_id: int, candidates: dict[int, _Candidate]
 ) -> None:
     """Which candidates the member has a tie with."""
     for other in await tied_with(session, server_id, user_id, candidates):
         candidates[other].tied = True
 
 
-async def _own_ties(session: AsyncSession, server_id: int, user_id: int) -> list[int]:
+async def _own_ties(session: Rows, server_id: int, user_id: int) -> list[int]:
     """The member's latest ties, from either side of the pair.
 
     Each side reads at most ``MAX_OWN_TIES`` entries of its (member, last_at) index, so a hub
@@ -515,7 +514,7 @@ async def _own_ties(session: AsyncSession, server_id: int, user_id: int) -> list
 
 
 async def _count_mutual(
-    session: AsyncSession, server_id: int, user_id: int, shortlist: list[_Candidate]
+    session: Rows, server_id: int, user_id: int, shortlist: list[_Candidate]
 ) -> None:
     """How many of the member's colleagues each shortlisted candidate also has a tie with."""
     own = await _own_ties(session, server_id, user_id)

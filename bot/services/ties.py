@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from sqlalchemy import BigInteger, bindparam, select, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Tie
-from bot.db.statements import PerDialect, is_one_of, table_of
+from bot.db.statements import PerDialect, Rows, is_one_of, table_of
 
 _TIES = table_of(Tie)
 # A pair is stored once, the smaller id as member_a: one index search per side. An OR of the
@@ -34,7 +33,7 @@ _TIES_WITH = PerDialect(
 
 
 async def tied_with(
-    session: AsyncSession, server_id: int, member_id: int, others: Collection[int]
+    session: Rows, server_id: int, member_id: int, others: Collection[int]
 ) -> set[int]:
     """Those of ``others`` the member has a tie with (talked with, either way)."""
     if not others:
