@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     BindParameter,
+    ColumnElement,
     CompoundSelect,
-    Date,
     Row,
     Select,
     String,
@@ -30,8 +30,7 @@ from sqlalchemy import (
 )
 
 from bot.db import ActivityEvent, Ask, AskAnswer, ConversationWeek, Database, Resource, utcnow
-from bot.db.statements import table_of
-from bot.db.types import UTCDateTime
+from bot.db.statements import is_one_of_kinds, table_of
 from bot.habits import HABIT_ORDER, INTERACTION_KINDS, EventKind, Habit, Level
 from bot.services.conversations import week_of
 from bot.services.thresholds import DEFAULTS, LevelThresholds, Thresholds, ThresholdService
@@ -67,12 +66,6 @@ class MemberProgress:
 
     def of(self, habit: Habit) -> HabitProgress:
         return next(item for item in self.habits if item.habit is habit)
-
-
-def active_weeks(times: list[datetime], now: datetime, weeks: int = HABIT_WINDOW_WEEKS) -> int:
-    """In how many of the last ``weeks`` seven-day windows (ending now) something happened."""
-    buckets = {int((now - moment) / WEEK) for moment in times if now - moment >= timedelta(0)}
-    return len({bucket for bucket in buckets if bucket < weeks})
 
 
 def _week_start(now: datetime) -> datetime:
@@ -219,9 +212,24 @@ def converse_progress(
     levels: LevelThresholds = DEFAULTS[Habit.CONVERSE],
 ) -> HabitProgress:
     """Converse: conversations per partner and week; a relationship is 3 weeks with one partner."""
-    conversations = sum(weeks_by_partner.values())
-    partners = len(weeks_by_partner)
-    longest = max(weeks_by_partner.values(), default=0)
+    return converse_progress_of(
+        sum(weeks_by_partner.values()),
+        len(weeks_by_partner),
+        max(weeks_by_partner.values(), default=0),
+        partners_this_week,
+        levels,
+    )
+
+
+def converse_progress_of(
+    conversations: int,
+    partners: int,
+    longest: int,
+    partners_this_week: int = 0,
+    levels: LevelThresholds = DEFAULTS[Habit.CONVERSE],
+) -> HabitProgress:
+    """``converse_progress`` from the sums: conversation weeks in all, partners, and the most
+    weeks with one partner."""
     # A relationship is the habit, even before three partners.
     level = _level(
         conversations >= levels.started, partners >= levels.practicing, longest >= levels.habit
@@ -269,98 +277,111 @@ _RESOURCES = table_of(Resource)
 _SERVER: BindParameter[int] = bindparam("server_id")
 _USER: BindParameter[int] = bindparam("user_id")
 _MEMBER_EVENTS = (_EVENTS.c.server_id == _SERVER) & (_EVENTS.c.member_id == _USER)
-_REACHES = _MEMBER_EVENTS & _EVENTS.c.kind.in_([kind.value for kind in INTERACTION_KINDS])
-_CONTRIBUTED = _MEMBER_EVENTS & _EVENTS.c.kind.in_([kind.value for kind in CONTRIBUTION_KINDS])
+_REACHES = _MEMBER_EVENTS & is_one_of_kinds(_EVENTS.c.kind, INTERACTION_KINDS)
+_CONTRIBUTED = _MEMBER_EVENTS & is_one_of_kinds(_EVENTS.c.kind, CONTRIBUTION_KINDS)
 _MY_ASKS = (_ASKS_TABLE.c.server_id == _SERVER) & (_ASKS_TABLE.c.asker_id == _USER)
 _MY_ANSWERS = (_ANSWERS.c.server_id == _SERVER) & (_ANSWERS.c.answerer_id == _USER)
-_SINCE: BindParameter[datetime] = bindparam("since")
+# The ends of the last HABIT_WINDOW_WEEKS seven-day windows: ``window_0`` is now, ``window_1`` a
+# week ago, ...; the oldest is where the habit's window starts.
+_WINDOW_ENDS: tuple[BindParameter[datetime], ...] = tuple(
+    bindparam(f"window_{week}") for week in range(HABIT_WINDOW_WEEKS + 1)
+)
+_MONDAY: BindParameter[datetime] = bindparam("monday")
+
+
+def _by_window(moment: ColumnElement[datetime], *also: ColumnElement[bool]) -> list[Any]:
+    """How many rows fall in each of the last seven-day windows (the newest first): in how many
+    weeks a member was active, counted by the database instead of sending every row back."""
+    return [
+        func.count().filter(moment > _WINDOW_ENDS[week + 1], moment <= _WINDOW_ENDS[week], *also)
+        for week in range(HABIT_WINDOW_WEEKS)
+    ]
+
 
 _AnySelect = Select[*tuple[Any, ...]]
-# Each part of the member's figures: a name, and the columns of ``_COLUMNS`` it fills.
+# Each part of the member's figures: a name, and the columns of ``_COLUMNS`` it fills (a
+# part's ``n`` columns in order: see _Figures.of for what each holds).
+_COUNT_COLUMNS = tuple(f"n{index}" for index in range(1, 7))
 _COLUMNS: tuple[tuple[str, Any], ...] = (
     ("kind", String()),
-    ("n", BigInteger()),
-    ("n2", BigInteger()),
-    ("n3", BigInteger()),
-    ("other", BigInteger()),
-    ("at", UTCDateTime()),
-    ("week", Date()),
+    *((name, BigInteger()) for name in _COUNT_COLUMNS),
 )
+_REACHED = _EVENTS.c.other_member_id.is_not(None)
+
+
+def _weeks_with_partners(me: Any, partner: Any) -> _AnySelect:
+    """One side of the member's conversation weeks (the member is member_a of pairs with larger
+    ids, member_b of the others; an OR of the two would scan the server's weeks), summed up:
+    partners, conversations, the longest run with one partner, partners this week."""
+    per_partner = (
+        select(func.count().label("weeks"), func.max(_WEEKS.c.week).label("last"))
+        .where(_WEEKS.c.server_id == _SERVER, me == _USER)
+        .group_by(partner)
+        .subquery()
+    )
+    return select(
+        func.count(),
+        cast(func.coalesce(func.sum(per_partner.c.weeks), 0), BigInteger),
+        cast(func.coalesce(func.max(per_partner.c.weeks), 0), BigInteger),
+        func.count().filter(per_partner.c.last == bindparam("this_week")),
+    ).select_from(per_partner)
+
+
 _PARTS: tuple[tuple[str, _AnySelect], ...] = (
     (
-        "people",
-        select(func.count(func.distinct(_EVENTS.c.other_member_id)).label("n")).where(
-            _REACHES & _EVENTS.c.other_member_id.is_not(None)
-        ),
-    ),
-    (
         "reach",
-        select(_EVENTS.c.occurred_at.label("at"), _EVENTS.c.other_member_id.label("other")).where(
-            _REACHES, _EVENTS.c.occurred_at > _SINCE
-        ),
+        select(
+            func.count(func.distinct(_EVENTS.c.other_member_id)).filter(_REACHED),
+            func.count(func.distinct(_EVENTS.c.other_member_id)).filter(
+                _REACHED, _EVENTS.c.occurred_at >= _MONDAY
+            ),
+            *_by_window(_EVENTS.c.occurred_at, _REACHED),
+        ).where(_REACHES),
     ),
-    # The member is member_a of pairs with larger ids and member_b of the others: one index
-    # search each (an OR of the two would scan the server's weeks).
-    *(
-        (
-            "weeks",
-            select(
-                partner.label("other"),
-                func.count().label("n"),
-                func.max(_WEEKS.c.week).label("week"),
-            )
-            .where(_WEEKS.c.server_id == _SERVER, me == _USER)
-            .group_by(partner),
-        )
-        for me, partner in (
-            (_WEEKS.c.member_a, _WEEKS.c.member_b),
-            (_WEEKS.c.member_b, _WEEKS.c.member_a),
-        )
-    ),
+    ("weeks_as_a", _weeks_with_partners(_WEEKS.c.member_a, _WEEKS.c.member_b)),
+    ("weeks_as_b", _weeks_with_partners(_WEEKS.c.member_b, _WEEKS.c.member_a)),
     (
         "asks",
         select(
-            func.count().label("n"),
-            func.count(_ASKS_TABLE.c.first_answer_at).label("n2"),
-            func.count().filter(_ASKS_TABLE.c.created_at >= bindparam("monday")).label("n3"),
+            func.count(),
+            func.count(_ASKS_TABLE.c.first_answer_at),
+            func.count().filter(_ASKS_TABLE.c.created_at >= _MONDAY),
         ).where(_MY_ASKS),
     ),
     (
         "helped",
-        select(func.count(func.distinct(_ANSWERS.c.ask_id)).label("n"))
+        select(func.count(func.distinct(_ANSWERS.c.ask_id)))
         .join(_ASKS_TABLE, _ASKS_TABLE.c.id == _ANSWERS.c.ask_id)
         .where(_MY_ASKS, _ANSWERS.c.helpful_at.is_not(None)),
     ),
     (
         "contributions",
-        select(_EVENTS.c.kind.label("kind"), func.count().label("n"))
+        select(_EVENTS.c.kind.label("kind"), func.count())
         .where(_CONTRIBUTED)
         .group_by(_EVENTS.c.kind),
     ),
     (
         "contributed",
-        select(_EVENTS.c.occurred_at.label("at")).where(
-            _CONTRIBUTED, _EVENTS.c.occurred_at > _SINCE
-        ),
+        select(
+            func.count().filter(_EVENTS.c.occurred_at >= _MONDAY),
+            *_by_window(_EVENTS.c.occurred_at),
+        ).where(_CONTRIBUTED, _EVENTS.c.occurred_at > _WINDOW_ENDS[-1]),
     ),
     (
         "answered",
-        select(func.count(func.distinct(_ANSWERS.c.ask_id)).label("n")).where(_MY_ANSWERS),
-    ),
-    (
-        "answers_helpful",
-        select(func.count(func.distinct(_ANSWERS.c.ask_id)).label("n")).where(
-            _MY_ANSWERS, _ANSWERS.c.helpful_at.is_not(None)
-        ),
+        select(
+            func.count(func.distinct(_ANSWERS.c.ask_id)),
+            func.count(func.distinct(_ANSWERS.c.ask_id)).filter(_ANSWERS.c.helpful_at.is_not(None)),
+        ).where(_MY_ANSWERS),
     ),
     (
         "shares_used",
-        select(func.count(func.distinct(_EVENTS.c.resource_id)).label("n"))
+        select(func.count(func.distinct(_EVENTS.c.resource_id)))
         .join(_RESOURCES, _RESOURCES.c.id == _EVENTS.c.resource_id)
         .where(
             _RESOURCES.c.server_id == _SERVER,
             _RESOURCES.c.shared_by == _USER,
-            _EVENTS.c.kind.in_([kind.value for kind in USE_KINDS]),
+            is_one_of_kinds(_EVENTS.c.kind, USE_KINDS),
             _EVENTS.c.member_id != _USER,
         ),
     ),
@@ -372,13 +393,21 @@ def _one_statement(parts: tuple[tuple[str, _AnySelect], ...]) -> CompoundSelect[
 
     Seven statements made a progress read cost seven round trips through SQLAlchemy, several
     times what SQLite spends on the searches themselves; as parts of one UNION ALL each is
-    still its own index search (``test_progress_query_plan``). Every part fills the columns it
-    has and leaves the others NULL; the first part gives the result its types.
+    still its own index search (``test_progress_query_plan``). Every part fills the count
+    columns it has, in order, and leaves the others NULL; the first part gives the types.
     """
     selects = []
     for name, part in parts:
-        given = {column.key: column for column in part.selected_columns}
-        columns = [given.get(key, cast(null(), kind).label(key)) for key, kind in _COLUMNS]
+        given = list(part.selected_columns)
+        kind = [column for column in given if column.key == "kind"]
+        counts = [column for column in given if column.key != "kind"]
+        columns = [
+            kind[0] if kind else cast(null(), String()).label("kind"),
+            *(
+                (counts[index] if index < len(counts) else cast(null(), BigInteger())).label(key)
+                for index, key in enumerate(_COUNT_COLUMNS)
+            ),
+        ]
         selects.append(
             part.with_only_columns(
                 literal(name).label("part"), *columns, maintain_column_froms=True
@@ -395,14 +424,20 @@ class _Figures:
     """What the one progress statement found for a member."""
 
     people: int = 0
-    reaches: list[tuple[datetime, int]] = field(default_factory=list)
-    weeks: list[tuple[int, int, date]] = field(default_factory=list)
+    people_this_week: int = 0
+    # Activity in each of the last seven-day windows, the newest first.
+    reaches_by_week: list[int] = field(default_factory=list)
+    partners: int = 0
+    conversations: int = 0
+    longest: int = 0
+    partners_this_week: int = 0
     asks: int = 0
     asks_answered: int = 0
     asks_this_week: int = 0
     asks_helped: int = 0
     contributions: dict[str, int] = field(default_factory=dict)
-    contributed: list[datetime] = field(default_factory=list)
+    contributed_this_week: int = 0
+    contributed_by_week: list[int] = field(default_factory=list)
     questions_answered: int = 0
     answers_helpful: int = 0
     shares_used: int = 0
@@ -412,29 +447,31 @@ class _Figures:
         found = cls()
         for row in rows:
             part = row.part
+            n = [value or 0 for value in (row.n1, row.n2, row.n3, row.n4, row.n5, row.n6)]
             if part == "reach":
-                if row.other is not None:
-                    found.reaches.append((row.at, row.other))
-            elif part == "contributed":
-                found.contributed.append(row.at)
-            elif part == "weeks":
-                found.weeks.append((row.other, row.n, row.week))
+                found.people, found.people_this_week, *found.reaches_by_week = n
+            elif part in ("weeks_as_a", "weeks_as_b"):
+                found.partners += n[0]
+                found.conversations += n[1]
+                found.longest = max(found.longest, n[2])
+                found.partners_this_week += n[3]
             elif part == "contributions":
-                found.contributions[row.kind] = row.n
+                found.contributions[row.kind] = n[0]
+            elif part == "contributed":
+                found.contributed_this_week, *found.contributed_by_week = n[:5]
             elif part == "asks":
-                found.asks, found.asks_answered, found.asks_this_week = row.n, row.n2, row.n3
-            else:
-                setattr(found, _COUNTS[part], row.n or 0)
+                found.asks, found.asks_answered, found.asks_this_week = n[:3]
+            elif part == "helped":
+                found.asks_helped = n[0]
+            elif part == "answered":
+                found.questions_answered, found.answers_helpful = n[:2]
+            elif part == "shares_used":
+                found.shares_used = n[0]
         return found
 
 
-_COUNTS = {
-    "people": "people",
-    "helped": "asks_helped",
-    "answered": "questions_answered",
-    "answers_helpful": "answers_helpful",
-    "shares_used": "shares_used",
-}
+def _weeks_active(by_week: list[int]) -> int:
+    return sum(1 for count in by_week if count)
 
 
 class ProgressService:
@@ -457,20 +494,33 @@ class ProgressService:
             if self._thresholds is not None
             else Thresholds.defaults()
         )
-        since = now - HABIT_WINDOW_WEEKS * WEEK
         monday = _week_start(now)
+        windows = {f"window_{week}": now - week * WEEK for week in range(HABIT_WINDOW_WEEKS + 1)}
         async with self._database.read_rows() as session:
             rows = await session.execute(
                 _PROGRESS,
-                {"server_id": server_id, "user_id": user_id, "since": since, "monday": monday},
+                {
+                    "server_id": server_id,
+                    "user_id": user_id,
+                    "monday": monday,
+                    "this_week": week_of(now),
+                    **windows,
+                },
             )
-            figures = _Figures.of(rows)
+            figures = _Figures.of(rows.all())
         tracked = {
-            Habit.CONNECT: _connect(figures, now, monday, chosen.of(Habit.CONNECT)),
-            Habit.CONTRIBUTE: _contribute(figures, now, monday, chosen.of(Habit.CONTRIBUTE)),
-            Habit.CONVERSE: converse_progress(
-                {partner: weeks for partner, weeks, _ in figures.weeks},
-                sum(1 for *_, last in figures.weeks if last == week_of(now)),
+            Habit.CONNECT: connect_progress(
+                figures.people,
+                _weeks_active(figures.reaches_by_week),
+                figures.people_this_week,
+                chosen.of(Habit.CONNECT),
+            ),
+            Habit.CONTRIBUTE: _contribute(figures, chosen.of(Habit.CONTRIBUTE)),
+            Habit.CONVERSE: converse_progress_of(
+                figures.conversations,
+                figures.partners,
+                figures.longest,
+                figures.partners_this_week,
                 chosen.of(Habit.CONVERSE),
             ),
             Habit.REQUEST: request_progress(
@@ -491,23 +541,7 @@ class ProgressService:
         return MemberProgress(server_id, user_id, habits)
 
 
-def _connect(
-    figures: _Figures, now: datetime, monday: datetime, levels: LevelThresholds
-) -> HabitProgress:
-    # Nobody reached is filtered in Python, not in SQL: a range on other_member_id would lead
-    # the planner to the (member, other) index and every event the member ever had.
-    this_week = len({other for moment, other in figures.reaches if moment >= monday})
-    return connect_progress(
-        figures.people,
-        active_weeks([moment for moment, _ in figures.reaches], now),
-        this_week,
-        levels,
-    )
-
-
-def _contribute(
-    figures: _Figures, now: datetime, monday: datetime, levels: LevelThresholds
-) -> HabitProgress:
+def _contribute(figures: _Figures, levels: LevelThresholds) -> HabitProgress:
     shares = figures.contributions.get(EventKind.SHARE.value, 0)
     answers = 0
     if figures.contributions.get(EventKind.ANSWER.value, 0):
@@ -519,12 +553,11 @@ def _contribute(
         used = figures.answers_helpful
     if shares:
         used += figures.shares_used
-    shared_this_week = sum(1 for moment in figures.contributed if moment >= monday)
     return contribute_progress(
         shares,
         used,
-        active_weeks(figures.contributed, now),
-        shared_this_week,
+        _weeks_active(figures.contributed_by_week),
+        figures.contributed_this_week,
         answers,
         levels,
     )

@@ -45,7 +45,7 @@ from bot.db import (
     Tie,
     utcnow,
 )
-from bot.db.statements import InsertFactory, PerDialect, Rows, is_one_of, table_of
+from bot.db.statements import InsertFactory, PerDialect, Rows, is_one_of, is_one_of_kinds, table_of
 from bot.habits import EventKind
 from bot.services.interests import InterestKind
 from bot.services.pausing import not_paused
@@ -167,7 +167,7 @@ _LATEST_PART = (
     .where(
         _EVENTS.c.server_id == _SERVER,
         _EVENTS.c.member_id == _MEMBERS.c.user_id,
-        _EVENTS.c.kind.in_(_TAKING_PART),
+        is_one_of_kinds(_EVENTS.c.kind, _TAKING_PART),
         _EVENTS.c.occurred_at > bindparam("since"),
     )
     .limit(ACTIVITY_CAP)

@@ -8,7 +8,7 @@ from bot.db import Database
 from bot.habits import HABIT_ORDER, Habit, Level
 from bot.services.coach import next_step
 from bot.services.members import Actor
-from bot.services.progress import ProgressService, active_weeks
+from bot.services.progress import ProgressService
 from bot.services.share_input import parse_share
 from bot.services.sharing import SharingService
 from tests.services.clock import Clock, answer_ticket
@@ -87,6 +87,12 @@ async def test_old_shares_do_not_keep_a_habit_alive(database: Database) -> None:
     assert await _contribute_level(database) is Level.PRACTICING
 
 
-def test_active_weeks_counts_distinct_seven_day_windows() -> None:
-    times = [NOW - timedelta(days=d) for d in (0, 1, 6, 8, 27, 28, 40)]
-    assert active_weeks(times, NOW) == 3  # windows 0, 1 and 3; 28 and 40 days are outside
+async def test_active_weeks_are_distinct_seven_day_windows_ending_now(database: Database) -> None:
+    """Shares 0, 1, 6, 8 and 27 days ago fall in three windows (0, 1 and 3); 28 and 40 days
+    ago are outside the four weeks, and a share later than now counts in none."""
+    for days in (0, 1, 6, 8, 27, 28, 40, -1):
+        await _share(database, ANA, f"https://a.org/{days}", NOW - timedelta(days=days))
+    progress = await ProgressService(database, clock=Clock(NOW)).progress(1001, 11)
+    contribute = progress.of(Habit.CONTRIBUTE)
+    assert "8 shares" in contribute.summary
+    assert "active 3 of the last 4 weeks" in contribute.summary

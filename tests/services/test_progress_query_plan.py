@@ -60,7 +60,12 @@ async def test_progress_queries_search_indexes_instead_of_scanning(tmp_path: Pat
                     "EXPLAIN QUERY PLAN " + statement, parameters
                 )
                 details = [row[-1] for row in plan]
-                scans = [d for d in details if d.startswith("SCAN") and "USING" not in d]
+                # A subquery's own rows (anon_N) are read whole; a table never is.
+                scans = [
+                    d
+                    for d in details
+                    if d.startswith("SCAN") and "USING" not in d and "anon_" not in d
+                ]
                 assert scans == [], (statement, details)
     finally:
         await database.dispose()
