@@ -268,7 +268,8 @@ def converse_progress_of(
 _NOT_TRACKED_YET: dict[Habit, str] = {}
 
 
-# The query, built once (see bot.db.statements); parameters: server_id, user_id, since, monday.
+# The query, built once (see bot.db.statements); parameters: server_id, user_id, monday,
+# this_week (its Monday, a date) and window_0 ... window_4.
 _EVENTS = table_of(ActivityEvent)
 _WEEKS = table_of(ConversationWeek)
 _ASKS_TABLE = table_of(Ask)
@@ -299,13 +300,9 @@ def _by_window(moment: ColumnElement[datetime], *also: ColumnElement[bool]) -> l
 
 
 _AnySelect = Select[*tuple[Any, ...]]
-# Each part of the member's figures: a name, and the columns of ``_COLUMNS`` it fills (a
-# part's ``n`` columns in order: see _Figures.of for what each holds).
+# Each part of the member's figures has a name, maybe a ``kind``, and up to six counts, in the
+# columns n1 ... n6 in order (see _Figures.of for what each part's counts are).
 _COUNT_COLUMNS = tuple(f"n{index}" for index in range(1, 7))
-_COLUMNS: tuple[tuple[str, Any], ...] = (
-    ("kind", String()),
-    *((name, BigInteger()) for name in _COUNT_COLUMNS),
-)
 _REACHED = _EVENTS.c.other_member_id.is_not(None)
 
 
