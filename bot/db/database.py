@@ -1,6 +1,8 @@
 """The engine, its SQLite tuning, and units of work.
 
-Services open ``database.read()`` to look and ``database.write()`` to change things. On SQLite a
+Services open ``database.read()`` to look and ``database.write()`` to change things (an ORM
+session); code that runs only statements on tables, as the commands' hot paths do, opens
+``read_rows()`` / ``write_rows()`` instead (a connection, same transactions). On SQLite a
 write starts with ``BEGIN IMMEDIATE``: a deferred transaction that reads first and writes later
 can fail with "database is locked" under WAL, while an immediate one waits its turn. Writers in
 this process also queue on an asyncio lock first, so they never wait on each other inside
