@@ -28,8 +28,6 @@ from bot.services.outbox import Outbox, PostState, PostStatus
 
 log = logging.getLogger(__name__)
 
-NO_PINGS = discord.AllowedMentions.none()
-
 # How often stored answers are looked at again: forgetting delivered ones, and retrying those
 # whose delivery failed or whose post settled in another process.
 SWEEP_INTERVAL = 2.0
@@ -182,7 +180,9 @@ class AnswerDelivery:
         webhook = discord.Webhook.partial(ticket.application_id, ticket.token, client=self._client)
         # "@original" is the interaction's first answer: Discord's id for it in this route.
         original = cast(int, "@original")
-        await webhook.edit_message(original, content=content, allowed_mentions=NO_PINGS)
+        await webhook.edit_message(
+            original, content=content, allowed_mentions=discord.AllowedMentions.none()
+        )
 
     # -- the sweep --------------------------------------------------------------------------
 

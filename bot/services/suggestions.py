@@ -476,7 +476,7 @@ async def _matches(
     session: Rows, server_id: int, mine: _Tags, candidates: dict[int, _Candidate]
 ) -> dict[int, _Match]:
     """How each candidate's interests meet the member's (no match for most, in a big server)."""
-    builders: dict[int, _MatchBuilder] = {}
+    builders: defaultdict[int, _MatchBuilder] = defaultdict(_MatchBuilder)
     tags = sorted(mine.all)
     if tags:
         rows = await session.execute(
@@ -484,10 +484,7 @@ async def _matches(
             {"server_id": server_id, "ids": list(candidates), "tags": tags},
         )
         for user_id, kind, tag in rows.all():
-            builder = builders.get(user_id)
-            if builder is None:
-                builder = builders[user_id] = _MatchBuilder()
-            builder.add(mine, kind, tag)
+            builders[user_id].add(mine, kind, tag)
     return {key: builders[key].match() if key in builders else _NO_MATCH for key in candidates}
 
 
