@@ -5,8 +5,19 @@ Three processes besides this one: the emulator (``python -m emulator``), the rea
 whose handlers only count (``bench._bare_bot``). Both bots are in one server and receive the same
 gateway events: r/AskAcademia's history as member actions (``bench._gateway_stream``: questions,
 threads started from them, messages and replies in the threads, the asker's 👍 on each answer),
-about 115,000 events in all. The emulator prepares the whole stream first, then feeds each bot
-as fast as that bot reads its websocket (``--rate`` paces both on the data set's rhythm instead).
+about 115,000 events in all. The emulator prepares the whole stream first, then feeds it twice,
+to a fresh pair of bots each time:
+
+1. **as fast as each bot reads its websocket**: how many events a second each can take, and the
+   ratio of PLN Coach's to the bare bot's;
+2. **paced on the data set's own rhythm** (its quiet spells and bursts), scaled to an average
+   of ``--rate`` events/s (default 3,000: 1.5x the issue's floor): whether PLN Coach keeps up with
+   what arrives, or its backlog grows.
+
+Run 1 cannot answer run 2's question: fed as fast as it reads, a bot that stores what it reads
+is behind a bot that only parses it by construction, and its backlog fills up to the bound its
+back-pressure sets (``bot.services.ingest``), at a moment that depends on when the bare bot
+finishes and leaves PLN Coach both cores. The verdict on "no growing backlog" comes from run 2.
 
 What is measured, per bot, over time: events *received* (the sequence number in the bot's own
 heartbeats, which the emulator asks for every second) and events *processed*:
@@ -24,10 +35,14 @@ had received 10 % of the stream to the moment it had received 90 %, divided by t
 buffered: events stored after the stream stopped arriving are in the overall rate (first event
 sent to last processed), not in the sustained one. **Backlog**: events received minus events
 processed, sampled through that window; it *grows* when its fitted trend adds more than one
-second of arriving events across the window. CPU seconds per process come from /proc. The
-other processes on the machine share its 2 cores: compare the two bots' figures of one run.
+second of arriving events across the window. PLN Coach *keeps up* in run 2 when its backlog does
+not grow and it stores at least 95 % of what the emulator delivered (the bare bot's rate: on 2
+cores the emulator may deliver a little less than asked). CPU seconds per process come from
+/proc. The other processes on the machine share its 2 cores: compare the two bots' figures of
+one run.
 
-    python -m bench.ingest_gateway [--events 100000] [--rate 3000] [--timeline] [--log PATH]
+    python -m bench.ingest_gateway [--events 100000] [--rate 3000] [--only fast|paced]
+        [--timeline] [--log PATH]
 """
 
 from __future__ import annotations
@@ -53,6 +68,7 @@ from bot.invite import INVITE_PERMISSIONS
 POLL = 0.1
 HEARTBEAT_MS = 1000  # the bots' heartbeats say what they have read: once a second
 TARGET_RATIO, TARGET_RATE = 0.5, 2000
+PACED_RATE = 1.5 * TARGET_RATE
 
 
 def world_spec(stream: Stream) -> dict[str, Any]:
@@ -190,20 +206,31 @@ async def feed_and_watch(
     return started
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What one run says about the targets."""
+
+    ratio: float
+    coach_rate: float
+    grows: bool
+    kept_up: bool
+
+
 def report(
     stream: Stream,
     traces: dict[str, Trace],
     started: float,
     ledger: LedgerWatch,
     rate: float | None,
-) -> None:
+) -> Verdict:
     coach, bare = outcome(traces["coach"], started), outcome(traces["bare"], started)
     counts = stream.counts
+    fed = "as fast as each bot reads" if rate is None else f"paced at {rate:,.0f}/s on average"
     print(
-        f"\nPassive ingestion through the gateway: {traces['coach'].total:,} events per bot "
-        f"(r/AskAcademia: {counts['threads']:,} questions with threads, {counts['messages']:,} "
-        f"messages in them of which {counts['replies']:,} replies, {counts['reactions']:,} "
-        f"reactions); SQLite; {os.cpu_count()} cores\n"
+        f"\nPassive ingestion through the gateway, {fed}: {traces['coach'].total:,} events per "
+        f"bot (r/AskAcademia: {counts['threads']:,} questions with threads, "
+        f"{counts['messages']:,} messages in them of which {counts['replies']:,} replies, "
+        f"{counts['reactions']:,} reactions); SQLite; {os.cpu_count()} cores\n"
     )
     header = (
         f"{'':22}{'sustained/s':>12}{'overall/s':>11}{'window (s)':>13}"
@@ -218,20 +245,28 @@ def report(
     bare_rate = bare.window.rate if bare.window else 0.0
     ratio = coach_rate / bare_rate if bare_rate else 0.0
     grows = coach.backlog is None or coach.backlog.grows
+    kept_up = bare_rate > 0 and coach_rate >= 0.95 * bare_rate and not grows
     print(f"\nratio PLN Coach / bare (sustained): {ratio:.2f}×", end="   ")
     if rate is None:
-        met = ratio >= TARGET_RATIO and coach_rate >= TARGET_RATE and not grows
-        print(
-            f"target ≥ {TARGET_RATIO}× and ≥ {TARGET_RATE:,}/s with no growing backlog: "
-            f"{'met' if met else 'NOT met'}"
-        )
+        print(f"(≥ {TARGET_RATIO}× and ≥ {TARGET_RATE:,}/s wanted)")
     else:
-        kept_up = coach_rate >= 0.95 * rate and not grows
-        print(f"paced at {rate:,.0f}/s: PLN Coach {'kept up' if kept_up else 'fell behind'}")
+        print(f"PLN Coach {'kept up' if kept_up else 'fell behind'}")
     print(
         f"ledger: {ledger.rows:,} rows stored of {ledger.expected:,} expected "
         f"({ledger.unexpected} unexpected)"
     )
+    return Verdict(ratio, coach_rate, grows, kept_up)
+
+
+def verdict(fast: Verdict | None, paced: Verdict | None, rate: float) -> None:
+    """The issue's target over both runs: speed from the first, keeping up from the second."""
+    parts: list[tuple[str, bool]] = []
+    if fast is not None:
+        parts.append((f"≥ {TARGET_RATIO}× the bare bot at full speed", fast.ratio >= TARGET_RATIO))
+        parts.append((f"≥ {TARGET_RATE:,}/s at full speed", fast.coach_rate >= TARGET_RATE))
+    if paced is not None:
+        parts.append((f"no growing backlog at {rate:,.0f}/s", paced.kept_up))
+    print("\ntarget: " + "; ".join(f"{what}: {'met' if ok else 'NOT met'}" for what, ok in parts))
 
 
 def timeline(traces: dict[str, Trace], started: float, step: float = 2.0) -> None:
@@ -342,26 +377,37 @@ async def measure(
 
 async def run(
     events: int | None,
-    rate: float | None,
+    rate: float,
+    only: str | None,
     within: float,
     show_timeline: bool,
     keep_log: Path | None,
 ) -> None:
-    measured = await measure(events, rate, within, keep_log)
-    report(measured.stream, measured.traces, measured.started, measured.ledger, rate)
-    if show_timeline:
-        timeline(measured.traces, measured.started)
+    results: dict[str, Verdict] = {}
+    for phase, speed in (("fast", None), ("paced", rate)):
+        if only not in (None, phase):
+            continue
+        measured = await measure(events, speed, within, keep_log)
+        results[phase] = report(
+            measured.stream, measured.traces, measured.started, measured.ledger, speed
+        )
+        if show_timeline:
+            timeline(measured.traces, measured.started)
+    verdict(results.get("fast"), results.get("paced"), rate)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, help="stop the data set after about this many")
-    parser.add_argument("--rate", type=float, help="events/s on the data set's rhythm")
+    parser.add_argument(
+        "--rate", type=float, default=PACED_RATE, help="run 2: events/s on the data set's rhythm"
+    )
+    parser.add_argument("--only", choices=("fast", "paced"), help="one of the two runs")
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--timeline", action="store_true", help="print progress every 2 s")
     parser.add_argument("--log", type=Path, help="keep PLN Coach's log there")
     args = parser.parse_args()
-    asyncio.run(run(args.events, args.rate, args.timeout, args.timeline, args.log))
+    asyncio.run(run(args.events, args.rate, args.only, args.timeout, args.timeline, args.log))
 
 
 if __name__ == "__main__":
