@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, delete, insert, select
 
 from bot.db import Database, PendingAnswer, utcnow
+from bot.db.prepared import Prepared
 from bot.db.statements import Rows, table_of
 from bot.services.outbox import worker_slot
 
@@ -88,7 +89,7 @@ _STORED_COLUMNS = (
     "expires_at",
     "created_at",
 )
-_STORE = (
+_STORE = Prepared(
     insert(_ANSWERS)
     .values({column: bindparam(column) for column in _STORED_COLUMNS})
     .returning(_ANSWERS.c.id)
@@ -113,8 +114,8 @@ class PendingAnswers:
         post_id: int | None = None,
     ) -> OwedAnswer:
         """Owe an answer, inside the transaction that stores the member's action."""
-        answer_id = await session.scalar(
-            _STORE,
+        stored = await _STORE.execute(
+            session,
             {
                 "server_id": server_id,
                 "member_id": member_id,
@@ -131,7 +132,7 @@ class PendingAnswers:
             },
         )
         return OwedAnswer(
-            answer_id, server_id, member_id, kind, subject_id, outcome, post_id, ticket
+            stored.scalar_one(), server_id, member_id, kind, subject_id, outcome, post_id, ticket
         )
 
     async def unexpired(self, worker_id: str, *, exclude: Iterable[int] = ()) -> list[OwedAnswer]:

@@ -9,13 +9,14 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 
 from bot.db.models import Member, Server
+from bot.db.prepared import Prepared
 from bot.db.statements import InsertFactory, PerDialect, Rows, table_of
 from bot.db.upsert import dialect_insert
 
 _SERVERS = table_of(Server)
 _MEMBERS = table_of(Member)
 _SETTINGS = (_SERVERS.c.shares_channel_id, _SERVERS.c.intros_channel_id, _SERVERS.c.asks_channel_id)
-_SERVER_ROW = select(_SERVERS.c.name, *_SETTINGS).where(_SERVERS.c.id == bindparam("id"))
+_SERVER_ROW = Prepared(select(_SERVERS.c.name, *_SETTINGS).where(_SERVERS.c.id == bindparam("id")))
 
 
 def _server_upsert(insert: InsertFactory) -> Any:
@@ -44,8 +45,8 @@ def _actor_upsert(insert: InsertFactory) -> Any:
     )
 
 
-_UPSERT_SERVER = PerDialect(_server_upsert)
-_UPSERT_ACTOR = PerDialect(_actor_upsert)
+_UPSERT_SERVER = Prepared(PerDialect(_server_upsert))
+_UPSERT_ACTOR = Prepared(PerDialect(_actor_upsert))
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +71,8 @@ class Actor:
 async def touch_actor(session: Rows, actor: Actor, now: datetime) -> ServerSettings:
     """Make sure the server and member rows exist and carry the current names."""
     settings = await touch_server(session, actor.server_id, actor.server_name)
-    await session.execute(
-        _UPSERT_ACTOR.on(session),
+    await _UPSERT_ACTOR.execute(
+        session,
         {
             "server_id": actor.server_id,
             "user_id": actor.user_id,
@@ -89,9 +90,9 @@ async def touch_server(session: Rows, server_id: int, server_name: str) -> Serve
     unconditional upsert would make all writers of a busy server queue on that one row's lock.
     """
     name = server_name[:100]
-    row = (await session.execute(_SERVER_ROW, {"id": server_id})).one_or_none()
+    row = (await _SERVER_ROW.execute(session, {"id": server_id})).one_or_none()
     if row is None:
-        created = await session.execute(_UPSERT_SERVER.on(session), {"id": server_id, "name": name})
+        created = await _UPSERT_SERVER.execute(session, {"id": server_id, "name": name})
         return ServerSettings(*created.one())
     if row.name != name:
         await session.execute(update(Server).where(Server.id == server_id).values(name=name))

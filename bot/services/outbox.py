@@ -24,6 +24,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, bindparam, func, literal, or_, select, update
 
 from bot.db import Database, OutboxPost, utcnow
+from bot.db.prepared import Prepared
 from bot.db.statements import PerDialect, Rows, table_of
 from bot.db.types import UTCDateTime
 from bot.db.upsert import dialect_insert
@@ -132,18 +133,20 @@ _ENQUEUED_COLUMNS = (
     "claimed_until",
     "created_at",
 )
-_ENQUEUE = PerDialect(
-    lambda insert: (
-        insert(_POSTS)
-        .values({column: bindparam(column) for column in _ENQUEUED_COLUMNS})
-        .on_conflict_do_nothing(
-            index_elements=[_POSTS.c.server_id, _POSTS.c.kind, _POSTS.c.subject_id]
+_ENQUEUE = Prepared(
+    PerDialect(
+        lambda insert: (
+            insert(_POSTS)
+            .values({column: bindparam(column) for column in _ENQUEUED_COLUMNS})
+            .on_conflict_do_nothing(
+                index_elements=[_POSTS.c.server_id, _POSTS.c.kind, _POSTS.c.subject_id]
+            )
+            .returning(_POSTS.c.id)
         )
-        .returning(_POSTS.c.id)
     )
 )
 _STATUS_OF_POSTS = [_POSTS.c[column.key] for column in STATUS_COLUMNS]
-_RECORD_POSTED = (
+_RECORD_POSTED = Prepared(
     update(_POSTS)
     .where(_POSTS.c.id == bindparam("post_id"), _POSTS.c.state != PostState.POSTED.value)
     .values(
@@ -158,7 +161,7 @@ _RECORD_POSTED = (
     )
     .returning(*_STATUS_OF_POSTS)
 )
-_STATUS = select(*_STATUS_OF_POSTS).where(_POSTS.c.id == bindparam("post_id"))
+_STATUS = Prepared(select(*_STATUS_OF_POSTS).where(_POSTS.c.id == bindparam("post_id")))
 
 
 def _still_held(claim: PostClaim) -> tuple[Any, ...]:
@@ -219,8 +222,8 @@ class Outbox:
         and the claim; a post owed already for the same subject is returned unclaimed.
         """
         claimed = claim_for is not None
-        inserted = await session.execute(
-            _ENQUEUE.on(session),
+        inserted = await _ENQUEUE.execute(
+            session,
             {
                 "server_id": server_id,
                 "kind": kind,
@@ -486,8 +489,8 @@ class Outbox:
         now = self._clock()
         async with self._database.write_rows() as session:
             row = (
-                await session.execute(
-                    _RECORD_POSTED,
+                await _RECORD_POSTED.execute(
+                    session,
                     {
                         "post_id": claim.post_id,
                         "message_id": message_id,
@@ -497,7 +500,7 @@ class Outbox:
                 )
             ).one_or_none()
             if row is None:  # posted already, by another worker: its message counts
-                row = (await session.execute(_STATUS, {"post_id": claim.post_id})).one()
+                row = (await _STATUS.execute(session, {"post_id": claim.post_id})).one()
         return status_of(row)
 
     async def record_refusal(self, claim: PostClaim, refusal: Refusal) -> PostStatus | None:
@@ -559,9 +562,7 @@ class Outbox:
 
     async def status(self, post_id: int) -> PostStatus | None:
         async with self._database.read_rows() as session:
-            row = (
-                await session.execute(select(*STATUS_COLUMNS).where(OutboxPost.id == post_id))
-            ).one_or_none()
+            row = (await _STATUS.execute(session, {"post_id": post_id})).one_or_none()
         return None if row is None else status_of(row)
 
     async def statuses(self, post_ids: Sequence[int]) -> dict[int, PostStatus]:

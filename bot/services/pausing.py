@@ -16,6 +16,7 @@ from sqlalchemy import BigInteger, ColumnElement, bindparam, exists, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.db import MemberPreferences
+from bot.db.prepared import Prepared
 from bot.db.statements import PerDialect, Rows, is_one_of, table_of
 from bot.errors import UserFacingError
 
@@ -86,11 +87,13 @@ def not_paused(
     )
 
 
-_PAUSED_AMONG = PerDialect(
-    lambda insert: select(_PREFERENCES.c.user_id).where(
-        _PREFERENCES.c.server_id == bindparam("server_id"),
-        is_one_of(_PREFERENCES.c.user_id, "user_ids", insert, BigInteger()),
-        _PREFERENCES.c.paused_at.is_not(None),
+_PAUSED_AMONG = Prepared(
+    PerDialect(
+        lambda insert: select(_PREFERENCES.c.user_id).where(
+            _PREFERENCES.c.server_id == bindparam("server_id"),
+            is_one_of(_PREFERENCES.c.user_id, "user_ids", insert, BigInteger()),
+            _PREFERENCES.c.paused_at.is_not(None),
+        )
     )
 )
 
@@ -99,10 +102,8 @@ async def paused_among(session: Rows, server_id: int, user_ids: Iterable[int]) -
     wanted = sorted(set(user_ids))
     if not wanted:
         return set()
-    rows = await session.scalars(
-        _PAUSED_AMONG.on(session), {"server_id": server_id, "user_ids": wanted}
-    )
-    return set(rows)
+    rows = await _PAUSED_AMONG.execute(session, {"server_id": server_id, "user_ids": wanted})
+    return set(rows.scalars())
 
 
 async def refuse_if_paused(

@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 
 from bot.db import ActivityEvent, Ask, AskAnswer, ConversationWeek, Database, Resource, utcnow
+from bot.db.prepared import Prepared
 from bot.db.statements import is_one_of_kinds, table_of
 from bot.habits import HABIT_ORDER, INTERACTION_KINDS, EventKind, Habit, Level
 from bot.services.conversations import week_of
@@ -413,7 +414,7 @@ def _one_statement(parts: tuple[tuple[str, _AnySelect], ...]) -> CompoundSelect[
     return union_all(*selects)
 
 
-_PROGRESS = _one_statement(_PARTS)
+_PROGRESS = Prepared(_one_statement(_PARTS))
 
 
 @dataclass
@@ -494,8 +495,8 @@ class ProgressService:
         monday = _week_start(now)
         windows = {f"window_{week}": now - week * WEEK for week in range(HABIT_WINDOW_WEEKS + 1)}
         async with self._database.read_rows() as session:
-            rows = await session.execute(
-                _PROGRESS,
+            rows = await _PROGRESS.execute(
+                session,
                 {
                     "server_id": server_id,
                     "user_id": user_id,

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, insert, select
 
 from bot.db import ActivityEvent, Database, Member, OutboxPost, Resource, ResourceTag, utcnow
+from bot.db.prepared import Prepared
 from bot.db.statements import PerDialect, Rows, table_of
 from bot.errors import NotFound
 from bot.habits import EventKind, Habit
@@ -92,23 +93,31 @@ _RESOURCE_COLUMNS = (
     "channel_id",
     "created_at",
 )
-_RECORD_EVENT = PerDialect(
-    lambda insert: (
-        insert(_EVENTS)
-        .values({column: bindparam(column) for column in _EVENT_COLUMNS})
-        .on_conflict_do_nothing(index_elements=[_EVENTS.c.server_id, _EVENTS.c.dedupe_key])
-        .returning(_EVENTS.c.id)
+_RECORD_EVENT = Prepared(
+    PerDialect(
+        lambda insert: (
+            insert(_EVENTS)
+            .values({column: bindparam(column) for column in _EVENT_COLUMNS})
+            .on_conflict_do_nothing(index_elements=[_EVENTS.c.server_id, _EVENTS.c.dedupe_key])
+            .returning(_EVENTS.c.id)
+        )
     )
 )
-_CREATE_RESOURCE = PerDialect(
-    lambda insert: (
-        insert(_RESOURCES)
-        .values({column: bindparam(column) for column in _RESOURCE_COLUMNS})
-        .on_conflict_do_nothing(index_elements=[_RESOURCES.c.server_id, _RESOURCES.c.url_hash])
-        .returning(_RESOURCES.c.id)
+_CREATE_RESOURCE = Prepared(
+    PerDialect(
+        lambda insert: (
+            insert(_RESOURCES)
+            .values({column: bindparam(column) for column in _RESOURCE_COLUMNS})
+            .on_conflict_do_nothing(index_elements=[_RESOURCES.c.server_id, _RESOURCES.c.url_hash])
+            .returning(_RESOURCES.c.id)
+        )
     )
 )
-_ADD_TAGS = insert(_TAGS)
+_ADD_TAGS = Prepared(
+    insert(_TAGS).values(
+        {column: bindparam(column) for column in ("resource_id", "tag", "server_id", "position")}
+    )
+)
 _MEMBERS = table_of(Member)
 _POSTS = table_of(OutboxPost)
 # A resource with its sharer's name and its card's status (``post_id`` None: no card owed).
@@ -143,9 +152,9 @@ _RESOURCE = (
     )
     .where(_RESOURCES.c.server_id == bindparam("server_id"))
 )
-_RESOURCE_BY_URL = _RESOURCE.where(_RESOURCES.c.url_hash == bindparam("url_hash"))
-_RESOURCE_BY_ID = _RESOURCE.where(_RESOURCES.c.id == bindparam("resource_id"))
-_TAGS_OF = (
+_RESOURCE_BY_URL = Prepared(_RESOURCE.where(_RESOURCES.c.url_hash == bindparam("url_hash")))
+_RESOURCE_BY_ID = Prepared(_RESOURCE.where(_RESOURCES.c.id == bindparam("resource_id")))
+_TAGS_OF = Prepared(
     select(_TAGS.c.tag)
     .where(_TAGS.c.resource_id == bindparam("resource_id"))
     .order_by(_TAGS.c.position)
@@ -165,8 +174,8 @@ async def _record_event(
     channel_id: int | None = None,
 ) -> bool:
     """Append one event; returns False when an event with the same dedupe key already exists."""
-    result = await session.execute(
-        _RECORD_EVENT.on(session),
+    result = await _RECORD_EVENT.execute(
+        session,
         {
             "server_id": actor.server_id,
             "member_id": actor.user_id,
@@ -213,8 +222,8 @@ class SharingService:
         async with self._database.write_rows() as session:
             await refuse_if_paused(session, actor.server_id, actor.user_id)
             settings = await touch_actor(session, actor, now)
-            created = await session.execute(
-                _CREATE_RESOURCE.on(session),
+            created = await _CREATE_RESOURCE.execute(
+                session,
                 {
                     "server_id": actor.server_id,
                     "shared_by": actor.user_id,
@@ -312,8 +321,8 @@ class SharingService:
         now: datetime,
     ) -> None:
         if share.tags:
-            await session.execute(
-                _ADD_TAGS,
+            await _ADD_TAGS.execute_many(
+                session,
                 [
                     {
                         "resource_id": resource_id,
@@ -400,17 +409,17 @@ class SharingService:
         resource_id: int | None = None,
     ) -> SharedResource:
         if url_hash is not None:
-            found = await session.execute(
-                _RESOURCE_BY_URL, {"server_id": server_id, "url_hash": url_hash}
+            found = await _RESOURCE_BY_URL.execute(
+                session, {"server_id": server_id, "url_hash": url_hash}
             )
         else:
-            found = await session.execute(
-                _RESOURCE_BY_ID, {"server_id": server_id, "resource_id": resource_id}
+            found = await _RESOURCE_BY_ID.execute(
+                session, {"server_id": server_id, "resource_id": resource_id}
             )
         row = found.one_or_none()
         if row is None:
             raise NotFound("That resource is no longer here.")
-        tags = await session.scalars(_TAGS_OF, {"resource_id": row.id})
+        tags = (await _TAGS_OF.execute(session, {"resource_id": row.id})).scalars()
         return SharedResource(
             id=row.id,
             server_id=row.server_id,
