@@ -27,6 +27,7 @@ from bot.db import (
     OutboxPost,
     utcnow,
 )
+from bot.db.prepared import Prepared
 from bot.db.statements import Rows
 from bot.db.upsert import dialect_insert
 from bot.errors import InvalidInput, NotFound
@@ -43,7 +44,7 @@ _ASKS = cast(Table, Ask.__table__)
 _ANSWERS = cast(Table, AskAnswer.__table__)
 _EVENTS = cast(Table, ActivityEvent.__table__)
 # /ask's statements, built once (see bot.db.statements).
-_CREATE_ASK = (
+_CREATE_ASK = Prepared(
     insert(_ASKS)
     .values(
         {
@@ -53,16 +54,29 @@ _CREATE_ASK = (
     )
     .returning(_ASKS.c.id)
 )
-_ADD_ASK_TAGS = insert(cast(Table, AskTag.__table__))
-_ADD_HELPERS = insert(cast(Table, AskHelper.__table__))
-_RECORD_ASKED = insert(_EVENTS).values(
-    server_id=bindparam("server_id"),
-    member_id=bindparam("member_id"),
-    kind=EventKind.ASK.value,
-    habit=Habit.REQUEST.value,
-    occurred_at=bindparam("occurred_at"),
-    channel_id=bindparam("channel_id"),
-    dedupe_key=bindparam("dedupe_key"),
+_ADD_ASK_TAGS = Prepared(
+    insert(cast(Table, AskTag.__table__)).values(
+        {column: bindparam(column) for column in ("ask_id", "tag", "server_id", "position")}
+    )
+)
+_ADD_HELPERS = Prepared(
+    insert(cast(Table, AskHelper.__table__)).values(
+        {
+            column: bindparam(column)
+            for column in ("ask_id", "member_id", "server_id", "position", "pinged", "reasons")
+        }
+    )
+)
+_RECORD_ASKED = Prepared(
+    insert(_EVENTS).values(
+        server_id=bindparam("server_id"),
+        member_id=bindparam("member_id"),
+        kind=EventKind.ASK.value,
+        habit=Habit.REQUEST.value,
+        occurred_at=bindparam("occurred_at"),
+        channel_id=bindparam("channel_id"),
+        dedupe_key=bindparam("dedupe_key"),
+    )
 )
 
 ASK_THREAD = "ask_thread"
@@ -186,8 +200,8 @@ class AskService:
         async with self._database.write_rows() as session:
             await refuse_if_paused(session, actor.server_id, actor.user_id)
             settings = await touch_actor(session, actor, now)
-            ask_id = await session.scalar(
-                _CREATE_ASK,
+            created = await _CREATE_ASK.execute(
+                session,
                 {
                     "server_id": actor.server_id,
                     "asker_id": actor.user_id,
@@ -196,18 +210,18 @@ class AskService:
                     "created_at": now,
                 },
             )
-            assert ask_id is not None
+            ask_id = created.scalar_one()
             if request.tags:
-                await session.execute(
-                    _ADD_ASK_TAGS,
+                await _ADD_ASK_TAGS.execute_many(
+                    session,
                     [
                         {"ask_id": ask_id, "tag": tag, "server_id": actor.server_id, "position": i}
                         for i, tag in enumerate(request.tags)
                     ],
                 )
             if helpers:
-                await session.execute(
-                    _ADD_HELPERS,
+                await _ADD_HELPERS.execute_many(
+                    session,
                     [
                         {
                             "ask_id": ask_id,
@@ -220,8 +234,8 @@ class AskService:
                         for position, pick in enumerate(helpers)
                     ],
                 )
-            await session.execute(
-                _RECORD_ASKED,
+            await _RECORD_ASKED.execute(
+                session,
                 {
                     "server_id": actor.server_id,
                     "member_id": actor.user_id,

@@ -32,6 +32,7 @@ from bot.db import (
     Resource,
     ResourceTag,
 )
+from bot.db.prepared import Prepared
 from bot.db.statements import PerDialect, Rows, is_one_of, table_of
 from bot.services.interests import InterestKind, tag_variants
 from bot.services.pausing import not_paused
@@ -56,44 +57,50 @@ _ASK_TAGS = table_of(AskTag)
 _MEMBERS = table_of(Member)
 _SERVER: BindParameter[int] = bindparam("server_id")
 # Lists (tags, ids) are bound as one parameter each: see statements.is_one_of.
-_KNOWN_FOR_TAGS = PerDialect(
-    lambda insert: (
-        select(_INTERESTS.c.user_id, _INTERESTS.c.kind, _INTERESTS.c.tag)
-        .where(
-            _INTERESTS.c.server_id == _SERVER,
-            is_one_of(_INTERESTS.c.tag, "tags", insert, String()),
-            _INTERESTS.c.kind != InterestKind.LEARN.value,
+_KNOWN_FOR_TAGS = Prepared(
+    PerDialect(
+        lambda insert: (
+            select(_INTERESTS.c.user_id, _INTERESTS.c.kind, _INTERESTS.c.tag)
+            .where(
+                _INTERESTS.c.server_id == _SERVER,
+                is_one_of(_INTERESTS.c.tag, "tags", insert, String()),
+                _INTERESTS.c.kind != InterestKind.LEARN.value,
+            )
+            .limit(CANDIDATE_LIMIT * 4)
         )
-        .limit(CANDIDATE_LIMIT * 4)
     )
 )
-_SHARERS = PerDialect(
-    lambda insert: (
-        select(_RESOURCES.c.shared_by, func.count())
-        .join(_RESOURCE_TAGS, _RESOURCE_TAGS.c.resource_id == _RESOURCES.c.id)
-        .where(
-            _RESOURCE_TAGS.c.server_id == _SERVER,
-            is_one_of(_RESOURCE_TAGS.c.tag, "tags", insert, String()),
+_SHARERS = Prepared(
+    PerDialect(
+        lambda insert: (
+            select(_RESOURCES.c.shared_by, func.count())
+            .join(_RESOURCE_TAGS, _RESOURCE_TAGS.c.resource_id == _RESOURCES.c.id)
+            .where(
+                _RESOURCE_TAGS.c.server_id == _SERVER,
+                is_one_of(_RESOURCE_TAGS.c.tag, "tags", insert, String()),
+            )
+            .group_by(_RESOURCES.c.shared_by)
+            .order_by(func.count().desc())
+            .limit(CANDIDATE_LIMIT)
         )
-        .group_by(_RESOURCES.c.shared_by)
-        .order_by(func.count().desc())
-        .limit(CANDIDATE_LIMIT)
     )
 )
-_ANSWERERS = PerDialect(
-    lambda insert: (
-        select(_ANSWERS.c.answerer_id, func.count(), func.count(_ANSWERS.c.helpful_at))
-        .join(_ASK_TAGS, _ASK_TAGS.c.ask_id == _ANSWERS.c.ask_id)
-        .where(
-            _ASK_TAGS.c.server_id == _SERVER,
-            is_one_of(_ASK_TAGS.c.tag, "tags", insert, String()),
+_ANSWERERS = Prepared(
+    PerDialect(
+        lambda insert: (
+            select(_ANSWERS.c.answerer_id, func.count(), func.count(_ANSWERS.c.helpful_at))
+            .join(_ASK_TAGS, _ASK_TAGS.c.ask_id == _ANSWERS.c.ask_id)
+            .where(
+                _ASK_TAGS.c.server_id == _SERVER,
+                is_one_of(_ASK_TAGS.c.tag, "tags", insert, String()),
+            )
+            .group_by(_ANSWERS.c.answerer_id)
+            .order_by(func.count().desc())
+            .limit(CANDIDATE_LIMIT)
         )
-        .group_by(_ANSWERS.c.answerer_id)
-        .order_by(func.count().desc())
-        .limit(CANDIDATE_LIMIT)
     )
 )
-_RECENT_ANSWERS = (
+_RECENT_ANSWERS = Prepared(
     select(_ANSWERS.c.answerer_id, _ANSWERS.c.answered_at)
     .where(
         _ANSWERS.c.server_id == _SERVER,
@@ -103,15 +110,17 @@ _RECENT_ANSWERS = (
     .order_by(_ANSWERS.c.answered_at.desc())
     .limit(RECENT_ANSWER_ROWS)
 )
-_ACTIVE_AMONG = PerDialect(
-    lambda insert: select(
-        _MEMBERS.c.user_id, _MEMBERS.c.display_name, _MEMBERS.c.last_seen_at
-    ).where(
-        _MEMBERS.c.server_id == _SERVER,
-        is_one_of(_MEMBERS.c.user_id, "ids", insert, BigInteger()),
-        _MEMBERS.c.left_at.is_(None),
-        _MEMBERS.c.last_seen_at > bindparam("active_since"),
-        not_paused(_MEMBERS.c.server_id, _MEMBERS.c.user_id),  # /privacy pause
+_ACTIVE_AMONG = Prepared(
+    PerDialect(
+        lambda insert: select(
+            _MEMBERS.c.user_id, _MEMBERS.c.display_name, _MEMBERS.c.last_seen_at
+        ).where(
+            _MEMBERS.c.server_id == _SERVER,
+            is_one_of(_MEMBERS.c.user_id, "ids", insert, BigInteger()),
+            _MEMBERS.c.left_at.is_(None),
+            _MEMBERS.c.last_seen_at > bindparam("active_since"),
+            not_paused(_MEMBERS.c.server_id, _MEMBERS.c.user_id),  # /privacy pause
+        )
     )
 )
 
@@ -192,8 +201,8 @@ async def route_helpers(
 
     variants = {variant: tag for tag in tags for variant in tag_variants(tag)}
     if variants:
-        rows = await session.execute(
-            _KNOWN_FOR_TAGS.on(session), {"server_id": server_id, "tags": sorted(variants)}
+        rows = await _KNOWN_FOR_TAGS.execute(
+            session, {"server_id": server_id, "tags": sorted(variants)}
         )
         for user_id, kind, tag in rows.all():
             target = helper(user_id)
@@ -202,15 +211,15 @@ async def route_helpers(
             elif variants[tag] not in target.knows:
                 target.knows.append(variants[tag])
         on_tags = {"server_id": server_id, "tags": list(tags)}
-        sharers = await session.execute(_SHARERS.on(session), on_tags)
+        sharers = await _SHARERS.execute(session, on_tags)
         for user_id, count in sharers.all():
             helper(user_id).shares = count
-        answerers = await session.execute(_ANSWERERS.on(session), on_tags)
+        answerers = await _ANSWERERS.execute(session, on_tags)
         for user_id, count, helpful in answerers.all():
             target = helper(user_id)
             target.tag_answers, target.helpful = count, helpful
-    recent = await session.execute(
-        _RECENT_ANSWERS,
+    recent = await _RECENT_ANSWERS.execute(
+        session,
         {"server_id": server_id, "since": now - RECENT_ANSWERS_WITHIN, "now": now},
     )
     counts: defaultdict[int, int] = defaultdict(int)
@@ -229,8 +238,8 @@ async def route_helpers(
     ids = list(helpers)
     for member_id in await tied_with(session, server_id, asker_id, ids):
         helpers[member_id].knows_asker = True
-    members = await session.execute(
-        _ACTIVE_AMONG.on(session),
+    members = await _ACTIVE_AMONG.execute(
+        session,
         {"server_id": server_id, "ids": ids, "active_since": now - ACTIVE_WITHIN},
     )
     active = {row.user_id: (row.display_name, row.last_seen_at) for row in members.all()}

@@ -45,6 +45,7 @@ from bot.db import (
     Tie,
     utcnow,
 )
+from bot.db.prepared import Prepared
 from bot.db.statements import InsertFactory, PerDialect, Rows, is_one_of, is_one_of_kinds, table_of
 from bot.habits import EventKind
 from bot.services.interests import InterestKind
@@ -94,7 +95,7 @@ _ACTIVE = (
     not_paused(_MEMBERS.c.server_id, _MEMBERS.c.user_id),  # /privacy pause
 )
 _CANDIDATE_COLUMNS = (_MEMBERS.c.user_id, _MEMBERS.c.display_name, _MEMBERS.c.last_seen_at)
-_RECENTLY_ACTIVE = (
+_RECENTLY_ACTIVE = Prepared(
     select(*_CANDIDATE_COLUMNS)
     .where(*_ACTIVE)
     .order_by(_MEMBERS.c.last_seen_at.desc())
@@ -149,19 +150,23 @@ def _sharing_a_tag(insert: InsertFactory) -> Select[Any]:
     )
 
 
-_SHARING_A_TAG = PerDialect(_sharing_a_tag)
-_MY_INTERESTS = select(_INTERESTS.c.kind, _INTERESTS.c.tag).where(
-    _INTERESTS.c.server_id == _SERVER, _INTERESTS.c.user_id == _USER
+_SHARING_A_TAG = Prepared(PerDialect(_sharing_a_tag))
+_MY_INTERESTS = Prepared(
+    select(_INTERESTS.c.kind, _INTERESTS.c.tag).where(
+        _INTERESTS.c.server_id == _SERVER, _INTERESTS.c.user_id == _USER
+    )
 )
 # Only the candidates' interests that are also the member's can match: the rest are not read.
 # Searched by candidate (a few rows each), never by tag: ``|| ''`` keeps the planners off the
 # tag index, which PostgreSQL chose for hubs and then read every member's row with a popular
 # tag (45,000 in a server of 100,000, 15-20 ms) to keep the few hundred candidates'.
-_INTERESTS_IN_COMMON = PerDialect(
-    lambda insert: select(_INTERESTS.c.user_id, _INTERESTS.c.kind, _INTERESTS.c.tag).where(
-        _INTERESTS.c.server_id == _SERVER,
-        is_one_of(_INTERESTS.c.user_id, "ids", insert, BigInteger()),
-        is_one_of(_INTERESTS.c.tag.concat(literal_column("''")), "tags", insert, String()),
+_INTERESTS_IN_COMMON = Prepared(
+    PerDialect(
+        lambda insert: select(_INTERESTS.c.user_id, _INTERESTS.c.kind, _INTERESTS.c.tag).where(
+            _INTERESTS.c.server_id == _SERVER,
+            is_one_of(_INTERESTS.c.user_id, "ids", insert, BigInteger()),
+            is_one_of(_INTERESTS.c.tag.concat(literal_column("''")), "tags", insert, String()),
+        )
     )
 )
 # A candidate's part lately: a capped range read of the (server, member, kind, time) index.
@@ -177,13 +182,15 @@ _LATEST_PART = (
     .correlate(_MEMBERS)
     .subquery()
 )
-_TAKING_PART_LATELY = PerDialect(
-    lambda insert: select(
-        _MEMBERS.c.user_id,
-        select(func.count()).select_from(_LATEST_PART).correlate(_MEMBERS).scalar_subquery(),
-    ).where(
-        _MEMBERS.c.server_id == _SERVER,
-        is_one_of(_MEMBERS.c.user_id, "ids", insert, BigInteger()),
+_TAKING_PART_LATELY = Prepared(
+    PerDialect(
+        lambda insert: select(
+            _MEMBERS.c.user_id,
+            select(func.count()).select_from(_LATEST_PART).correlate(_MEMBERS).scalar_subquery(),
+        ).where(
+            _MEMBERS.c.server_id == _SERVER,
+            is_one_of(_MEMBERS.c.user_id, "ids", insert, BigInteger()),
+        )
     )
 )
 
@@ -199,25 +206,29 @@ def _latest_ties(me: Any, other: Any) -> Select[Any]:
     return select(latest.c.other, latest.c.last_at)
 
 
-_OWN_TIES = union_all(
-    _latest_ties(_TIES.c.member_a, _TIES.c.member_b),
-    _latest_ties(_TIES.c.member_b, _TIES.c.member_a),
+_OWN_TIES = Prepared(
+    union_all(
+        _latest_ties(_TIES.c.member_a, _TIES.c.member_b),
+        _latest_ties(_TIES.c.member_b, _TIES.c.member_a),
+    )
 )
 # The shortlisted candidates' ties, matched against the member's own colleagues in the index
 # (``+ 0`` keeps the planner from probing every pair: up to 30 x 500 look-ups, against a few
 # dozen ties each for most candidates).
-_TIES_AMONG = PerDialect(
-    lambda insert: union_all(
-        select(_TIES.c.member_a, _TIES.c.member_b).where(
-            _TIES.c.server_id == _SERVER,
-            is_one_of(_TIES.c.member_a, "ids", insert, BigInteger()),
-            is_one_of(_TIES.c.member_b + 0, "own", insert, BigInteger()),
-        ),
-        select(_TIES.c.member_a, _TIES.c.member_b).where(
-            _TIES.c.server_id == _SERVER,
-            is_one_of(_TIES.c.member_b, "ids", insert, BigInteger()),
-            is_one_of(_TIES.c.member_a + 0, "own", insert, BigInteger()),
-        ),
+_TIES_AMONG = Prepared(
+    PerDialect(
+        lambda insert: union_all(
+            select(_TIES.c.member_a, _TIES.c.member_b).where(
+                _TIES.c.server_id == _SERVER,
+                is_one_of(_TIES.c.member_a, "ids", insert, BigInteger()),
+                is_one_of(_TIES.c.member_b + 0, "own", insert, BigInteger()),
+            ),
+            select(_TIES.c.member_a, _TIES.c.member_b).where(
+                _TIES.c.server_id == _SERVER,
+                is_one_of(_TIES.c.member_b, "ids", insert, BigInteger()),
+                is_one_of(_TIES.c.member_a + 0, "own", insert, BigInteger()),
+            ),
+        )
     )
 )
 
@@ -443,8 +454,8 @@ async def _count_recent(
     (server, member, kind, time) index: one capped range read per candidate."""
     if not candidates:
         return
-    rows = await session.execute(
-        _TAKING_PART_LATELY.on(session),
+    rows = await _TAKING_PART_LATELY.execute(
+        session,
         {"server_id": server_id, "ids": list(candidates), "since": now - ACTIVITY_WINDOW},
     )
     for member_id, count in rows.all():
@@ -457,11 +468,11 @@ async def _candidates(
     """Recently active members, and active members sharing one of the member's tags."""
     found: dict[int, _Candidate] = {}
     active = {"server_id": server_id, "active_since": now - ACTIVE_WITHIN}
-    for row in (await session.execute(_RECENTLY_ACTIVE, active)).all():
+    for row in (await _RECENTLY_ACTIVE.execute(session, active)).all():
         found[row.user_id] = _Candidate(row.user_id, row.display_name, row.last_seen_at)
     tags = sorted({tag for _, tag in mine})
     if tags:
-        sharing = await session.execute(_SHARING_A_TAG.on(session), {**active, "tags": tags})
+        sharing = await _SHARING_A_TAG.execute(session, {**active, "tags": tags})
         for row in sharing.all():
             found.setdefault(
                 row.user_id, _Candidate(row.user_id, row.display_name, row.last_seen_at)
@@ -471,7 +482,7 @@ async def _candidates(
 
 async def _interests(session: Rows, server_id: int, user_id: int) -> set[tuple[str, str]]:
     """The member's own interests, as (kind, tag)."""
-    rows = await session.execute(_MY_INTERESTS, {"server_id": server_id, "user_id": user_id})
+    rows = await _MY_INTERESTS.execute(session, {"server_id": server_id, "user_id": user_id})
     return {(kind, tag) for kind, tag in rows.all()}
 
 
@@ -482,8 +493,8 @@ async def _matches(
     builders: defaultdict[int, _MatchBuilder] = defaultdict(_MatchBuilder)
     tags = sorted(mine.all)
     if tags:
-        rows = await session.execute(
-            _INTERESTS_IN_COMMON.on(session),
+        rows = await _INTERESTS_IN_COMMON.execute(
+            session,
             {"server_id": server_id, "ids": list(candidates), "tags": tags},
         )
         for user_id, kind, tag in rows.all():
@@ -506,7 +517,7 @@ async def _own_ties(session: Rows, server_id: int, user_id: int) -> list[int]:
     with thousands of ties costs no more than a member with five hundred.
     """
     rows = sorted(
-        (await session.execute(_OWN_TIES, {"server_id": server_id, "user_id": user_id})).all(),
+        (await _OWN_TIES.execute(session, {"server_id": server_id, "user_id": user_id})).all(),
         key=lambda row: row.last_at,
         reverse=True,
     )
@@ -521,8 +532,8 @@ async def _count_mutual(
     if not own or not shortlist:
         return
     by_id = {c.user_id: c for c in shortlist}
-    rows = await session.execute(
-        _TIES_AMONG.on(session), {"server_id": server_id, "ids": list(by_id), "own": own}
+    rows = await _TIES_AMONG.execute(
+        session, {"server_id": server_id, "ids": list(by_id), "own": own}
     )
     colleagues = set(own)
     for member_a, member_b in rows.all():
