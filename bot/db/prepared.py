@@ -14,8 +14,9 @@ before (a network round trip costs more than the machinery there), so both backe
 with the same row shapes and tests on either prove the other.
 
 Only what the hot paths need is supported: named ``bindparam`` placeholders (or values fixed in
-the statement), no expanding IN lists (see ``statements.is_one_of``). A statement that needs
-more is run through SQLAlchemy, unchanged.
+the statement, or column defaults), no expanding IN lists (see ``statements.is_one_of``). A
+statement that needs more is run through SQLAlchemy, unchanged, and so is every statement while
+``[database] echo`` asks SQLAlchemy to log them.
 """
 
 from __future__ import annotations
@@ -219,7 +220,7 @@ class Prepared(Generic[_S]):
         if dialect.name != "sqlite":
             return await unit.execute(self.on(unit), params)
         compiled = self._compiled_for(unit, dialect)
-        if compiled is None:
+        if compiled is None or _echoing(unit):
             return await unit.execute(self.on(unit), params)
         connection = unit if isinstance(unit, AsyncConnection) else await unit.connection()
         return _run_on_sqlite(connection.sync_connection, compiled, params)
@@ -230,7 +231,7 @@ class Prepared(Generic[_S]):
             return
         dialect = dialect_of(unit)
         compiled = self._compiled_for(unit, dialect) if dialect.name == "sqlite" else None
-        if compiled is None:
+        if compiled is None or _echoing(unit):
             await unit.execute(self.on(unit), list(params))
             return
         connection = unit if isinstance(unit, AsyncConnection) else await unit.connection()
@@ -243,6 +244,12 @@ class Prepared(Generic[_S]):
             except _Unsupported:
                 self._compiled[dialect.name] = None
         return self._compiled[dialect.name]
+
+
+def _echoing(unit: Rows) -> bool:
+    """``[database] echo = true``: SQLAlchemy logs each statement it runs, so let it run them."""
+    engine = unit.sync_engine if isinstance(unit, AsyncConnection) else unit.get_bind().engine
+    return bool(engine.echo)
 
 
 def _cursor(connection: Connection | None) -> sqlite3.Cursor:
