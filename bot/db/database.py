@@ -109,8 +109,6 @@ def _checkpointer(url: str) -> WalCheckpointer | None:
 
 
 CACHE_KIB = 32 * 1024
-# For this transaction only (see Database.read_rows).
-_PLAN_PER_LIST = "SET LOCAL plan_cache_mode = force_custom_plan"
 _BEGIN = {mode: f"BEGIN {mode}" for mode in ("DEFERRED", "IMMEDIATE")}
 
 
@@ -216,23 +214,15 @@ class Database:
                 yield session
 
     @asynccontextmanager
-    async def read_rows(self, *, planned_per_list: bool = False) -> AsyncIterator[AsyncConnection]:
+    async def read_rows(self) -> AsyncIterator[AsyncConnection]:
         """Like ``read()``, for statements on tables (Core) only: no ORM session around them.
 
         The hot paths run only statements built once on the Core tables; an ORM session added
         about a third to the cost of each (its unit of work, identity map and transaction
         bookkeeping), for nothing they use.
-
-        ``planned_per_list``: on PostgreSQL, plan each statement for the lists it is given.
-        After a few runs PostgreSQL reuses one plan for any parameters, and in that plan a
-        list bound as an array (``statements.is_one_of``) is searched item by item for every
-        row: for a hub's 500 colleagues, 10-25 ms where a plan made for the list takes 1 ms.
-        Planning costs a fraction of a millisecond, so only reads of long lists ask for it.
         """
         with _unavailable_as(DatabaseUnavailable.LOOKING):
             async with self.engine.connect() as connection:
-                if planned_per_list and not self.is_sqlite:
-                    await connection.exec_driver_sql(_PLAN_PER_LIST)
                 yield connection
 
     @asynccontextmanager

@@ -46,7 +46,16 @@ from bot.db import (
     utcnow,
 )
 from bot.db.prepared import Prepared
-from bot.db.statements import InsertFactory, PerDialect, Rows, is_one_of, is_one_of_kinds, table_of
+from bot.db.statements import (
+    LONG_LIST,
+    InsertFactory,
+    PerDialect,
+    Rows,
+    is_one_of,
+    is_one_of_kinds,
+    plan_for_long_lists,
+    table_of,
+)
 from bot.habits import EventKind
 from bot.services.interests import InterestKind
 from bot.services.pausing import not_paused
@@ -394,13 +403,15 @@ class SuggestionService:
         """
         now = self._clock()
         skip = {user_id, *exclude}
-        async with self._database.read_rows(planned_per_list=True) as session:
+        async with self._database.read_rows() as session:
             mine = await _interests(session, server_id, user_id)
             candidates = await _candidates(session, server_id, mine, now)
             for key in skip:
                 candidates.pop(key, None)
             if not candidates:
                 return []
+            if len(candidates) > LONG_LIST:  # a big server: plan for its long lists
+                await plan_for_long_lists(session)
             my_tags = _Tags.of(mine)
             matches = await _matches(session, server_id, my_tags, candidates)
             await _mark_ties(session, server_id, user_id, candidates)
