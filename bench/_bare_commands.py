@@ -18,6 +18,7 @@ import zlib
 from typing import Any
 
 import discord
+from cachetools import TTLCache
 from discord import app_commands
 
 NO_PINGS = discord.AllowedMentions.none()
@@ -92,6 +93,9 @@ class BareCommands:
         self.client = client
         self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
         self.seen: dict[int, None] = {}  # insertion-ordered set
+        # Members found in the server, trusted for ten minutes: PLN Coach's /connect suggest
+        # does the same (cogs/connect/cog.py), so both make the same calls under load.
+        self.still_here: TTLCache[int, bool] = TTLCache(50_000, 600.0)
         self.card_png = noise_png()
         self._cards = 0
         connect = app_commands.Group(name="connect", description="Reach out to people.")
@@ -209,8 +213,9 @@ class BareCommands:
         )
 
     async def suggest(self, interaction: discord.Interaction[Any]) -> None:
-        """Calls: defer (ephemeral) → look up each of six candidates (GET member; without the
-        members intent none is cached) → edit the original answer (three of them, and why)."""
+        """Calls: defer (ephemeral) → look up each of six candidates not found in the last ten
+        minutes (GET member; without the members intent none is cached) → edit the original
+        answer (three of them, and why)."""
         self._saw(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild = interaction.guild
@@ -218,13 +223,18 @@ class BareCommands:
         candidates = self._others(interaction.user.id)[:CANDIDATES]
 
         async def here(user_id: int) -> bool:
+            if user_id in self.still_here:
+                return True
             try:
                 member = guild.get_member(user_id) or await guild.fetch_member(user_id)
             except discord.NotFound:
                 return False
             except discord.HTTPException:
                 return True
-            return not member.bot
+            if member.bot:
+                return False
+            self.still_here[user_id] = True
+            return True
 
         checks = await asyncio.wait_for(
             asyncio.gather(*(here(c) for c in candidates)), MEMBER_CHECK_WAIT
