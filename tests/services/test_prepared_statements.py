@@ -94,3 +94,10 @@ async def test_a_missing_parameter_is_refused_before_anything_runs(database: Dat
     async with database.write_rows() as unit:
         with pytest.raises(exc.ArgumentError if database.is_sqlite else exc.StatementError):
             await _ADD_SERVER.execute(unit, {"id": 10})
+
+
+async def test_a_naive_datetime_is_refused_as_sqlalchemy_refuses_it(database: Database) -> None:
+    naive = utcnow().replace(tzinfo=None)
+    async with database.read_rows() as unit:
+        with pytest.raises((ValueError, exc.StatementError), match="naive datetime"):
+            await _SEEN_SINCE.execute(unit, {"server_id": 7, "since": naive})
