@@ -10,17 +10,20 @@ Statements whose SQL differs by backend (``INSERT ... ON CONFLICT``) are built o
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import (
     JSON,
+    Column,
     ColumnElement,
     Dialect,
+    Insert,
     Table,
     any_,
     bindparam,
     func,
+    insert,
     literal_column,
     select,
     text,
@@ -83,6 +86,27 @@ def is_one_of(
         return column == any_(bindparam(name, type_=postgresql.ARRAY(item)))
     items = func.json_each(bindparam(name, type_=JSON())).table_valued("value")
     return column.in_(select(items.c.value))
+
+
+def insert_named(table: Table, columns: Iterable[str]) -> Insert:
+    """An INSERT of rows whose every value the caller gives under its column's name."""
+    return insert(table).values({column: bindparam(column) for column in columns})
+
+
+def insert_new(
+    table: Table, columns: Iterable[str], *, unique: Sequence[Column[Any]], returning: Column[Any]
+) -> PerDialect[Any]:
+    """``insert_named`` that does nothing when a row with the same ``unique`` values is there:
+    it returns the new row's ``returning``, or no row (the caller looks the old one up)."""
+    names = tuple(columns)
+    return PerDialect(
+        lambda dialect_insert: (
+            dialect_insert(table)
+            .values({column: bindparam(column) for column in names})
+            .on_conflict_do_nothing(index_elements=list(unique))
+            .returning(returning)
+        )
+    )
 
 
 # Lists longer than this are worth planning for (see plan_for_long_lists).

@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import delete, select
 
 from bot.db import Database, PendingAnswer, utcnow
 from bot.db.prepared import Prepared
-from bot.db.statements import Rows, table_of
+from bot.db.statements import Rows, insert_named, table_of
 from bot.services.outbox import worker_slot
 
 # Discord keeps an interaction token valid for 15 minutes; stop a little earlier so an edit
@@ -89,11 +89,7 @@ _STORED_COLUMNS = (
     "expires_at",
     "created_at",
 )
-_STORE = Prepared(
-    insert(_ANSWERS)
-    .values({column: bindparam(column) for column in _STORED_COLUMNS})
-    .returning(_ANSWERS.c.id)
-)
+_STORE = Prepared(insert_named(_ANSWERS, _STORED_COLUMNS).returning(_ANSWERS.c.id))
 
 
 class PendingAnswers:

@@ -28,7 +28,7 @@ from bot.db import (
     utcnow,
 )
 from bot.db.prepared import Prepared
-from bot.db.statements import Rows
+from bot.db.statements import Rows, insert_named
 from bot.db.upsert import dialect_insert
 from bot.errors import InvalidInput, NotFound
 from bot.habits import EventKind, Habit
@@ -45,26 +45,17 @@ _ANSWERS = cast(Table, AskAnswer.__table__)
 _EVENTS = cast(Table, ActivityEvent.__table__)
 # /ask's statements, built once (see bot.db.statements).
 _CREATE_ASK = Prepared(
-    insert(_ASKS)
-    .values(
-        {
-            column: bindparam(column)
-            for column in ("server_id", "asker_id", "question", "channel_id", "created_at")
-        }
-    )
-    .returning(_ASKS.c.id)
+    insert_named(
+        _ASKS, ("server_id", "asker_id", "question", "channel_id", "created_at")
+    ).returning(_ASKS.c.id)
 )
 _ADD_ASK_TAGS = Prepared(
-    insert(cast(Table, AskTag.__table__)).values(
-        {column: bindparam(column) for column in ("ask_id", "tag", "server_id", "position")}
-    )
+    insert_named(cast(Table, AskTag.__table__), ("ask_id", "tag", "server_id", "position"))
 )
 _ADD_HELPERS = Prepared(
-    insert(cast(Table, AskHelper.__table__)).values(
-        {
-            column: bindparam(column)
-            for column in ("ask_id", "member_id", "server_id", "position", "pinged", "reasons")
-        }
+    insert_named(
+        cast(Table, AskHelper.__table__),
+        ("ask_id", "member_id", "server_id", "position", "pinged", "reasons"),
     )
 )
 _RECORD_ASKED = Prepared(

@@ -25,7 +25,7 @@ from sqlalchemy import CursorResult, bindparam, func, literal, or_, select, upda
 
 from bot.db import Database, OutboxPost, utcnow
 from bot.db.prepared import Prepared
-from bot.db.statements import PerDialect, Rows, table_of
+from bot.db.statements import Rows, insert_new, table_of
 from bot.db.types import UTCDateTime
 from bot.db.upsert import dialect_insert
 
@@ -134,15 +134,11 @@ _ENQUEUED_COLUMNS = (
     "created_at",
 )
 _ENQUEUE = Prepared(
-    PerDialect(
-        lambda insert: (
-            insert(_POSTS)
-            .values({column: bindparam(column) for column in _ENQUEUED_COLUMNS})
-            .on_conflict_do_nothing(
-                index_elements=[_POSTS.c.server_id, _POSTS.c.kind, _POSTS.c.subject_id]
-            )
-            .returning(_POSTS.c.id)
-        )
+    insert_new(
+        _POSTS,
+        _ENQUEUED_COLUMNS,
+        unique=[_POSTS.c.server_id, _POSTS.c.kind, _POSTS.c.subject_id],
+        returning=_POSTS.c.id,
     )
 )
 _STATUS_OF_POSTS = [_POSTS.c[column.key] for column in STATUS_COLUMNS]

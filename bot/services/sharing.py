@@ -7,11 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, select
 
 from bot.db import ActivityEvent, Database, Member, OutboxPost, Resource, ResourceTag, utcnow
 from bot.db.prepared import Prepared
-from bot.db.statements import PerDialect, Rows, table_of
+from bot.db.statements import Rows, insert_named, insert_new, table_of
 from bot.errors import NotFound
 from bot.habits import EventKind, Habit
 from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers
@@ -94,30 +94,22 @@ _RESOURCE_COLUMNS = (
     "created_at",
 )
 _RECORD_EVENT = Prepared(
-    PerDialect(
-        lambda insert: (
-            insert(_EVENTS)
-            .values({column: bindparam(column) for column in _EVENT_COLUMNS})
-            .on_conflict_do_nothing(index_elements=[_EVENTS.c.server_id, _EVENTS.c.dedupe_key])
-            .returning(_EVENTS.c.id)
-        )
+    insert_new(
+        _EVENTS,
+        _EVENT_COLUMNS,
+        unique=[_EVENTS.c.server_id, _EVENTS.c.dedupe_key],
+        returning=_EVENTS.c.id,
     )
 )
 _CREATE_RESOURCE = Prepared(
-    PerDialect(
-        lambda insert: (
-            insert(_RESOURCES)
-            .values({column: bindparam(column) for column in _RESOURCE_COLUMNS})
-            .on_conflict_do_nothing(index_elements=[_RESOURCES.c.server_id, _RESOURCES.c.url_hash])
-            .returning(_RESOURCES.c.id)
-        )
+    insert_new(
+        _RESOURCES,
+        _RESOURCE_COLUMNS,
+        unique=[_RESOURCES.c.server_id, _RESOURCES.c.url_hash],
+        returning=_RESOURCES.c.id,
     )
 )
-_ADD_TAGS = Prepared(
-    insert(_TAGS).values(
-        {column: bindparam(column) for column in ("resource_id", "tag", "server_id", "position")}
-    )
-)
+_ADD_TAGS = Prepared(insert_named(_TAGS, ("resource_id", "tag", "server_id", "position")))
 _MEMBERS = table_of(Member)
 _POSTS = table_of(OutboxPost)
 # A resource with its sharer's name and its card's status (``post_id`` None: no card owed).
