@@ -88,9 +88,13 @@ def is_one_of(
     return column.in_(select(items.c.value))
 
 
+def _named(columns: Iterable[str]) -> dict[str, Any]:
+    return {column: bindparam(column) for column in columns}
+
+
 def insert_named(table: Table, columns: Iterable[str]) -> Insert:
     """An INSERT of rows whose every value the caller gives under its column's name."""
-    return insert(table).values({column: bindparam(column) for column in columns})
+    return insert(table).values(_named(columns))
 
 
 def insert_new(
@@ -102,7 +106,7 @@ def insert_new(
     return PerDialect(
         lambda dialect_insert: (
             dialect_insert(table)
-            .values({column: bindparam(column) for column in names})
+            .values(_named(names))
             .on_conflict_do_nothing(index_elements=list(unique))
             .returning(returning)
         )
