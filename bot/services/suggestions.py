@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -255,16 +255,20 @@ class Suggestion:
     already_tied: bool
 
 
-@dataclass
 class _Candidate:
-    user_id: int
-    display_name: str
-    last_seen_at: datetime
-    tied: bool = False
-    mutual: int = 0
-    # What they did here lately (replies, reactions, shares, asks, answers): people who take
-    # part are the ones who answer back.
-    recent: int = 0
+    __slots__ = ("display_name", "last_seen_at", "mutual", "recent", "seen", "tied", "user_id")
+
+    def __init__(self, user_id: int, display_name: str, last_seen_at: datetime) -> None:
+        self.user_id = user_id
+        self.display_name = display_name
+        self.last_seen_at = last_seen_at
+        # Seen last first is every ranking's tie-break: the timestamp once, not once per sort.
+        self.seen = -last_seen_at.timestamp()
+        self.tied = False
+        self.mutual = 0
+        # What they did here lately (replies, reactions, shares, asks, answers): people who
+        # take part are the ones who answer back.
+        self.recent = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,18 +317,21 @@ class _Tags:
 _HELPS_WITH = frozenset({InterestKind.SUBJECT, InterestKind.GRADE, InterestKind.HELP})
 
 
-@dataclass(slots=True)
 class _MatchBuilder:
     """How one candidate's interests meet the member's, built a row at a time.
 
     Only rows that match something are looked at, so a candidate costs what they have in
-    common with the member, not everything they wrote in their intro.
+    common with the member, not everything they wrote in their intro. Every candidate is ranked
+    by ``weight``; only the few suggested are made into a ``_Match`` (sorted, for the reasons).
     """
 
-    subjects: set[str] = field(default_factory=set)
-    grades: set[str] = field(default_factory=set)
-    they_help: set[str] = field(default_factory=set)
-    they_learn: set[str] = field(default_factory=set)
+    __slots__ = ("grades", "subjects", "they_help", "they_learn")
+
+    def __init__(self) -> None:
+        self.subjects: set[str] = set()
+        self.grades: set[str] = set()
+        self.they_help: set[str] = set()
+        self.they_learn: set[str] = set()
 
     def add(self, mine: _Tags, kind: str, tag: str) -> None:
         if kind == InterestKind.LEARN:
@@ -340,6 +347,12 @@ class _MatchBuilder:
             self.subjects.add(tag)
         elif kind == InterestKind.GRADE and tag in mine.grades:
             self.grades.add(tag)
+
+    @property
+    def weight(self) -> int:
+        """``match().weight``, without sorting anything."""
+        common = len(self.grades) + len(self.subjects - self.grades)
+        return 2 * common + 3 * len(self.they_help) + 2 * len(self.they_learn - self.they_help)
 
     def match(self) -> _Match:
         common = tuple(sorted(self.grades)) + tuple(sorted(self.subjects - self.grades))
@@ -376,11 +389,12 @@ def _reasons(match: _Match, candidate: _Candidate, now: datetime) -> tuple[str, 
     return tuple(reasons)
 
 
-def _score(match: _Match, candidate: _Candidate, now: datetime) -> float:
-    """Shared interests first; then how much they take part lately; a nudge toward someone new
-    (a bigger one only loses you the people who would answer), and a smaller one for colleagues
-    in common (someone to introduce you; they are in the conversations you are in)."""
-    score = 3.0 * match.weight
+def _score(weight: int, candidate: _Candidate) -> float:
+    """Shared interests (their ``weight``) first; then how much they take part lately; a nudge
+    toward someone new (a bigger one only loses you the people who would answer), and a smaller
+    one for colleagues in common (someone to introduce you; they are in the conversations you
+    are in)."""
+    score = 3.0 * weight
     score += 2.0 * math.log2(1 + candidate.recent)
     score += 0.0 if candidate.tied else 1.0
     score += 1.0 * math.log2(1 + min(candidate.mutual, MUTUAL_CAP))
@@ -413,7 +427,8 @@ class SuggestionService:
             if len(candidates) > LONG_LIST:  # a big server: plan for its long lists
                 await plan_for_long_lists(session)
             my_tags = _Tags.of(mine)
-            matches = await _matches(session, server_id, my_tags, candidates)
+            builders = await _matches(session, server_id, my_tags, candidates)
+            weights = {key: builder.weight for key, builder in builders.items()}
             await _mark_ties(session, server_id, user_id, candidates)
             # How much each takes part is counted for the most promising only (shared interests,
             # then seen last), up to ACTIVITY_CAP events each, so the count stays a bounded index
@@ -421,41 +436,33 @@ class SuggestionService:
             # last here left out the members who take part most.
             promising = sorted(
                 candidates.values(),
-                key=lambda c: (
-                    -matches[c.user_id].weight,
-                    -c.last_seen_at.timestamp(),
-                    c.user_id,
-                ),
+                key=lambda c: (-weights.get(c.user_id, 0), c.seen, c.user_id),
             )[:ACTIVITY_SHORTLIST]
             await _count_recent(session, server_id, {c.user_id: c for c in promising}, now)
-            ranked = sorted(
-                promising,
-                key=lambda c: (
-                    -_score(matches[c.user_id], c, now),
-                    -c.last_seen_at.timestamp(),
-                    c.user_id,
-                ),
-            )[:SHORTLIST]
+
+            def best_first(candidate: _Candidate) -> tuple[float, float, int]:
+                score = _score(weights.get(candidate.user_id, 0), candidate)
+                return (-score, candidate.seen, candidate.user_id)
+
+            ranked = sorted(promising, key=best_first)[:SHORTLIST]
             await _count_mutual(session, server_id, user_id, ranked)
-        ranked.sort(
-            key=lambda c: (
-                -_score(matches[c.user_id], c, now),
-                -c.last_seen_at.timestamp(),
-                c.user_id,
+        ranked.sort(key=best_first)
+        suggestions = []
+        for c in ranked[:count]:
+            builder = builders.get(c.user_id)
+            match = builder.match() if builder is not None else _NO_MATCH
+            suggestions.append(
+                Suggestion(
+                    user_id=c.user_id,
+                    display_name=c.display_name,
+                    reasons=_reasons(match, c, now),
+                    shared=match.common + match.they_help,
+                    last_seen_at=c.last_seen_at,
+                    mutual_ties=c.mutual,
+                    already_tied=c.tied,
+                )
             )
-        )
-        return [
-            Suggestion(
-                user_id=c.user_id,
-                display_name=c.display_name,
-                reasons=_reasons(matches[c.user_id], c, now),
-                shared=matches[c.user_id].common + matches[c.user_id].they_help,
-                last_seen_at=c.last_seen_at,
-                mutual_ties=c.mutual,
-                already_tied=c.tied,
-            )
-            for c in ranked[:count]
-        ]
+        return suggestions
 
 
 async def _count_recent(
@@ -479,10 +486,12 @@ async def _candidates(
     """Recently active members, and active members sharing one of the member's tags."""
     found: dict[int, _Candidate] = {}
     active = {"server_id": server_id, "active_since": now - ACTIVE_WITHIN}
-    for row in (await _RECENTLY_ACTIVE.execute(session, active)).all():
+    recent = (await _RECENTLY_ACTIVE.execute(session, active)).all()
+    for row in recent:
         found[row.user_id] = _Candidate(row.user_id, row.display_name, row.last_seen_at)
     tags = sorted({tag for _, tag in mine})
-    if tags:
+    # Fewer than asked for: every active member is a candidate already (most servers).
+    if tags and len(recent) >= RECENT_CANDIDATES:
         sharing = await _SHARING_A_TAG.execute(session, {**active, "tags": tags})
         for row in sharing.all():
             found.setdefault(
@@ -499,9 +508,10 @@ async def _interests(session: Rows, server_id: int, user_id: int) -> set[tuple[s
 
 async def _matches(
     session: Rows, server_id: int, mine: _Tags, candidates: dict[int, _Candidate]
-) -> dict[int, _Match]:
-    """How each candidate's interests meet the member's (no match for most, in a big server)."""
-    builders: defaultdict[int, _MatchBuilder] = defaultdict(_MatchBuilder)
+) -> dict[int, _MatchBuilder]:
+    """How the candidates' interests meet the member's; only candidates with something in
+    common have an entry (few, in a big server)."""
+    builders: dict[int, _MatchBuilder] = {}
     tags = sorted(mine.all)
     if tags:
         rows = await _INTERESTS_IN_COMMON.execute(
@@ -509,8 +519,11 @@ async def _matches(
             {"server_id": server_id, "ids": list(candidates), "tags": tags},
         )
         for user_id, kind, tag in rows.all():
-            builders[user_id].add(mine, kind, tag)
-    return {key: builders[key].match() if key in builders else _NO_MATCH for key in candidates}
+            builder = builders.get(user_id)
+            if builder is None:
+                builder = builders[user_id] = _MatchBuilder()
+            builder.add(mine, kind, tag)
+    return builders
 
 
 async def _mark_ties(

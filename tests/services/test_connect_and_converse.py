@@ -13,6 +13,7 @@ from bot.services.converse import ConverseService, FollowUpKind
 from bot.services.interests import IntroAnswers, grade_band, split_tags
 from bot.services.introductions import IntroductionService, IntroResult
 from bot.services.members import Actor
+from bot.services import suggestions
 from bot.services.suggestions import SuggestionService
 from tests.services.clock import Clock, answer_ticket
 
@@ -140,6 +141,34 @@ async def test_suggestions_never_name_members_who_left_or_are_quiet_for_90_days(
     assert (
         await SuggestionService(database, clock=Clock(NOW)).suggest(SERVER, 11, exclude={12}) == []
     )
+
+
+async def test_in_a_busy_server_a_colleague_sharing_interests_is_found_past_the_most_recent(
+    database: Database,
+) -> None:
+    # More members seen lately than the recent list holds: the one who shares Ana's subject and
+    # grade, seen longest ago, is found by the interests she shares, and comes first.
+    await introduce(database, 11, SCIENCE_7, at=NOW)
+    await introduce(database, 20, SCIENCE_7, at=NOW - timedelta(days=5))
+    newer = range(1000, 1000 + suggestions.RECENT_CANDIDATES)
+    async with database.write() as session:
+        await session.execute(
+            insert(Member),
+            [
+                {
+                    "server_id": SERVER,
+                    "user_id": user_id,
+                    "display_name": f"T{user_id}",
+                    "last_seen_at": NOW - timedelta(minutes=user_id),
+                }
+                for user_id in newer
+            ],
+        )
+
+    found = await SuggestionService(database, clock=Clock(NOW)).suggest(SERVER, 11)
+    assert found[0].user_id == 20
+    assert "also works with grade 7 · science" in found[0].reasons
+    assert [s.user_id for s in found[1:]] == [1000, 1001]  # then the most recently seen
 
 
 async def test_a_member_who_comes_back_is_suggested_again(database: Database) -> None:
