@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 import discord
@@ -106,24 +107,38 @@ class Contribute(commands.Cog):
                 self.bot.posts.submit(outcome.card_claim, _card_post(outcome.resource))
                 card = outcome.card_claim.on_its_way()
             if card is not None and card.state is PostState.PENDING:
-                card = await self.bot.posts.wait(card.post_id, CARD_WAIT) or card
-            text = await self._receipt(
-                outcome.answer, outcome.resource, card, card_channel.shares_channel_id
+                # The next step is read while the card is on its way to Discord, not after.
+                card, step = await asyncio.gather(
+                    self._card_or(card, CARD_WAIT), self._next_step(outcome.answer)
+                )
+            else:
+                step = await self._next_step(outcome.answer)
+            text = self._receipt(
+                outcome.answer, outcome.resource, card, card_channel.shares_channel_id, step
             )
             await self.bot.answers.deliver(outcome.answer, RenderedAnswer(text, card))
 
-    async def _receipt(
+    async def _card_or(self, card: PostStatus, timeout: float) -> PostStatus:  # noqa: ASYNC109
+        """The card once settled, or as it is if it takes longer than ``timeout``."""
+        return await self.bot.posts.wait(card.post_id, timeout) or card
+
+    async def _next_step(self, answer: OwedAnswer) -> str | None:
+        """The member's next step, or None if the database did not answer (the receipt is true
+        without it)."""
+        with contextlib.suppress(DatabaseUnavailable):
+            progress = await self.bot.services.progress.progress(answer.server_id, answer.member_id)
+            return next_step(progress)
+        return None
+
+    def _receipt(
         self,
         answer: OwedAnswer,
         resource: SharedResource,
         card: PostStatus | None,
         shares_channel_id: int | None,
+        step: str | None,
     ) -> str:
         result = ShareResult(answer.outcome)
-        step = None
-        with contextlib.suppress(DatabaseUnavailable):  # the receipt is true without it
-            progress = await self.bot.services.progress.progress(answer.server_id, answer.member_id)
-            step = next_step(progress)
         note = None
         if card is not None and result is not ShareResult.REPEAT:  # this share placed the card
             guild = self.bot.get_guild(answer.server_id)
@@ -145,7 +160,8 @@ class Contribute(commands.Cog):
         shares_channel_id = None
         with contextlib.suppress(DatabaseUnavailable):
             shares_channel_id = await services.server_settings.shares_channel(answer.server_id)
-        return await self._receipt(answer, resource, card, shares_channel_id)
+        step = await self._next_step(answer)
+        return self._receipt(answer, resource, card, shares_channel_id, step)
 
     async def _render_useful_reply(self, answer: OwedAnswer, _card: PostStatus | None) -> str:
         resource = await self.bot.services.sharing.resource(answer.server_id, answer.subject_id)
