@@ -9,11 +9,11 @@ from sqlalchemy import insert, update
 
 from bot.db import ActivityEvent, ConversationWeek, Database, Member, Tie
 from bot.habits import EventKind
+from bot.services import suggestions
 from bot.services.converse import ConverseService, FollowUpKind
 from bot.services.interests import IntroAnswers, grade_band, split_tags
 from bot.services.introductions import IntroductionService, IntroResult
 from bot.services.members import Actor
-from bot.services import suggestions
 from bot.services.suggestions import SuggestionService
 from tests.services.clock import Clock, answer_ticket
 
