@@ -89,6 +89,35 @@ def _unavailable_as(message: str) -> Iterator[None]:
         raise
 
 
+# PostgreSQL: a pooled connection unused for longer is checked before it is handed out.
+IDLE_BEFORE_PING = 10.0
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Check a connection that sat in the pool a while; hand out a busy one as it is.
+
+    A connection PostgreSQL dropped (a restart, an idle timeout) is found before a member's
+    command uses it. Checking every checkout (``pool_pre_ping``) cost three round trips per
+    unit of work, more than most units' own statements; a connection in use every few
+    seconds is known to be alive, and if the server went away meanwhile the first statement
+    fails, the pool drops every connection of that age, and the member is told to try again.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_BEFORE_PING:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as error:  # the pool opens a new connection instead
+            raise sa_exc.DisconnectionError(f"pooled connection was dropped: {error}") from error
+
+
 def _ensure_sqlite_folder(url: str) -> None:
     database = make_url(url).database
     if database and database != ":memory:" and not database.startswith("file:"):
@@ -172,7 +201,6 @@ class Database:
                 kwargs.update(pool_size=20, max_overflow=20, pool_use_lifo=True)
         else:
             kwargs.update(
-                pool_pre_ping=True,
                 pool_size=10,
                 max_overflow=10,
                 connect_args={
@@ -196,6 +224,16 @@ class Database:
         if self._checkpoints is not None:
             self._checkpoints.start()
         self._writer_engine = writer_engine
+        # On PostgreSQL a read-only unit runs each statement on its own: at READ COMMITTED each
+        # statement of a transaction takes its own snapshot anyway, so BEGIN and ROLLBACK were
+        # two round trips that bought nothing (a one-statement read paid three).
+        self._reader_engine = (
+            self.engine
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        if not self.is_sqlite:
+            _ping_when_idle(self.engine)
         self._readers = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writers = async_sessionmaker(writer_engine, expire_on_commit=False)
 
@@ -214,15 +252,17 @@ class Database:
                 yield session
 
     @asynccontextmanager
-    async def read_rows(self) -> AsyncIterator[AsyncConnection]:
+    async def read_rows(self, *, in_transaction: bool = False) -> AsyncIterator[AsyncConnection]:
         """Like ``read()``, for statements on tables (Core) only: no ORM session around them.
 
         The hot paths run only statements built once on the Core tables; an ORM session added
         about a third to the cost of each (its unit of work, identity map and transaction
-        bookkeeping), for nothing they use.
+        bookkeeping), for nothing they use. On PostgreSQL the statements run outside a
+        transaction unless ``in_transaction`` (for ``SET LOCAL``, say).
         """
+        engine = self.engine if in_transaction else self._reader_engine
         with _unavailable_as(DatabaseUnavailable.LOOKING):
-            async with self.engine.connect() as connection:
+            async with engine.connect() as connection:
                 yield connection
 
     @asynccontextmanager

@@ -22,6 +22,7 @@ statement that needs more is run through SQLAlchemy, unchanged, and so is every 
 from __future__ import annotations
 
 import functools
+import re
 import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -232,13 +233,19 @@ class Prepared(Generic[_S]):
 
     async def execute(self, unit: Rows, params: Mapping[str, Any]) -> Result:
         dialect = dialect_of(unit)
-        if dialect.name != "sqlite":
-            return await unit.execute(self.on(unit), params)
-        compiled = self._compiled_for(unit, dialect)
+        direct = dialect.name == "sqlite" or dialect.driver == "asyncpg"
+        compiled = self._compiled_for(unit, dialect) if direct else None
         if compiled is None or _echoing(unit):
             return await unit.execute(self.on(unit), params)
         connection = unit if isinstance(unit, AsyncConnection) else await unit.connection()
-        return _run_on_sqlite(connection.sync_connection, compiled, params)
+        sync = connection.sync_connection
+        assert sync is not None  # an AsyncConnection in use has its sync side
+        if dialect.name == "sqlite":
+            return _run_on_sqlite(sync, compiled, params)
+        adapter = asyncpg_adapter(sync)
+        if adapter is None:  # not the adapter this path knows
+            return await unit.execute(self.on(unit), params)
+        return await _run_on_asyncpg(sync, adapter, compiled, params)
 
     async def execute_many(self, unit: Rows, params: Sequence[Mapping[str, Any]]) -> None:
         """The statement once per set of parameters (no rows back)."""
@@ -313,3 +320,69 @@ def _run_many_on_sqlite(
         raise exc.DBAPIError.instance(compiled.sql, arguments, error, sqlite3.Error) from error
     finally:
         cursor.close()
+
+
+# The asyncpg adapter's own parts this path uses (SQLAlchemy 2.1): its prepared statements,
+# its lazily begun transaction and its error translation. Without them (another SQLAlchemy),
+# statements simply go through SQLAlchemy.
+_ADAPTER_PARTS = (
+    "_execute_mutex",
+    "_transaction",
+    "_start_transaction",
+    "_prepare",
+    "_invalidate_schema_cache_asof",
+    "_handle_exception",
+)
+_STATUS_COUNT = re.compile(r"(?:SELECT|UPDATE|DELETE|INSERT \d+) (\d+)")
+_KNOWN_ADAPTERS: dict[type, bool] = {}
+
+
+def asyncpg_adapter(connection: Connection) -> Any | None:
+    """SQLAlchemy's asyncpg adapter under the connection, if it has the parts used here."""
+    adapter = connection.connection.dbapi_connection
+    kind = type(adapter)
+    if kind not in _KNOWN_ADAPTERS:
+        _KNOWN_ADAPTERS[kind] = all(hasattr(adapter, part) for part in _ADAPTER_PARTS)
+    return adapter if _KNOWN_ADAPTERS[kind] else None
+
+
+async def _run_on_asyncpg(
+    connection: Connection, adapter: Any, compiled: _Compiled, params: Mapping[str, Any]
+) -> _RowsResult:
+    """The statement on the asyncpg connection under SQLAlchemy's, in its transaction.
+
+    What SQLAlchemy does around each statement on PostgreSQL (parameters, a greenlet switch, an
+    execution context, a result, a cursor emulation) cost about as much Python as asyncpg's
+    whole round trip; here the statement goes straight to asyncpg's prepared statement (the
+    one SQLAlchemy's adapter caches for that SQL), in the transaction SQLAlchemy began.
+    """
+    arguments = compiled.arguments(params)
+    if not connection.in_transaction():
+        connection.begin()  # as SQLAlchemy's first statement would; asyncpg's BEGIN is below
+    _announce(connection, None, compiled.sql, arguments, False)
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        async with adapter._execute_mutex:
+            if adapter._transaction is None:
+                await adapter._start_transaction()
+            try:
+                statement, _ = await adapter._prepare(
+                    compiled.sql, adapter._invalidate_schema_cache_asof
+                )
+                records = await statement.fetch(*arguments)
+                status = statement.get_statusmsg()
+            except Exception as error:
+                adapter._handle_exception(error)  # raises it as the adapter's DB-API error
+                raise
+    except dbapi.Error as error:  # as SQLAlchemy would have raised it
+        invalidated = connection.dialect.is_disconnect(error, adapter, None)
+        if invalidated and not connection.invalidated:
+            # As SQLAlchemy does: every pooled connection as old as this one is dropped too
+            # (the server went away for all of them), then this one.
+            connection.engine.pool._invalidate(connection.connection, error)
+            connection.invalidate(error)
+        raise exc.DBAPIError.instance(
+            compiled.sql, arguments, error, dbapi.Error, connection_invalidated=invalidated
+        ) from error
+    counted = _STATUS_COUNT.match(status or "")
+    return _RowsResult(compiled.rows(records), int(counted.group(1)) if counted else -1)

@@ -417,7 +417,8 @@ class SuggestionService:
         """
         now = self._clock()
         skip = {user_id, *exclude}
-        async with self._database.read_rows() as session:
+        # One transaction: a big server's lists are planned for in it (plan_for_long_lists).
+        async with self._database.read_rows(in_transaction=True) as session:
             mine = await _interests(session, server_id, user_id)
             candidates = await _candidates(session, server_id, mine, now)
             for key in skip:
