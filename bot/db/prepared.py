@@ -1,4 +1,4 @@
-"""Hot statements compiled once and, on SQLite, run straight on the driver's cursor.
+"""Hot statements compiled once and run straight on the driver (sqlite3 or asyncpg).
 
 SQLAlchemy builds our statements and compiles them; what it does on *every* execution after
 that (look the statement up in its compiled cache, build the parameters, set up an execution
@@ -9,9 +9,10 @@ statements, so that machinery was a fifth of the bot's whole CPU time per share 
 ``Prepared`` keeps what compiling a statement for a dialect gives (its SQL, its parameters in
 order with their type conversions, its columns with theirs) and on SQLite runs it on the
 connection's ``sqlite3`` cursor inside the unit of work SQLAlchemy began: same transaction,
-same SQL, same conversions, about 5 µs. On PostgreSQL the statement goes through SQLAlchemy as
-before (a network round trip costs more than the machinery there), so both backends answer
-with the same row shapes and tests on either prove the other.
+same SQL, same conversions, about 5 µs. On PostgreSQL it runs on asyncpg's prepared
+statement for that SQL (the one SQLAlchemy's asyncpg adapter caches), in the transaction
+SQLAlchemy began: there the machinery cost as much Python as asyncpg's whole round trip.
+Both backends answer with the same row shapes, so tests on either prove the other.
 
 Only what the hot paths need is supported: named ``bindparam`` placeholders (or values fixed in
 the statement, or column defaults), no expanding IN lists (see ``statements.is_one_of``). A
@@ -25,7 +26,7 @@ import functools
 import re
 import sqlite3
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar, cast
 
@@ -38,6 +39,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from bot.db.statements import PerDialect, Rows, dialect_of
 
 _S = TypeVar("_S", bound=Executable)
+_T = TypeVar("_T")
 _Processor = Callable[[Any], Any] | None
 
 
@@ -252,12 +254,22 @@ class Prepared(Generic[_S]):
         if not params:
             return
         dialect = dialect_of(unit)
-        compiled = self._compiled_for(unit, dialect) if dialect.name == "sqlite" else None
+        direct = dialect.name == "sqlite" or dialect.driver == "asyncpg"
+        compiled = self._compiled_for(unit, dialect) if direct else None
         if compiled is None or _echoing(unit):
             await unit.execute(self.on(unit), list(params))
             return
         connection = unit if isinstance(unit, AsyncConnection) else await unit.connection()
-        _run_many_on_sqlite(connection.sync_connection, compiled, params)
+        sync = connection.sync_connection
+        assert sync is not None  # an AsyncConnection in use has its sync side
+        if dialect.name == "sqlite":
+            _run_many_on_sqlite(sync, compiled, params)
+            return
+        adapter = asyncpg_adapter(sync)
+        if adapter is None:
+            await unit.execute(self.on(unit), list(params))
+            return
+        await _run_many_on_asyncpg(sync, adapter, compiled, params)
 
     def _compiled_for(self, unit: Rows, dialect: Dialect) -> _Compiled | None:
         if dialect.name not in self._compiled:
@@ -357,20 +369,50 @@ async def _run_on_asyncpg(
     one SQLAlchemy's adapter caches for that SQL), in the transaction SQLAlchemy began.
     """
     arguments = compiled.arguments(params)
+
+    async def fetch(statement: Any) -> _RowsResult:
+        records = await statement.fetch(*arguments)
+        counted = _STATUS_COUNT.match(statement.get_statusmsg() or "")
+        return _RowsResult(compiled.rows(records), int(counted.group(1)) if counted else -1)
+
+    return await _on_asyncpg(connection, adapter, compiled.sql, arguments, fetch, many=False)
+
+
+async def _run_many_on_asyncpg(
+    connection: Connection,
+    adapter: Any,
+    compiled: _Compiled,
+    params: Sequence[Mapping[str, Any]],
+) -> None:
+    arguments = [compiled.arguments(one) for one in params]
+
+    async def run(statement: Any) -> None:
+        await statement.executemany(arguments)
+
+    await _on_asyncpg(connection, adapter, compiled.sql, arguments, run, many=True)
+
+
+async def _on_asyncpg(
+    connection: Connection,
+    adapter: Any,
+    sql: str,
+    arguments: Any,
+    run: Callable[[Any], Awaitable[_T]],
+    *,
+    many: bool,
+) -> _T:
+    """``run`` on the statement's asyncpg prepared statement, in the unit's transaction."""
     if not connection.in_transaction():
         connection.begin()  # as SQLAlchemy's first statement would; asyncpg's BEGIN is below
-    _announce(connection, None, compiled.sql, arguments, False)
+    _announce(connection, None, sql, arguments, many)
     dbapi = connection.dialect.loaded_dbapi
     try:
         async with adapter._execute_mutex:
             if adapter._transaction is None:
                 await adapter._start_transaction()
             try:
-                statement, _ = await adapter._prepare(
-                    compiled.sql, adapter._invalidate_schema_cache_asof
-                )
-                records = await statement.fetch(*arguments)
-                status = statement.get_statusmsg()
+                statement, _ = await adapter._prepare(sql, adapter._invalidate_schema_cache_asof)
+                return await run(statement)
             except Exception as error:
                 adapter._handle_exception(error)  # raises it as the adapter's DB-API error
                 raise
@@ -382,7 +424,5 @@ async def _run_on_asyncpg(
             connection.engine.pool._invalidate(connection.connection, error)
             connection.invalidate(error)
         raise exc.DBAPIError.instance(
-            compiled.sql, arguments, error, dbapi.Error, connection_invalidated=invalidated
+            sql, arguments, error, dbapi.Error, connection_invalidated=invalidated
         ) from error
-    counted = _STATUS_COUNT.match(status or "")
-    return _RowsResult(compiled.rows(records), int(counted.group(1)) if counted else -1)
