@@ -137,33 +137,43 @@ class Connect(commands.GroupCog, group_name="connect", group_description="Reach 
         """
         if guild is None or not found:
             return found
-
-        async def here(suggestion: Suggestion) -> bool:
+        # Known from the cache (the usual case): no lookup, and no task to wait for.
+        known: dict[int, bool] = {}
+        for suggestion in found:
             key = (guild.id, suggestion.user_id)
             if key in self._seen_here:
-                return True
+                known[suggestion.user_id] = True
+                continue
             member = guild.get_member(suggestion.user_id)
-            if member is None:
-                try:
-                    member = await guild.fetch_member(suggestion.user_id)
-                except discord.NotFound:
-                    with contextlib.suppress(DatabaseUnavailable):
-                        await self.bot.services.introductions.left(guild.id, suggestion.user_id)
-                    return False
-                except discord.HTTPException:
-                    return True
+            if member is not None:
+                known[suggestion.user_id] = not member.bot
+                if not member.bot:
+                    self._seen_here[key] = True
+
+        async def here(suggestion: Suggestion) -> bool:
+            try:
+                member = await guild.fetch_member(suggestion.user_id)
+            except discord.NotFound:
+                with contextlib.suppress(DatabaseUnavailable):
+                    await self.bot.services.introductions.left(guild.id, suggestion.user_id)
+                return False
+            except discord.HTTPException:
+                return True
             if member.bot:
                 return False
-            self._seen_here[key] = True
+            self._seen_here[(guild.id, suggestion.user_id)] = True
             return True
 
-        try:
-            checks = await asyncio.wait_for(
-                asyncio.gather(*(here(s) for s in found)), MEMBER_CHECK_WAIT
-            )
-        except TimeoutError:
-            return found
-        return [s for s, ok in zip(found, checks, strict=True) if ok]
+        unknown = [s for s in found if s.user_id not in known]
+        if unknown:
+            try:
+                checks = await asyncio.wait_for(
+                    asyncio.gather(*(here(s) for s in unknown)), MEMBER_CHECK_WAIT
+                )
+            except TimeoutError:
+                return found
+            known.update((s.user_id, ok) for s, ok in zip(unknown, checks, strict=True))
+        return [s for s in found if known[s.user_id]]
 
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction[PLNCoachBot]) -> None:
