@@ -227,7 +227,7 @@ class Database:
         # On PostgreSQL a read-only unit runs each statement on its own: at READ COMMITTED each
         # statement of a transaction takes its own snapshot anyway, so BEGIN and ROLLBACK were
         # two round trips that bought nothing (a one-statement read paid three).
-        self._reader_engine = (
+        self._autocommit_engine = (
             self.engine
             if self.is_sqlite
             else self.engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -260,15 +260,24 @@ class Database:
         bookkeeping), for nothing they use. On PostgreSQL the statements run outside a
         transaction unless ``in_transaction`` (for ``SET LOCAL``, say).
         """
-        engine = self.engine if in_transaction else self._reader_engine
+        engine = self.engine if in_transaction else self._autocommit_engine
         with _unavailable_as(DatabaseUnavailable.LOOKING):
             async with engine.connect() as connection:
                 yield connection
 
     @asynccontextmanager
-    async def write_rows(self) -> AsyncIterator[AsyncConnection]:
-        """Like ``write()``, for statements on tables (Core) only (see ``read_rows``)."""
+    async def write_rows(self, *, one_statement: bool = False) -> AsyncIterator[AsyncConnection]:
+        """Like ``write()``, for statements on tables (Core) only (see ``read_rows``).
+
+        ``one_statement``: the unit changes things with a single statement (reads after it may
+        follow), which is atomic on its own: on PostgreSQL it runs without BEGIN and COMMIT,
+        two round trips of three.
+        """
         with _unavailable_as(DatabaseUnavailable.SAVING):
+            if one_statement and not self.is_sqlite:
+                async with self._autocommit_engine.connect() as connection:
+                    yield connection
+                return
             async with self._queued(), self._writer_engine.begin() as connection:
                 yield connection
 

@@ -483,7 +483,7 @@ class Outbox:
         status back and should delete its own message.
         """
         now = self._clock()
-        async with self._database.write_rows() as session:
+        async with self._database.write_rows(one_statement=True) as session:
             row = (
                 await _RECORD_POSTED.execute(
                     session,
