@@ -57,15 +57,18 @@ class Connect(commands.GroupCog, group_name="connect", group_description="Reach 
         self._seen_here: TTLCache[tuple[int, int], bool] = TTLCache(
             REMEMBERED_MEMBERS, STILL_HERE_FOR
         )
+        self._submissions: set[asyncio.Task[None]] = set()
         super().__init__()
 
     async def cog_load(self) -> None:
+        self.bot.observe("interaction", self._on_interaction)
         self.bot.add_dynamic_items(IntroduceButton)
         self.bot.renderers.posts[INTRO_CARD] = self._render_intro_card
         self.bot.renderers.posts[WELCOME_POST] = self._render_welcome
         self.bot.renderers.answers[INTRO_ANSWER] = self._render_intro_reply
 
     async def cog_unload(self) -> None:
+        self.bot.forget_observer("interaction", self._on_interaction)
         self.bot.remove_dynamic_items(IntroduceButton)
         self.bot.renderers.posts.pop(INTRO_CARD, None)
         self.bot.renderers.posts.pop(WELCOME_POST, None)
@@ -175,11 +178,23 @@ class Connect(commands.GroupCog, group_name="connect", group_description="Reach 
             known.update((s.user_id, ok) for s, ok in zip(unknown, checks, strict=True))
         return [s for s in found if known[s.user_id]]
 
-    @commands.Cog.listener()
-    async def on_interaction(self, interaction: discord.Interaction[PLNCoachBot]) -> None:
-        """Intro forms sent, including forms opened before a restart."""
+    def _on_interaction(self, interaction: discord.Interaction[PLNCoachBot]) -> None:
+        """Intro forms sent, including forms opened before a restart.
+
+        Observed, not a listener: discord.py starts a task per listener for every interaction,
+        and all but the forms would have done nothing in it.
+        """
         if is_intro_submission(interaction):
+            task = asyncio.create_task(self._handle_submission(interaction))
+            self._submissions.add(task)
+            task.add_done_callback(self._submissions.discard)
+
+    @staticmethod
+    async def _handle_submission(interaction: discord.Interaction[PLNCoachBot]) -> None:
+        try:
             await handle_submission(interaction)
+        except Exception:  # as discord.py's listener task would have logged it
+            log.exception("Handling an intro form failed")
 
     # -- welcomes (only with the members intent) --------------------------------------------
 
