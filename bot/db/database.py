@@ -8,7 +8,8 @@ can fail with "database is locked" under WAL, while an immediate one waits its t
 this process also queue on an asyncio lock first, so they never wait on each other inside
 SQLite; a lock held by another process (or this process's ingest writer) is waited for by
 sleeping on the event loop (``inline_sqlite``, which also runs statements without a thread hop).
-On PostgreSQL both are ordinary transactions and nothing is queued.
+On PostgreSQL writes are ordinary transactions and nothing is queued; ``read_rows()`` (and a
+``write_rows(one_statement=True)``) run without one, each statement on its own.
 
 Every wait has an end, so a stuck database costs a member a few seconds and a clear "nothing was
 changed, try again", never a silent hang: SQLite's lock wait and the writers' queue, and on
