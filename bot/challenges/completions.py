@@ -24,7 +24,7 @@ from bot.habits import Habit
 from bot.scheduling.clock import Clock
 from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers
 from bot.services.members import Actor, touch_actor
-from bot.services.pausing import not_paused, refuse_if_paused
+from bot.services.pausing import not_paused
 
 log = logging.getLogger(__name__)
 
@@ -213,8 +213,7 @@ class ChallengeCompletions:
         """The member says they did the challenge (``None``: the server's current one)."""
         now = self._clock()
         async with self._database.write() as session:
-            await refuse_if_paused(session, actor.server_id, actor.user_id)
-            await touch_actor(session, actor, now)
+            await touch_actor(session, actor, now, unless_paused=True)
             row = (
                 await _current_week(session, actor.server_id, now)
                 if week_id is None

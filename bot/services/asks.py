@@ -189,8 +189,7 @@ class AskService:
                 now=now,
             )
         async with self._database.write_rows() as session:
-            await refuse_if_paused(session, actor.server_id, actor.user_id)
-            settings = await touch_actor(session, actor, now)
+            settings = await touch_actor(session, actor, now, unless_paused=True)
             created = await _CREATE_ASK.execute(
                 session,
                 {

@@ -22,7 +22,6 @@ from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers
 from bot.services.interests import InterestKind, IntroAnswers, split_tags, tag_variants
 from bot.services.members import Actor, note_member, touch_actor, touch_server
 from bot.services.outbox import Outbox, PostClaim
-from bot.services.pausing import refuse_if_paused
 
 INTRO_CARD = "intro_card"
 WELCOME_POST = "welcome"
@@ -74,8 +73,7 @@ class IntroductionService:
         """
         now = self._clock()
         async with self._database.write() as session:
-            await refuse_if_paused(session, actor.server_id, actor.user_id)
-            settings = await touch_actor(session, actor, now)
+            settings = await touch_actor(session, actor, now, unless_paused=True)
             values = {
                 "role": answers.role,
                 "subjects": answers.subjects,
@@ -148,8 +146,7 @@ class IntroductionService:
             raise InvalidInput("Give a topic, e.g. `assessment` or `google classroom`.")
         now = self._clock()
         async with self._database.write() as session:
-            await refuse_if_paused(session, actor.server_id, actor.user_id)
-            await touch_actor(session, actor, now)
+            await touch_actor(session, actor, now, unless_paused=True)
             mine = (
                 (MemberInterest.server_id == actor.server_id)
                 & (MemberInterest.user_id == actor.user_id)

@@ -6,17 +6,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, exists, select, update
 
-from bot.db.models import Member, Server
+from bot.db.models import Member, MemberPreferences, Server
 from bot.db.prepared import Prepared
 from bot.db.statements import InsertFactory, PerDialect, Rows, table_of
 from bot.db.upsert import dialect_insert
+from bot.services.pausing import PAUSED_YOU, TrackingPaused
 
 _SERVERS = table_of(Server)
 _MEMBERS = table_of(Member)
 _SETTINGS = (_SERVERS.c.shares_channel_id, _SERVERS.c.intros_channel_id, _SERVERS.c.asks_channel_id)
 _SERVER_ROW = Prepared(select(_SERVERS.c.name, *_SETTINGS).where(_SERVERS.c.id == bindparam("id")))
+_PREFERENCES = table_of(MemberPreferences)
+# The server's row and whether the acting member paused tracking, in one statement.
+_SERVER_ROW_AND_PAUSE = Prepared(
+    select(
+        _SERVERS.c.name,
+        *_SETTINGS,
+        exists()
+        .where(
+            _PREFERENCES.c.server_id == _SERVERS.c.id,
+            _PREFERENCES.c.user_id == bindparam("user_id"),
+            _PREFERENCES.c.paused_at.is_not(None),
+        )
+        .label("paused"),
+    ).where(_SERVERS.c.id == bindparam("id"))
+)
 
 
 def _server_upsert(insert: InsertFactory) -> Any:
@@ -68,9 +84,19 @@ class Actor:
     display_name: str
 
 
-async def touch_actor(session: Rows, actor: Actor, now: datetime) -> ServerSettings:
-    """Make sure the server and member rows exist and carry the current names."""
-    settings = await touch_server(session, actor.server_id, actor.server_name)
+async def touch_actor(
+    session: Rows, actor: Actor, now: datetime, *, unless_paused: bool = False
+) -> ServerSettings:
+    """Make sure the server and member rows exist and carry the current names.
+
+    ``unless_paused``: first refuse (``TrackingPaused``) a member who paused tracking, checked
+    in the statement that reads the server's row (on PostgreSQL a round trip less than asking
+    separately; nothing is written for a paused member).
+    """
+    paused_check = actor.user_id if unless_paused else None
+    settings = await touch_server(
+        session, actor.server_id, actor.server_name, refuse_paused=paused_check
+    )
     await _UPSERT_ACTOR.execute(
         session,
         {
@@ -83,14 +109,27 @@ async def touch_actor(session: Rows, actor: Actor, now: datetime) -> ServerSetti
     return settings
 
 
-async def touch_server(session: Rows, server_id: int, server_name: str) -> ServerSettings:
+async def touch_server(
+    session: Rows, server_id: int, server_name: str, *, refuse_paused: int | None = None
+) -> ServerSettings:
     """Create or rename the server's row, and return its settings.
 
     Read first and write only when something changed: every command touches its server, and an
     unconditional upsert would make all writers of a busy server queue on that one row's lock.
+    ``refuse_paused``: a member to refuse (before anything is written) if they paused tracking.
     """
     name = server_name[:100]
-    row = (await _SERVER_ROW.execute(session, {"id": server_id})).one_or_none()
+    if refuse_paused is None:
+        row = (await _SERVER_ROW.execute(session, {"id": server_id})).one_or_none()
+    else:
+        row = (
+            await _SERVER_ROW_AND_PAUSE.execute(
+                session, {"id": server_id, "user_id": refuse_paused}
+            )
+        ).one_or_none()
+        # No server row yet: nobody in it has preferences, so nobody paused.
+        if row is not None and row.paused:
+            raise TrackingPaused(PAUSED_YOU)
     if row is None:
         created = await _UPSERT_SERVER.execute(session, {"id": server_id, "name": name})
         return ServerSettings(*created.one())

@@ -212,8 +212,7 @@ class SharingService:
         now = self._clock()
         choose = card_channel or (lambda configured: configured or channel_id)
         async with self._database.write_rows() as session:
-            await refuse_if_paused(session, actor.server_id, actor.user_id)
-            settings = await touch_actor(session, actor, now)
+            settings = await touch_actor(session, actor, now, unless_paused=True)
             created = await _CREATE_RESOURCE.execute(
                 session,
                 {
