@@ -234,42 +234,51 @@ class Prepared(Generic[_S]):
         return statement.on(unit) if isinstance(statement, PerDialect) else statement
 
     async def execute(self, unit: Rows, params: Mapping[str, Any]) -> Result:
-        dialect = dialect_of(unit)
-        direct = dialect.name == "sqlite" or dialect.driver == "asyncpg"
-        compiled = self._compiled_for(unit, dialect) if direct else None
-        if compiled is None or _echoing(unit):
+        direct = await self._direct(unit)
+        if direct is None:
             return await unit.execute(self.on(unit), params)
-        connection = unit if isinstance(unit, AsyncConnection) else await unit.connection()
-        sync = connection.sync_connection
-        assert sync is not None  # an AsyncConnection in use has its sync side
-        if dialect.name == "sqlite":
-            return _run_on_sqlite(sync, compiled, params)
-        adapter = asyncpg_adapter(sync)
-        if adapter is None:  # not the adapter this path knows
-            return await unit.execute(self.on(unit), params)
-        return await _run_on_asyncpg(sync, adapter, compiled, params)
+        connection, compiled, adapter = direct
+        if adapter is None:
+            return _run_on_sqlite(connection, compiled, params)
+        return await _run_on_asyncpg(connection, adapter, compiled, params)
 
     async def execute_many(self, unit: Rows, params: Sequence[Mapping[str, Any]]) -> None:
         """The statement once per set of parameters (no rows back)."""
         if not params:
             return
-        dialect = dialect_of(unit)
-        direct = dialect.name == "sqlite" or dialect.driver == "asyncpg"
-        compiled = self._compiled_for(unit, dialect) if direct else None
-        if compiled is None or _echoing(unit):
+        direct = await self._direct(unit)
+        if direct is None:
             await unit.execute(self.on(unit), list(params))
             return
+        connection, compiled, adapter = direct
+        if adapter is None:
+            _run_many_on_sqlite(connection, compiled, params)
+        else:
+            await _run_many_on_asyncpg(connection, adapter, compiled, params)
+
+    async def _direct(self, unit: Rows) -> tuple[Connection, _Compiled, Any | None] | None:
+        """Where to run the statement straight on the driver: the unit's connection (its
+        transaction begun), the compiled statement, and the asyncpg adapter (None on SQLite).
+        None: let SQLAlchemy run it (another driver, an unsupported statement, echo on)."""
+        dialect = dialect_of(unit)
+        if dialect.name != "sqlite" and dialect.driver != "asyncpg":
+            return None
+        compiled = self._compiled_for(unit, dialect)
+        if compiled is None or _echoing(unit):
+            return None
         connection = unit if isinstance(unit, AsyncConnection) else await unit.connection()
         sync = connection.sync_connection
         assert sync is not None  # an AsyncConnection in use has its sync side
-        if dialect.name == "sqlite":
-            _run_many_on_sqlite(sync, compiled, params)
-            return
-        adapter = asyncpg_adapter(sync)
-        if adapter is None:
-            await unit.execute(self.on(unit), list(params))
-            return
-        await _run_many_on_asyncpg(sync, adapter, compiled, params)
+        adapter = None
+        if dialect.name != "sqlite":
+            adapter = asyncpg_adapter(sync)
+            if adapter is None:  # not the adapter this path knows
+                return None
+        if not sync.in_transaction():
+            # As SQLAlchemy's first statement would: on SQLite this sends the BEGIN (see
+            # database._on_begin); asyncpg's goes out just before the statement (_on_asyncpg).
+            sync.begin()
+        return sync, compiled, adapter
 
     def _compiled_for(self, unit: Rows, dialect: Dialect) -> _Compiled | None:
         if dialect.name not in self._compiled:
@@ -286,11 +295,8 @@ def _echoing(unit: Rows) -> bool:
     return bool(engine.echo)
 
 
-def _cursor(connection: Connection | None) -> sqlite3.Cursor:
-    """The driver's cursor, in the unit of work's transaction (begun now if not yet)."""
-    assert connection is not None  # an AsyncConnection in use has its sync side
-    if not connection.in_transaction():
-        connection.begin()  # as SQLAlchemy's first statement would (see database._on_begin)
+def _cursor(connection: Connection) -> sqlite3.Cursor:
+    """The driver's cursor, in the unit of work's transaction (``Prepared._direct`` began it)."""
     driver = connection.connection.driver_connection
     assert isinstance(driver, sqlite3.Connection)
     return driver.cursor()
@@ -303,11 +309,10 @@ def _announce(connection: Connection, cursor: Any, sql: str, arguments: Any, man
 
 
 def _run_on_sqlite(
-    connection: Connection | None, compiled: _Compiled, params: Mapping[str, Any]
+    connection: Connection, compiled: _Compiled, params: Mapping[str, Any]
 ) -> _RowsResult:
     arguments = compiled.arguments(params)
     cursor = _cursor(connection)
-    assert connection is not None
     try:
         _announce(connection, cursor, compiled.sql, arguments, False)
         cursor.execute(compiled.sql, arguments)
@@ -320,11 +325,10 @@ def _run_on_sqlite(
 
 
 def _run_many_on_sqlite(
-    connection: Connection | None, compiled: _Compiled, params: Sequence[Mapping[str, Any]]
+    connection: Connection, compiled: _Compiled, params: Sequence[Mapping[str, Any]]
 ) -> None:
     arguments = [compiled.arguments(one) for one in params]
     cursor = _cursor(connection)
-    assert connection is not None
     try:
         _announce(connection, cursor, compiled.sql, arguments, True)
         cursor.executemany(compiled.sql, arguments)
@@ -402,8 +406,6 @@ async def _on_asyncpg(
     many: bool,
 ) -> _T:
     """``run`` on the statement's asyncpg prepared statement, in the unit's transaction."""
-    if not connection.in_transaction():
-        connection.begin()  # as SQLAlchemy's first statement would; asyncpg's BEGIN is below
     _announce(connection, None, sql, arguments, many)
     dbapi = connection.dialect.loaded_dbapi
     try:
