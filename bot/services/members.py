@@ -17,10 +17,9 @@ from bot.services.pausing import PAUSED_YOU, TrackingPaused
 _SERVERS = table_of(Server)
 _MEMBERS = table_of(Member)
 _SETTINGS = (_SERVERS.c.shares_channel_id, _SERVERS.c.intros_channel_id, _SERVERS.c.asks_channel_id)
-_SERVER_ROW = Prepared(select(_SERVERS.c.name, *_SETTINGS).where(_SERVERS.c.id == bindparam("id")))
 _PREFERENCES = table_of(MemberPreferences)
-# The server's row and whether the acting member paused tracking, in one statement.
-_SERVER_ROW_AND_PAUSE = Prepared(
+# The server's row, and whether the member ``user_id`` paused tracking (false for no member).
+_SERVER_ROW = Prepared(
     select(
         _SERVERS.c.name,
         *_SETTINGS,
@@ -119,17 +118,11 @@ async def touch_server(
     ``refuse_paused``: a member to refuse (before anything is written) if they paused tracking.
     """
     name = server_name[:100]
-    if refuse_paused is None:
-        row = (await _SERVER_ROW.execute(session, {"id": server_id})).one_or_none()
-    else:
-        row = (
-            await _SERVER_ROW_AND_PAUSE.execute(
-                session, {"id": server_id, "user_id": refuse_paused}
-            )
-        ).one_or_none()
-        # No server row yet: nobody in it has preferences, so nobody paused.
-        if row is not None and row.paused:
-            raise TrackingPaused(PAUSED_YOU)
+    params = {"id": server_id, "user_id": refuse_paused}
+    row = (await _SERVER_ROW.execute(session, params)).one_or_none()
+    # No server row yet: nobody in it has preferences, so nobody paused.
+    if row is not None and row.paused:
+        raise TrackingPaused(PAUSED_YOU)
     if row is None:
         created = await _UPSERT_SERVER.execute(session, {"id": server_id, "name": name})
         return ServerSettings(*created.one())
