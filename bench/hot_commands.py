@@ -175,17 +175,11 @@ class Run:
     figures: dict[str, Any]
     cpu: dict[str, float]
 
-    def p(self, what: str, q: float) -> float:
-        return percentile(list(self.figures[what]), q)
-
     @property
-    def calls_per_interaction(self) -> float:
+    def calls(self) -> int:
+        """Discord calls the bot made in this load."""
         bot_calls: dict[str, int] = self.figures["bot_calls"]
-        calls = int(self.figures["token_calls"]) + sum(bot_calls.values())
-        return calls / max(1, int(self.figures["completed"]))
-
-    def cpu_ms_per_interaction(self, process: str) -> float:
-        return self.cpu[process] * 1000 / max(1, int(self.figures["completed"]))
+        return int(self.figures["token_calls"]) + sum(bot_calls.values())
 
 
 @dataclass
@@ -334,15 +328,18 @@ class HotBench:
             probe = await self.load(bot, hot, n=1, in_flight=1, trace=True, settle=1.0)
             _check_complete(f"probe {hot.label} ({bot.name})", probe)
             line.probes[bot.name] = [call for _, call, _ in probe.figures["trace"]]
-        for _ in range(ROUNDS):
-            for bot in order:
-                run = await self.load(bot, hot, n=max(1, n // ROUNDS), in_flight=IN_FLIGHT)
-                line.closed.setdefault(bot.name, []).append(run)
-        for _ in range(ROUNDS):
-            for bot in order:
-                run = await self.load(bot, hot, n=max(1, paced_n // ROUNDS), rate=RATE)
-                line.paced.setdefault(bot.name, []).append(run)
+        await self._in_rounds(hot, line.closed, n=n, in_flight=IN_FLIGHT)
+        await self._in_rounds(hot, line.paced, n=paced_n, rate=RATE)
         return line
+
+    async def _in_rounds(
+        self, hot: Hot, runs: dict[str, list[Run]], *, n: int, **load: Any
+    ) -> None:
+        """``n`` interactions per bot, in ROUNDS alternating rounds (bare first)."""
+        for _ in range(ROUNDS):
+            for bot in (self.bots["bare"], self.bots["coach"]):
+                run = await self.load(bot, hot, n=max(1, n // ROUNDS), **load)
+                runs.setdefault(bot.name, []).append(run)
 
 
 def _distinct_presses(
@@ -393,9 +390,7 @@ def _completed(runs: list[Run]) -> int:
 
 def _calls_per_interaction(runs: list[Run]) -> float:
     """Over all of a bot's closed-loop rounds."""
-    return sum(run.calls_per_interaction * int(run.figures["completed"]) for run in runs) / (
-        _completed(runs)
-    )
+    return sum(run.calls for run in runs) / _completed(runs)
 
 
 def _cpu_ms_per_interaction(runs: list[Run], process: str) -> float:
