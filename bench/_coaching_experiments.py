@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import ActivityEvent, AskAnswer, Database, Member, Tie
 from bot.habits import EventKind
-from bot.services.suggestions import _TAKING_PART
+from bot.services.candidate_pool import TAKING_PART
 
 SERVER = 1
 TOP = 3
@@ -148,7 +148,7 @@ async def connect_variants(
                 select(ActivityEvent.member_id, func.count())
                 .where(
                     ActivityEvent.server_id == SERVER,
-                    ActivityEvent.kind.in_(_TAKING_PART),
+                    ActivityEvent.kind.in_(TAKING_PART),
                     ActivityEvent.occurred_at > at - timedelta(days=30),
                     ActivityEvent.occurred_at <= at,
                 )

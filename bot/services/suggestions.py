@@ -10,7 +10,9 @@ colleagues far more often than strangers did, while penalising them named people
 
 Every query is bounded (recent members and members sharing a tag, a few hundred each, through
 indexes; at most ``ACTIVITY_CAP`` events counted per candidate), so the answer takes the same few
-milliseconds in a server of 100 or 100,000 members.
+milliseconds in a server of 100 or 100,000 members. The server's recently active members, their
+interests and counts are read once for every suggestion made there in two seconds
+(``candidate_pool``); who may be named is checked for each.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from sqlalchemy import (
     String,
     bindparam,
     exists,
-    func,
     literal_column,
     select,
     union_all,
@@ -37,7 +38,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 
 from bot.db import (
-    ActivityEvent,
     Database,
     Member,
     MemberInterest,
@@ -52,48 +52,34 @@ from bot.db.statements import (
     PerDialect,
     Rows,
     is_one_of,
-    is_one_of_kinds,
     plan_for_long_lists,
     table_of,
 )
-from bot.habits import EventKind
+from bot.services.candidate_pool import (
+    ACTIVE_WITHIN,
+    ActiveMembers,
+    Candidate,
+    CandidatePool,
+    count_recent,
+)
 from bot.services.interests import InterestKind
 from bot.services.pausing import not_paused
 from bot.services.ties import tied_with
 
-# Members quiet for longer are not suggested: they may not answer.
-ACTIVE_WITHIN = timedelta(days=90)
-RECENT_CANDIDATES = 200
 TAG_CANDIDATES = 200
 # Mutual colleagues are counted against this many of the member's own ties (their latest).
 MAX_OWN_TIES = 500
 SHORTLIST = 30
-# Taking part is counted over this window (replaying real data: 30 days predicted who members go
-# on to talk with better than 14 or 60), for this many candidates, up to this many events each:
-# more tells no more apart (log scale) and would make a hub's count cost more than anyone's.
-ACTIVITY_WINDOW = timedelta(days=30)
+# How much members take part is weighed for this many candidates (shared interests first).
 ACTIVITY_SHORTLIST = 200
-ACTIVITY_CAP = 128
 # Colleagues in common are counted up to this many: a few are a way in, many add nothing.
 MUTUAL_CAP = 5
-_TAKING_PART = [
-    kind.value
-    for kind in (
-        EventKind.REPLY,
-        EventKind.THREAD_MESSAGE,
-        EventKind.REACTION,
-        EventKind.SHARE,
-        EventKind.ASK,
-        EventKind.ANSWER,
-    )
-]
 
 
 # The queries, built once (see bot.db.statements).
 _MEMBERS = table_of(Member)
 _INTERESTS = table_of(MemberInterest)
 _TIES = table_of(Tie)
-_EVENTS = table_of(ActivityEvent)
 _PREFERENCES = table_of(MemberPreferences)
 _SERVER: BindParameter[int] = bindparam("server_id")
 _USER: BindParameter[int] = bindparam("user_id")
@@ -104,11 +90,16 @@ _ACTIVE = (
     not_paused(_MEMBERS.c.server_id, _MEMBERS.c.user_id),  # /privacy pause
 )
 _CANDIDATE_COLUMNS = (_MEMBERS.c.user_id, _MEMBERS.c.display_name, _MEMBERS.c.last_seen_at)
-_RECENTLY_ACTIVE = Prepared(
-    select(*_CANDIDATE_COLUMNS)
-    .where(*_ACTIVE)
-    .order_by(_MEMBERS.c.last_seen_at.desc())
-    .limit(RECENT_CANDIDATES)
+# Who of the few about to be named may be: still here, not paused (the pool may be old).
+_STILL_HERE = Prepared(
+    PerDialect(
+        lambda insert: select(_MEMBERS.c.user_id, _MEMBERS.c.display_name).where(
+            _MEMBERS.c.server_id == _SERVER,
+            is_one_of(_MEMBERS.c.user_id, "ids", insert, BigInteger()),
+            _MEMBERS.c.left_at.is_(None),
+            not_paused(_MEMBERS.c.server_id, _MEMBERS.c.user_id),
+        )
+    )
 )
 
 
@@ -178,30 +169,6 @@ _INTERESTS_IN_COMMON = Prepared(
         )
     )
 )
-# A candidate's part lately: a capped range read of the (server, member, kind, time) index.
-_LATEST_PART = (
-    select(literal_column("1"))
-    .where(
-        _EVENTS.c.server_id == _SERVER,
-        _EVENTS.c.member_id == _MEMBERS.c.user_id,
-        is_one_of_kinds(_EVENTS.c.kind, _TAKING_PART),
-        _EVENTS.c.occurred_at > bindparam("since"),
-    )
-    .limit(ACTIVITY_CAP)
-    .correlate(_MEMBERS)
-    .subquery()
-)
-_TAKING_PART_LATELY = Prepared(
-    PerDialect(
-        lambda insert: select(
-            _MEMBERS.c.user_id,
-            select(func.count()).select_from(_LATEST_PART).correlate(_MEMBERS).scalar_subquery(),
-        ).where(
-            _MEMBERS.c.server_id == _SERVER,
-            is_one_of(_MEMBERS.c.user_id, "ids", insert, BigInteger()),
-        )
-    )
-)
 
 
 def _latest_ties(me: Any, other: Any) -> Select[Any]:
@@ -253,22 +220,6 @@ class Suggestion:
     last_seen_at: datetime
     mutual_ties: int
     already_tied: bool
-
-
-class _Candidate:
-    __slots__ = ("display_name", "last_seen_at", "mutual", "recent", "seen", "tied", "user_id")
-
-    def __init__(self, user_id: int, display_name: str, last_seen_at: datetime) -> None:
-        self.user_id = user_id
-        self.display_name = display_name
-        self.last_seen_at = last_seen_at
-        # Seen last first is every ranking's tie-break: the timestamp once, not once per sort.
-        self.seen = -last_seen_at.timestamp()
-        self.tied = False
-        self.mutual = 0
-        # What they did here lately (replies, reactions, shares, asks, answers): people who
-        # take part are the ones who answer back.
-        self.recent = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,46 +316,55 @@ class _MatchBuilder:
 _NO_MATCH = _Match((), (), ())
 
 
-def _reasons(match: _Match, candidate: _Candidate, now: datetime) -> tuple[str, ...]:
-    reasons: list[str] = []
-    if match.common:
-        reasons.append("also works with " + " · ".join(match.common[:3]))
-    if match.they_help:
-        reasons.append(
-            "can help with " + ", ".join(match.they_help[:2]) + ", which you want to learn"
-        )
-    if match.they_learn:
-        reasons.append("wants to learn " + ", ".join(match.they_learn[:2]) + ", which you know")
-    if candidate.tied:
-        reasons.append("you have talked before: pick it up again")
-    else:
-        reasons.append("you have not talked yet")
-    if candidate.mutual == 0 and not candidate.tied:
-        reasons.append("outside your usual circle")
-    elif candidate.mutual:
-        plural = "colleague" if candidate.mutual == 1 else "colleagues"
-        reasons.append(f"{candidate.mutual} {plural} in common")
-    if now - candidate.last_seen_at < timedelta(days=7):
-        reasons.append("active this week")
-    return tuple(reasons)
+@dataclass(slots=True)
+class _Standing:
+    """What one member's suggestions know of their ties to the candidates."""
 
+    tied: set[int]
+    mutual: dict[int, int]
 
-def _score(weight: int, candidate: _Candidate) -> float:
-    """Shared interests (their ``weight``) first; then how much they take part lately; a nudge
-    toward someone new (a bigger one only loses you the people who would answer), and a smaller
-    one for colleagues in common (someone to introduce you; they are in the conversations you
-    are in)."""
-    score = 3.0 * weight
-    score += 2.0 * math.log2(1 + candidate.recent)
-    score += 0.0 if candidate.tied else 1.0
-    score += 1.0 * math.log2(1 + min(candidate.mutual, MUTUAL_CAP))
-    return score
+    def reasons(self, match: _Match, candidate: Candidate, now: datetime) -> tuple[str, ...]:
+        reasons: list[str] = []
+        if match.common:
+            reasons.append("also works with " + " · ".join(match.common[:3]))
+        if match.they_help:
+            reasons.append(
+                "can help with " + ", ".join(match.they_help[:2]) + ", which you want to learn"
+            )
+        if match.they_learn:
+            reasons.append("wants to learn " + ", ".join(match.they_learn[:2]) + ", which you know")
+        tied = candidate.user_id in self.tied
+        mutual = self.mutual.get(candidate.user_id, 0)
+        if tied:
+            reasons.append("you have talked before: pick it up again")
+        else:
+            reasons.append("you have not talked yet")
+        if mutual == 0 and not tied:
+            reasons.append("outside your usual circle")
+        elif mutual:
+            plural = "colleague" if mutual == 1 else "colleagues"
+            reasons.append(f"{mutual} {plural} in common")
+        if now - candidate.last_seen_at < timedelta(days=7):
+            reasons.append("active this week")
+        return tuple(reasons)
+
+    def score(self, weight: int, candidate: Candidate) -> float:
+        """Shared interests (their ``weight``) first; then how much they take part lately; a
+        nudge toward someone new (a bigger one only loses you the people who would answer), and
+        a smaller one for colleagues in common (someone to introduce you; they are in the
+        conversations you are in)."""
+        score = 3.0 * weight
+        score += 2.0 * math.log2(1 + candidate.recent)
+        score += 0.0 if candidate.user_id in self.tied else 1.0
+        score += 1.0 * math.log2(1 + min(self.mutual.get(candidate.user_id, 0), MUTUAL_CAP))
+        return score
 
 
 class SuggestionService:
     def __init__(self, database: Database, clock: Callable[[], datetime] = utcnow) -> None:
         self._database = database
         self._clock = clock
+        self._pool = CandidatePool()
 
     async def suggest(
         self, server_id: int, user_id: int, *, count: int = 3, exclude: Collection[int] = ()
@@ -420,85 +380,89 @@ class SuggestionService:
         # One transaction: a big server's lists are planned for in it (plan_for_long_lists).
         async with self._database.read_rows(in_transaction=True) as session:
             mine = await _interests(session, server_id, user_id)
-            candidates = await _candidates(session, server_id, mine, now)
-            for key in skip:
-                candidates.pop(key, None)
+            active = await self._pool.active_members(session, server_id, now)
+            candidates = {key: c for key, c in active.members.items() if key not in skip}
+            # A busy server: members sharing a tag, seen before the most recent, are read too.
+            extra = await _sharing_a_tag_too(session, server_id, mine, now, active, skip)
+            candidates.update(extra)
             if not candidates:
                 return []
             if len(candidates) > LONG_LIST:  # a big server: plan for its long lists
                 await plan_for_long_lists(session)
             my_tags = _Tags.of(mine)
-            builders = await _matches(session, server_id, my_tags, candidates)
+            builders = _matches_among(active, my_tags, candidates)
+            if extra:
+                builders.update(await _matches(session, server_id, my_tags, extra))
             weights = {key: builder.weight for key, builder in builders.items()}
-            await _mark_ties(session, server_id, user_id, candidates)
-            # How much each takes part is counted for the most promising only (shared interests,
-            # then seen last), up to ACTIVITY_CAP events each, so the count stays a bounded index
-            # read whatever the server's size. Tied or not, both are counted: ranking the tied
-            # last here left out the members who take part most.
-            promising = sorted(
-                candidates.values(),
-                key=lambda c: (-weights.get(c.user_id, 0), c.seen, c.user_id),
-            )[:ACTIVITY_SHORTLIST]
-            await _count_recent(session, server_id, {c.user_id: c for c in promising}, now)
+            own, complete = await _own_ties(session, server_id, user_id)
+            if complete:
+                tied = candidates.keys() & set(own)
+            else:
+                tied = await tied_with(session, server_id, user_id, candidates)
+            standing = _Standing(tied, {})
+            # How much each takes part is weighed for the most promising only (shared
+            # interests, then seen last): the pool's members are counted already, the busy
+            # server's others here, up to ACTIVITY_CAP events each, so the count stays a bounded
+            # index read whatever the server's size. Tied or not, both are counted: ranking the
+            # tied last here left out the members who take part most.
+            promising = list(candidates.values())
+            if len(promising) > ACTIVITY_SHORTLIST:
+                promising.sort(key=lambda c: (-weights.get(c.user_id, 0), c.seen, c.user_id))
+                del promising[ACTIVITY_SHORTLIST:]
+            uncounted = {c.user_id: c for c in promising if c.user_id in extra}
+            await count_recent(session, server_id, uncounted, now)
 
-            def best_first(candidate: _Candidate) -> tuple[float, float, int]:
-                score = _score(weights.get(candidate.user_id, 0), candidate)
+            def best_first(candidate: Candidate) -> tuple[float, float, int]:
+                score = standing.score(weights.get(candidate.user_id, 0), candidate)
                 return (-score, candidate.seen, candidate.user_id)
 
             ranked = sorted(promising, key=best_first)[:SHORTLIST]
-            await _count_mutual(session, server_id, user_id, ranked)
-        ranked.sort(key=best_first)
+            standing.mutual = await _count_mutual(session, server_id, own, ranked)
+            ranked.sort(key=best_first)
+            # The best first, and the rest of the shortlist only if some of them cannot be named.
+            names = await _still_suggestible(session, server_id, ranked[:count], now)
+            if len(names) < count < len(ranked):
+                names.update(await _still_suggestible(session, server_id, ranked[count:], now))
         suggestions = []
-        for c in ranked[:count]:
+        for c in [c for c in ranked if c.user_id in names][:count]:
             builder = builders.get(c.user_id)
             match = builder.match() if builder is not None else _NO_MATCH
             suggestions.append(
                 Suggestion(
                     user_id=c.user_id,
-                    display_name=c.display_name,
-                    reasons=_reasons(match, c, now),
+                    display_name=names[c.user_id],
+                    reasons=standing.reasons(match, c, now),
                     shared=match.common + match.they_help,
                     last_seen_at=c.last_seen_at,
-                    mutual_ties=c.mutual,
-                    already_tied=c.tied,
+                    mutual_ties=standing.mutual.get(c.user_id, 0),
+                    already_tied=c.user_id in tied,
                 )
             )
         return suggestions
 
 
-async def _count_recent(
-    session: Rows, server_id: int, candidates: dict[int, _Candidate], now: datetime
-) -> None:
-    """Each candidate's part in the last 30 days, up to ``ACTIVITY_CAP`` events, from the
-    (server, member, kind, time) index: one capped range read per candidate."""
-    if not candidates:
-        return
-    rows = await _TAKING_PART_LATELY.execute(
-        session,
-        {"server_id": server_id, "ids": list(candidates), "since": now - ACTIVITY_WINDOW},
-    )
-    for member_id, count in rows.all():
-        candidates[member_id].recent = count or 0
-
-
-async def _candidates(
-    session: Rows, server_id: int, mine: set[tuple[str, str]], now: datetime
-) -> dict[int, _Candidate]:
-    """Recently active members, and active members sharing one of the member's tags."""
-    found: dict[int, _Candidate] = {}
-    active = {"server_id": server_id, "active_since": now - ACTIVE_WITHIN}
-    recent = (await _RECENTLY_ACTIVE.execute(session, active)).all()
-    for row in recent:
-        found[row.user_id] = _Candidate(row.user_id, row.display_name, row.last_seen_at)
+async def _sharing_a_tag_too(
+    session: Rows,
+    server_id: int,
+    mine: set[tuple[str, str]],
+    now: datetime,
+    active: ActiveMembers,
+    skip: set[int],
+) -> dict[int, Candidate]:
+    """In a busy server, active members sharing one of the member's tags who are not among the
+    most recently active (in a smaller one every active member is in the pool already)."""
     tags = sorted({tag for _, tag in mine})
-    # Fewer than asked for: every active member is a candidate already (most servers).
-    if tags and len(recent) >= RECENT_CANDIDATES:
-        sharing = await _SHARING_A_TAG.execute(session, {**active, "tags": tags})
-        for row in sharing.all():
-            found.setdefault(
-                row.user_id, _Candidate(row.user_id, row.display_name, row.last_seen_at)
-            )
-    return found
+    if not tags or active.complete:
+        return {}
+    rows = await _SHARING_A_TAG.execute(
+        session,
+        {"server_id": server_id, "active_since": now - ACTIVE_WITHIN, "tags": tags},
+    )
+    return {
+        row.user_id: Candidate(*row)
+        for row in rows.all()
+        if row.user_id not in active.members and row.user_id not in skip
+    }
 
 
 async def _interests(session: Rows, server_id: int, user_id: int) -> set[tuple[str, str]]:
@@ -507,11 +471,27 @@ async def _interests(session: Rows, server_id: int, user_id: int) -> set[tuple[s
     return {(kind, tag) for kind, tag in rows.all()}
 
 
-async def _matches(
-    session: Rows, server_id: int, mine: _Tags, candidates: dict[int, _Candidate]
+def _matches_among(
+    active: ActiveMembers, mine: _Tags, candidates: Collection[int]
 ) -> dict[int, _MatchBuilder]:
-    """How the candidates' interests meet the member's; only candidates with something in
-    common have an entry (few, in a big server)."""
+    """How the pool's candidates' interests meet the member's (only those with something in
+    common have an entry)."""
+    builders: dict[int, _MatchBuilder] = {}
+    for tag in mine.all:
+        for user_id, kind in active.with_tag.get(tag, ()):
+            if user_id not in candidates:
+                continue
+            builder = builders.get(user_id)
+            if builder is None:
+                builder = builders[user_id] = _MatchBuilder()
+            builder.add(mine, kind, tag)
+    return builders
+
+
+async def _matches(
+    session: Rows, server_id: int, mine: _Tags, candidates: dict[int, Candidate]
+) -> dict[int, _MatchBuilder]:
+    """How candidates' interests meet the member's, read for them (those not in the pool)."""
     builders: dict[int, _MatchBuilder] = {}
     tags = sorted(mine.all)
     if tags:
@@ -527,42 +507,49 @@ async def _matches(
     return builders
 
 
-async def _mark_ties(
-    session: Rows, server_id: int, user_id: int, candidates: dict[int, _Candidate]
-) -> None:
-    """Which candidates the member has a tie with."""
-    for other in await tied_with(session, server_id, user_id, candidates):
-        candidates[other].tied = True
+async def _still_suggestible(
+    session: Rows, server_id: int, ranked: list[Candidate], now: datetime
+) -> dict[int, str]:
+    """Of the ranked, who is still here, active and not paused, with their name today.
+
+    Being seen lately is checked on what the pool read: a member seen since was seen later
+    still. Given to SQL, that condition made SQLite search every active member.
+    """
+    active_since = now - ACTIVE_WITHIN
+    ids = [c.user_id for c in ranked if c.last_seen_at > active_since]
+    if not ids:
+        return {}
+    rows = await _STILL_HERE.execute(session, {"server_id": server_id, "ids": ids})
+    return dict(rows.all())
 
 
-async def _own_ties(session: Rows, server_id: int, user_id: int) -> list[int]:
-    """The member's latest ties, from either side of the pair.
+async def _own_ties(session: Rows, server_id: int, user_id: int) -> tuple[list[int], bool]:
+    """The member's latest ties, from either side of the pair, and whether that is all of them.
 
     Each side reads at most ``MAX_OWN_TIES`` entries of its (member, last_at) index, so a hub
     with thousands of ties costs no more than a member with five hundred.
     """
-    rows = sorted(
-        (await _OWN_TIES.execute(session, {"server_id": server_id, "user_id": user_id})).all(),
-        key=lambda row: row.last_at,
-        reverse=True,
-    )
-    return [row.other for row in rows[:MAX_OWN_TIES]]
+    rows = (await _OWN_TIES.execute(session, {"server_id": server_id, "user_id": user_id})).all()
+    complete = len(rows) < MAX_OWN_TIES  # then neither side reached its limit
+    rows = sorted(rows, key=lambda row: row.last_at, reverse=True)
+    return [row.other for row in rows[:MAX_OWN_TIES]], complete
 
 
 async def _count_mutual(
-    session: Rows, server_id: int, user_id: int, shortlist: list[_Candidate]
-) -> None:
+    session: Rows, server_id: int, own: list[int], shortlist: list[Candidate]
+) -> dict[int, int]:
     """How many of the member's colleagues each shortlisted candidate also has a tie with."""
-    own = await _own_ties(session, server_id, user_id)
+    mutual: dict[int, int] = {}
     if not own or not shortlist:
-        return
-    by_id = {c.user_id: c for c in shortlist}
+        return mutual
+    by_id = {c.user_id for c in shortlist}
     rows = await _TIES_AMONG.execute(
         session, {"server_id": server_id, "ids": list(by_id), "own": own}
     )
     colleagues = set(own)
     for member_a, member_b in rows.all():
         if member_a in by_id and member_b in colleagues:
-            by_id[member_a].mutual += 1
+            mutual[member_a] = mutual.get(member_a, 0) + 1
         if member_b in by_id and member_a in colleagues:
-            by_id[member_b].mutual += 1
+            mutual[member_b] = mutual.get(member_b, 0) + 1
+    return mutual

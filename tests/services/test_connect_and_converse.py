@@ -9,11 +9,12 @@ from sqlalchemy import insert, update
 
 from bot.db import ActivityEvent, ConversationWeek, Database, Member, Tie
 from bot.habits import EventKind
-from bot.services import suggestions
+from bot.services import candidate_pool
 from bot.services.converse import ConverseService, FollowUpKind
 from bot.services.interests import IntroAnswers, grade_band, split_tags
 from bot.services.introductions import IntroductionService, IntroResult
 from bot.services.members import Actor
+from bot.services.privacy import PrivacyService
 from bot.services.suggestions import SuggestionService
 from tests.services.clock import Clock, answer_ticket
 
@@ -143,6 +144,40 @@ async def test_suggestions_never_name_members_who_left_or_are_quiet_for_90_days(
     )
 
 
+async def test_one_service_never_names_a_member_who_left_paused_or_was_forgotten_since(
+    database: Database,
+) -> None:
+    # The server's active members are read once for the suggestions of the next two seconds
+    # (candidate_pool); who may be named is not: each is checked when named.
+    for user_id in (11, 12, 13, 14):
+        await introduce(database, user_id, SCIENCE_7)
+    service = SuggestionService(database, clock=Clock(NOW))
+    assert {s.user_id for s in await service.suggest(SERVER, 11)} == {12, 13, 14}
+
+    await IntroductionService(database, clock=Clock(NOW)).left(SERVER, 12)
+    clock = Clock(NOW)
+    await PrivacyService(database, clock).pause(actor(13))
+    await PrivacyService(database, clock).forget(SERVER, 14)
+    assert await service.suggest(SERVER, 11) == []
+
+    await PrivacyService(database, clock).resume(SERVER, 13)
+    assert [s.user_id for s in await service.suggest(SERVER, 11)] == [13]
+
+
+async def test_a_newcomer_is_suggested_within_seconds(database: Database) -> None:
+    await introduce(database, 11, SCIENCE_7)
+    await introduce(database, 12, IntroAnswers("Teacher", "art", "grade 2", "", ""))
+    clock = Clock(NOW)
+    service = SuggestionService(database, clock=clock)
+    assert [s.user_id for s in await service.suggest(SERVER, 11)] == [12]
+
+    await introduce(database, 13, SCIENCE_7)
+    clock.now = NOW + timedelta(seconds=candidate_pool.FRESH_FOR)
+    found = await service.suggest(SERVER, 11)
+    assert [s.user_id for s in found] == [13, 12]
+    assert "also works with grade 7 · science" in found[0].reasons
+
+
 async def test_in_a_busy_server_a_colleague_sharing_interests_is_found_past_the_most_recent(
     database: Database,
 ) -> None:
@@ -150,7 +185,7 @@ async def test_in_a_busy_server_a_colleague_sharing_interests_is_found_past_the_
     # grade, seen longest ago, is found by the interests she shares, and comes first.
     await introduce(database, 11, SCIENCE_7, at=NOW)
     await introduce(database, 20, SCIENCE_7, at=NOW - timedelta(days=5))
-    newer = range(1000, 1000 + suggestions.RECENT_CANDIDATES)
+    newer = range(1000, 1000 + candidate_pool.RECENT_CANDIDATES)
     async with database.write() as session:
         await session.execute(
             insert(Member),

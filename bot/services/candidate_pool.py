@@ -1,0 +1,195 @@
+"""A server's recently active members as ``/connect suggest`` ranks them, shared for two seconds.
+
+Every suggestion in a server starts from the same list: its most recently active members, their
+interests and how much each took part lately. Reading it is most of a suggestion's cost (about
+1.5 ms of queries for a server of 120, and SQLite stepping through a month of each member's
+events to count them), and it is the same list whoever asks. So it is read once and shared by
+every suggestion in that server for ``FRESH_FOR``: under load (a challenge post sends a whole
+server to /progress, which names a colleague) that is one read for hundreds of suggestions; a
+quiet server reads it afresh each time, as before.
+
+What may be up to two seconds old: who counts as recently active, their interests, their
+counts, their order. What is never stale: *who may be named*. The list keeps members who paused
+tracking (and is not re-read when they resume); the few about to be named are checked against
+the database first (``SuggestionService``), so a pause, a departure or forgetting takes effect at
+once, in every process.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import BigInteger, BindParameter, bindparam, func, literal_column, select
+
+from bot.db import ActivityEvent, Member, MemberInterest
+from bot.db.prepared import Prepared
+from bot.db.statements import (
+    LONG_LIST,
+    PerDialect,
+    Rows,
+    is_one_of,
+    is_one_of_kinds,
+    plan_for_long_lists,
+    table_of,
+)
+from bot.habits import EventKind
+
+FRESH_FOR = 2.0  # seconds
+# Members quiet for longer are not suggested: they may not answer.
+ACTIVE_WITHIN = timedelta(days=90)
+RECENT_CANDIDATES = 200
+# Taking part is counted over this window (replaying real data: 30 days predicted who members go
+# on to talk with better than 14 or 60), up to this many events each: more tells no more apart
+# (log scale) and would make a hub's count cost more than anyone's.
+ACTIVITY_WINDOW = timedelta(days=30)
+ACTIVITY_CAP = 128
+TAKING_PART = [
+    kind.value
+    for kind in (
+        EventKind.REPLY,
+        EventKind.THREAD_MESSAGE,
+        EventKind.REACTION,
+        EventKind.SHARE,
+        EventKind.ASK,
+        EventKind.ANSWER,
+    )
+]
+
+_MEMBERS = table_of(Member)
+_INTERESTS = table_of(MemberInterest)
+_EVENTS = table_of(ActivityEvent)
+_SERVER: BindParameter[int] = bindparam("server_id")
+# Paused members are kept (see the module's docstring): checked before anyone is named.
+_RECENTLY_ACTIVE = Prepared(
+    select(_MEMBERS.c.user_id, _MEMBERS.c.display_name, _MEMBERS.c.last_seen_at)
+    .where(
+        _MEMBERS.c.server_id == _SERVER,
+        _MEMBERS.c.left_at.is_(None),
+        _MEMBERS.c.last_seen_at > bindparam("active_since"),
+    )
+    .order_by(_MEMBERS.c.last_seen_at.desc())
+    .limit(RECENT_CANDIDATES)
+)
+_THEIR_INTERESTS = Prepared(
+    PerDialect(
+        lambda insert: select(_INTERESTS.c.user_id, _INTERESTS.c.kind, _INTERESTS.c.tag).where(
+            _INTERESTS.c.server_id == _SERVER,
+            is_one_of(_INTERESTS.c.user_id, "ids", insert, BigInteger()),
+        )
+    )
+)
+# A member's part lately: a capped range read of the (server, member, kind, time) index.
+_LATEST_PART = (
+    select(literal_column("1"))
+    .where(
+        _EVENTS.c.server_id == _SERVER,
+        _EVENTS.c.member_id == _MEMBERS.c.user_id,
+        is_one_of_kinds(_EVENTS.c.kind, TAKING_PART),
+        _EVENTS.c.occurred_at > bindparam("since"),
+    )
+    .limit(ACTIVITY_CAP)
+    .correlate(_MEMBERS)
+    .subquery()
+)
+_TAKING_PART_LATELY = Prepared(
+    PerDialect(
+        lambda insert: select(
+            _MEMBERS.c.user_id,
+            select(func.count()).select_from(_LATEST_PART).correlate(_MEMBERS).scalar_subquery(),
+        ).where(
+            _MEMBERS.c.server_id == _SERVER,
+            is_one_of(_MEMBERS.c.user_id, "ids", insert, BigInteger()),
+        )
+    )
+)
+
+
+class Candidate:
+    """A member who could be suggested, and what ranking them needs to know."""
+
+    __slots__ = ("display_name", "last_seen_at", "recent", "seen", "user_id")
+
+    def __init__(self, user_id: int, display_name: str, last_seen_at: datetime) -> None:
+        self.user_id = user_id
+        self.display_name = display_name
+        self.last_seen_at = last_seen_at
+        # Seen last first is every ranking's tie-break: the timestamp once, not once per sort.
+        self.seen = -last_seen_at.timestamp()
+        # What they did here lately (replies, reactions, shares, asks, answers): people who
+        # take part are the ones who answer back. Set once, by ``count_recent``.
+        self.recent = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveMembers:
+    """A server's most recently active members (paused ones too), counted, with interests."""
+
+    now: datetime  # the time the windows were read for
+    read_at: float  # time.monotonic() when read
+    members: dict[int, Candidate]
+    # Who has each tag, and as what kind of interest: (user_id, kind).
+    with_tag: dict[str, list[tuple[int, str]]]
+
+    @property
+    def complete(self) -> bool:
+        """Every active member is here (a busy server has more than ``RECENT_CANDIDATES``)."""
+        return len(self.members) < RECENT_CANDIDATES
+
+    def fresh_for(self, now: datetime) -> bool:
+        return (
+            time.monotonic() - self.read_at < FRESH_FOR
+            and abs((now - self.now).total_seconds()) < FRESH_FOR
+        )
+
+
+class CandidatePool:
+    """``ActiveMembers`` per server, read again when older than ``FRESH_FOR``."""
+
+    def __init__(self) -> None:
+        self._servers: dict[int, ActiveMembers] = {}
+
+    async def active_members(self, session: Rows, server_id: int, now: datetime) -> ActiveMembers:
+        found = self._servers.get(server_id)
+        if found is not None and found.fresh_for(now):
+            return found
+        found = await _read(session, server_id, now)
+        # Drop what went stale elsewhere, so the pool holds only servers in use right now.
+        self._servers = {key: value for key, value in self._servers.items() if value.fresh_for(now)}
+        self._servers[server_id] = found
+        return found
+
+
+async def _read(session: Rows, server_id: int, now: datetime) -> ActiveMembers:
+    rows = await _RECENTLY_ACTIVE.execute(
+        session, {"server_id": server_id, "active_since": now - ACTIVE_WITHIN}
+    )
+    members = {row.user_id: Candidate(*row) for row in rows.all()}
+    with_tag: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    if members:
+        if len(members) > LONG_LIST:
+            await plan_for_long_lists(session)
+        interests = await _THEIR_INTERESTS.execute(
+            session, {"server_id": server_id, "ids": list(members)}
+        )
+        for user_id, kind, tag in interests.all():
+            with_tag[tag].append((user_id, kind))
+        await count_recent(session, server_id, members, now)
+    return ActiveMembers(now, time.monotonic(), members, dict(with_tag))
+
+
+async def count_recent(
+    session: Rows, server_id: int, candidates: dict[int, Candidate], now: datetime
+) -> None:
+    """Each candidate's part in the last 30 days, up to ``ACTIVITY_CAP`` events, from the
+    (server, member, kind, time) index: one capped range read per candidate."""
+    if not candidates:
+        return
+    rows = await _TAKING_PART_LATELY.execute(
+        session,
+        {"server_id": server_id, "ids": list(candidates), "since": now - ACTIVITY_WINDOW},
+    )
+    for member_id, count in rows.all():
+        candidates[member_id].recent = count or 0
