@@ -66,11 +66,15 @@ class Result(Protocol):
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     sql: str
+    # Each parameter once (a name may stand at several places in the SQL).
     names: tuple[str, ...]
-    # Per parameter, in order: its conversion to the driver's value, and its value fixed in the
+    # Per parameter: its conversion to the driver's value, and its value fixed in the
     # statement or its column's default (used when the caller gives none).
     to_driver: tuple[_Processor, ...]
     fixed: tuple[Any, ...]
+    # Which parameter goes at each place in the SQL, when a name stands at several (SQLite's
+    # ``?``; /progress's time windows stand at 40 places, and were converted 40 times).
+    places: tuple[int, ...] | None
     # The columns that need converting from the driver's value, by position, and their
     # conversions (most columns need none).
     from_driver: tuple[tuple[int, Callable[[Any], Any]], ...]
@@ -86,6 +90,8 @@ class _Compiled:
             elif value is _REQUIRED:
                 raise exc.ArgumentError(f"A value is required for bind parameter {name!r}")
             values.append(convert(value) if convert is not None else value)
+        if self.places is not None:
+            return tuple(map(values.__getitem__, self.places))
         return tuple(values)
 
     def rows(self, raw: list[Any]) -> list[Any]:
@@ -145,7 +151,8 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
     assert isinstance(compiled, SQLCompiler)
     if compiled.positiontup is None or "__[POSTCOMPILE" in compiled.string:
         raise _Unsupported
-    names = tuple(compiled.positiontup)
+    in_place = tuple(compiled.positiontup)
+    names = tuple(dict.fromkeys(in_place))
     processors = compiled._bind_processors
     defaults = _column_defaults(compiled)
     fixed = []
@@ -171,6 +178,7 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
         names=names,
         to_driver=tuple(cast(_Processor, processors.get(name)) for name in names),
         fixed=tuple(fixed),
+        places=tuple(map(names.index, in_place)) if len(names) < len(in_place) else None,
         from_driver=tuple(
             (position, convert)
             for position, convert in enumerate(converters)

@@ -2,8 +2,8 @@
 
 ``Prepared`` skips SQLAlchemy's per-execution machinery on SQLite; these check, on every backend,
 that what comes back (and what goes in) is the same: converted values (aware datetimes), column
-defaults filled in, fixed values, several rows, rows inserted many at once, and a broken
-constraint raised as SQLAlchemy's error with nothing of the unit kept.
+defaults filled in, fixed values, a parameter used twice, several rows, rows inserted many at
+once, and a broken constraint raised as SQLAlchemy's error with nothing of the unit kept.
 """
 
 from __future__ import annotations
@@ -37,8 +37,10 @@ _ADD_MEMBER = Prepared(
         last_seen_at=bindparam("at"),
     )
 )
+# "since" stands at two places, either side of another parameter.
 _SEEN_SINCE = Prepared(
     select(_MEMBERS.c.user_id, _MEMBERS.c.display_name, _MEMBERS.c.last_seen_at)
+    .where(_MEMBERS.c.first_seen_at > bindparam("since"))
     .where(_MEMBERS.c.server_id == bindparam("server_id"))
     .where(_MEMBERS.c.last_seen_at > bindparam("since"))
     .where(_MEMBERS.c.left_at.is_(None))
