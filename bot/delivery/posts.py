@@ -165,6 +165,13 @@ class PostDelivery:
         settled = self._recently_settled.get(post_id)
         if settled is not None and settled.state is PostState.POSTED:  # final, unlike failed
             return settled
+        if settled is not None and settled.state is PostState.FAILED:
+            # It failed before the caller came to wait (a refused channel fails a card at
+            # once) unless it was owed again since (sharing the link again retries it).
+            with contextlib.suppress(DatabaseUnavailable):
+                now = await self._outbox.status(post_id)
+                if now is not None and now.state is PostState.FAILED:
+                    return now
         future: asyncio.Future[PostStatus] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(post_id, []).append(future)
         try:
