@@ -37,9 +37,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
-from bot.db.inline_sqlite import inline_url, wait_until
+from bot.db.inline_sqlite import inline_url, is_busy, wait_until
 from bot.db.wal_checkpoints import WalCheckpointer
 from bot.errors import DatabaseUnavailable
 
@@ -263,6 +263,11 @@ class Database:
         """
         engine = self.engine if in_transaction else self._autocommit_engine
         with _unavailable_as(DatabaseUnavailable.LOOKING):
+            inline = self._inline_connection(engine)
+            if inline is not None:
+                with inline:  # closing it ends the read (a rollback)
+                    yield AsyncConnection(engine, inline)
+                return
             async with engine.connect() as connection:
                 yield connection
 
@@ -279,8 +284,45 @@ class Database:
                 async with self._autocommit_engine.connect() as connection:
                     yield connection
                 return
-            async with self._queued(), self._writer_engine.begin() as connection:
-                yield connection
+            async with self._queued():
+                inline = self._inline_writer()
+                if inline is None:
+                    async with self._writer_engine.begin() as connection:
+                        yield connection
+                    return
+                with inline:  # closing it rolls back whatever was not committed
+                    yield AsyncConnection(self._writer_engine, inline)
+                    inline.commit()
+
+    def _inline_writer(self) -> Connection | None:
+        """An inline connection (``_inline_connection``) that began its write, or None when
+        none is idle or another process holds the write lock: the async engine's BEGIN waits
+        that out by sleeping on the event loop (``inline_sqlite``), which needs its greenlet."""
+        connection = self._inline_connection(self._writer_engine)
+        if connection is None:
+            return None
+        try:
+            connection.begin()  # outside a greenlet, BEGIN IMMEDIATE is tried once
+        except sa_exc.OperationalError as error:
+            connection.close()
+            if isinstance(error.orig, sqlite3.OperationalError) and is_busy(error.orig):
+                return None
+            raise
+        return connection
+
+    def _inline_connection(self, engine: AsyncEngine) -> Connection | None:
+        """On SQLite, an idle pooled connection taken without SQLAlchemy's async wrapping (None
+        when none is idle: the async engine opens or waits for one).
+
+        The SQLite driver runs inline (``inline_sqlite``), so taking a connection, committing
+        and closing never wait on anything; through the async engine each was a greenlet
+        switch, and closing a task of its own: 130 µs for an empty read and 280 µs for an
+        empty write on this machine, more than a /share's statements together.
+        """
+        pool = engine.sync_engine.pool
+        if not self.is_sqlite or not isinstance(pool, QueuePool) or not pool.checkedin():
+            return None  # opening one may wait (SQLAlchemy's first-connect lock): async only
+        return engine.sync_engine.connect()
 
     @asynccontextmanager
     async def _queued(self) -> AsyncIterator[None]:

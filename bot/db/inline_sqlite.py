@@ -46,7 +46,7 @@ _FIRST_PAUSE, _LONGEST_PAUSE = 0.001, 0.02
 _T = TypeVar("_T")
 
 
-def _is_busy(error: sqlite3.OperationalError) -> bool:
+def is_busy(error: sqlite3.OperationalError) -> bool:
     text = str(error).lower()
     return "database is locked" in text or "database is busy" in text
 
@@ -70,7 +70,7 @@ def _patiently(call: Callable[[], _T]) -> _T:
         try:
             return call()
         except sqlite3.OperationalError as error:
-            if not _is_busy(error) or time.monotonic() >= deadline:
+            if not is_busy(error) or time.monotonic() >= deadline:
                 raise
         await_(asyncio.sleep(pause))
         pause = min(pause * 2, _LONGEST_PAUSE)

@@ -43,13 +43,28 @@ async def _longest_stall(until: asyncio.Future[None]) -> float:
     return longest
 
 
+_ADD_SERVER = text(
+    "INSERT INTO servers (id, name, challenge_selection, created_at) "
+    "VALUES (2, 'waited', 'rotate', '2026-12-01 00:00:00.000000')"
+)
+
+
+@pytest.mark.parametrize("unit", ["session", "rows"])
 async def test_a_write_waits_for_another_writer_without_stalling_the_loop(
-    sqlite_database: Database,
+    sqlite_database: Database, unit: str
 ) -> None:
+    # A pooled connection is idle: write_rows() takes it without the async engine's wrapping
+    # (database._inline_writer), and must still wait its turn rather than fail.
+    async with sqlite_database.read_rows() as warm:
+        await warm.execute(text("SELECT 1"))
     holder = _hold_write_lock(sqlite_database)
     try:
 
         async def rename() -> None:
+            if unit == "rows":
+                async with sqlite_database.write_rows() as connection:
+                    await connection.execute(_ADD_SERVER)
+                return
             async with sqlite_database.write() as session:
                 session.add(Server(id=2, name="waited", challenge_selection="rotate"))
 
