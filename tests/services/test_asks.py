@@ -99,6 +99,24 @@ async def test_people_who_answered_lately_are_named_when_no_tag_matches(
     assert "1 question answered lately" in second.ask.helpers[0].reasons
 
 
+async def test_people_who_answered_asks_on_the_tags_are_named(database: Database) -> None:
+    for user_id in (11, 12, 13, 14):
+        await introduce(database, user_id, IntroAnswers("Teacher", "music", "", "", ""))
+    long_ago = NOW - timedelta(days=70)  # not "lately": only the tags can name them
+    on_tag = await ask(database, 11, "Rubrics for labs?", "assessment", long_ago)
+    other = await ask(database, 11, "Seating plans?", "classroom", long_ago)
+    await post_threads(database, {on_tag.answer.post_id: 600, other.answer.post_id: 700})
+    async with database.write() as session:
+        await record_answers(
+            session,
+            SERVER,
+            [(on_tag.ask.id, 11, 601, 13, long_ago), (other.ask.id, 11, 701, 14, long_ago)],
+        )
+    asked = await ask(database, 12, "Grading without weekends?", "assessment")
+    assert [h.member_id for h in asked.ask.helpers] == [13]
+    assert "1 ask answered on these tags" in asked.ask.helpers[0].reasons
+
+
 async def test_answers_open_asks_and_helpful_marks(database: Database) -> None:
     for user_id in (11, 12, 13):
         await introduce(database, user_id, IntroAnswers("Teacher", "music", "", "", ""))
