@@ -151,9 +151,14 @@ class CandidatePool:
     def __init__(self) -> None:
         self._servers: dict[int, ActiveMembers] = {}
 
-    async def active_members(self, session: Rows, server_id: int, now: datetime) -> ActiveMembers:
+    def fresh(self, server_id: int, now: datetime) -> ActiveMembers | None:
+        """The server's members if read less than ``FRESH_FOR`` ago."""
         found = self._servers.get(server_id)
-        if found is not None and found.fresh_for(now):
+        return found if found is not None and found.fresh_for(now) else None
+
+    async def active_members(self, session: Rows, server_id: int, now: datetime) -> ActiveMembers:
+        found = self.fresh(server_id, now)
+        if found is not None:
             return found
         found = await _read(session, server_id, now)
         # Drop what went stale elsewhere, so the pool holds only servers in use right now.

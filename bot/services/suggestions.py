@@ -377,8 +377,11 @@ class SuggestionService:
         """
         now = self._clock()
         skip = {user_id, *exclude}
-        # One transaction: a big server's lists are planned for in it (plan_for_long_lists).
-        async with self._database.read_rows(in_transaction=True) as session:
+        # A big server's lists are planned for in a transaction (plan_for_long_lists); a
+        # small one's statements run on their own (on PostgreSQL, no BEGIN and ROLLBACK).
+        known = self._pool.fresh(server_id, now)
+        small = known is not None and known.complete and len(known.members) <= LONG_LIST
+        async with self._database.read_rows(in_transaction=not small) as session:
             mine = await _interests(session, server_id, user_id)
             active = await self._pool.active_members(session, server_id, now)
             candidates = {key: c for key, c in active.members.items() if key not in skip}
