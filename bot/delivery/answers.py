@@ -129,7 +129,8 @@ class AnswerDelivery:
             except Exception:
                 log.exception("Rendering answer %s (%s) failed", answer.id, answer.kind)
                 return
-            if post is not None and post.state is PostState.PENDING:
+            interim = post is not None and post.state is PostState.PENDING
+            if interim:
                 if answer.id is not None:
                     self._interim[answer.id] = answer
             else:
@@ -138,6 +139,22 @@ class AnswerDelivery:
             self._locks.pop(answer.id, None)
         elif answer.id is not None and answer.id not in self._interim:
             self._locks.pop(answer.id, None)  # failed: the sweep retries it, with a new lock
+        elif interim and answer.id not in self._handled:  # (a command checks for itself)
+            await self._settled_meanwhile(answer)
+
+    async def _settled_meanwhile(self, answer: OwedAnswer) -> None:
+        """Deliver an answer just shown as pending again if its post settled meanwhile.
+
+        ``post_settled`` finishes the answers noted as interim; one whose post settled between
+        reading the post's state and being noted was missed, and stayed "on its way" until the
+        sweep's next retry (seen after a restart: a card up, its member's answer not linking it).
+        """
+        if answer.post_id is None:
+            return
+        with contextlib.suppress(DatabaseUnavailable):
+            status = await self._outbox.status(answer.post_id)
+            if status is not None and status.state is not PostState.PENDING:
+                await self.deliver(answer)
 
     async def _render(self, answer: OwedAnswer) -> RenderedAnswer | None:
         renderer = self._renderers.get(answer.kind)
