@@ -91,11 +91,8 @@ class AnswerDelivery:
         finally:
             self._handled.discard(answer.id)
         # The post may have settled while the command showed it as pending.
-        if answer.id in self._interim and answer.post_id is not None:
-            with contextlib.suppress(DatabaseUnavailable):
-                status = await self._outbox.status(answer.post_id)
-                if status is not None and status.state is not PostState.PENDING:
-                    await self.deliver(answer)
+        if answer.id in self._interim:
+            await self._settled_meanwhile(answer)
 
     async def deliver(self, answer: OwedAnswer, rendered: RenderedAnswer | None = None) -> None:
         """Render the answer from storage (unless the command already did) and edit it in.
