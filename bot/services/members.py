@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import BigInteger, bindparam, exists, select, update
 
 from bot.db.models import Member, MemberPreferences, Server
 from bot.db.prepared import Prepared
-from bot.db.statements import InsertFactory, PerDialect, Rows, table_of
+from bot.db.statements import InsertFactory, PerDialect, Rows, is_one_of, table_of
 from bot.db.upsert import dialect_insert
-from bot.services.pausing import PAUSED_YOU, TrackingPaused
+from bot.services.pausing import PAUSED_YOU, TrackingPaused, not_paused
 
 _SERVERS = table_of(Server)
 _MEMBERS = table_of(Member)
@@ -31,6 +32,21 @@ _SERVER_ROW = Prepared(
         )
         .label("paused"),
     ).where(_SERVERS.c.id == bindparam("id"))
+)
+
+
+# Who of some members is still here and did not pause tracking (see ``active_among``).
+_HERE_AMONG = Prepared(
+    PerDialect(
+        lambda insert: select(
+            _MEMBERS.c.user_id, _MEMBERS.c.display_name, _MEMBERS.c.last_seen_at
+        ).where(
+            _MEMBERS.c.server_id == bindparam("server_id"),
+            is_one_of(_MEMBERS.c.user_id, "ids", insert, BigInteger()),
+            _MEMBERS.c.left_at.is_(None),
+            not_paused(_MEMBERS.c.server_id, _MEMBERS.c.user_id),  # /privacy pause
+        )
+    )
 )
 
 
@@ -149,3 +165,22 @@ async def note_member(
             set_={"display_name": upsert.excluded.display_name, "left_at": None},
         )
     )
+
+
+async def active_among(
+    session: Rows, server_id: int, ids: Collection[int], active_since: datetime
+) -> dict[int, tuple[str, datetime]]:
+    """Those of ``ids`` who may be named to others: still here, not paused, seen since
+    ``active_since``; with their name and when they were last seen.
+
+    Being seen lately is checked here, not in SQL: given that condition, SQLite searched every
+    member seen lately for the few asked about.
+    """
+    if not ids:
+        return {}
+    rows = await _HERE_AMONG.execute(session, {"server_id": server_id, "ids": list(ids)})
+    return {
+        row.user_id: (row.display_name, row.last_seen_at)
+        for row in rows.all()
+        if row.last_seen_at > active_since
+    }

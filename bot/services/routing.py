@@ -22,12 +22,11 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, BindParameter, String, bindparam, exists, func, select
+from sqlalchemy import BindParameter, String, bindparam, exists, func, select
 
 from bot.db import (
     AskAnswer,
     AskTag,
-    Member,
     MemberInterest,
     Resource,
     ResourceTag,
@@ -35,7 +34,7 @@ from bot.db import (
 from bot.db.prepared import Prepared
 from bot.db.statements import PerDialect, Rows, is_one_of, table_of
 from bot.services.interests import InterestKind, tag_variants
-from bot.services.pausing import not_paused
+from bot.services.members import active_among
 from bot.services.ties import tied_with
 
 ACTIVE_WITHIN = timedelta(days=90)
@@ -56,7 +55,6 @@ _RESOURCES = table_of(Resource)
 _RESOURCE_TAGS = table_of(ResourceTag)
 _ANSWERS = table_of(AskAnswer)
 _ASK_TAGS = table_of(AskTag)
-_MEMBERS = table_of(Member)
 _SERVER: BindParameter[int] = bindparam("server_id")
 # Lists (tags, ids) are bound as one parameter each: see statements.is_one_of.
 _KNOWN_FOR_TAGS = Prepared(
@@ -126,20 +124,6 @@ _RECENT_ANSWERS = Prepared(
     )
     .order_by(_ANSWERS.c.answered_at.desc())
     .limit(RECENT_ANSWER_ROWS)
-)
-# Who of the candidates is here and not paused. Whether they were seen lately is checked in
-# Python: given that condition, SQLite searched every member seen lately for the candidates.
-_ACTIVE_AMONG = Prepared(
-    PerDialect(
-        lambda insert: select(
-            _MEMBERS.c.user_id, _MEMBERS.c.display_name, _MEMBERS.c.last_seen_at
-        ).where(
-            _MEMBERS.c.server_id == _SERVER,
-            is_one_of(_MEMBERS.c.user_id, "ids", insert, BigInteger()),
-            _MEMBERS.c.left_at.is_(None),
-            not_paused(_MEMBERS.c.server_id, _MEMBERS.c.user_id),  # /privacy pause
-        )
-    )
 )
 
 
@@ -256,13 +240,7 @@ async def route_helpers(
     ids = list(helpers)
     for member_id in await tied_with(session, server_id, asker_id, ids):
         helpers[member_id].knows_asker = True
-    members = await _ACTIVE_AMONG.execute(session, {"server_id": server_id, "ids": ids})
-    active_since = now - ACTIVE_WITHIN
-    active = {
-        row.user_id: (row.display_name, row.last_seen_at)
-        for row in members.all()
-        if row.last_seen_at > active_since
-    }
+    active = await active_among(session, server_id, ids, now - ACTIVE_WITHIN)
     ranked = sorted(
         (h for h in helpers.values() if h.member_id in active and h.score() > 0),
         key=lambda h: (-h.score(), -active[h.member_id][1].timestamp(), h.member_id),

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -63,6 +63,7 @@ from bot.services.candidate_pool import (
     count_recent,
 )
 from bot.services.interests import InterestKind
+from bot.services.members import active_among
 from bot.services.pausing import not_paused
 from bot.services.ties import tied_with
 
@@ -90,17 +91,6 @@ _ACTIVE = (
     not_paused(_MEMBERS.c.server_id, _MEMBERS.c.user_id),  # /privacy pause
 )
 _CANDIDATE_COLUMNS = (_MEMBERS.c.user_id, _MEMBERS.c.display_name, _MEMBERS.c.last_seen_at)
-# Who of the few about to be named may be: still here, not paused (the pool may be old).
-_STILL_HERE = Prepared(
-    PerDialect(
-        lambda insert: select(_MEMBERS.c.user_id, _MEMBERS.c.display_name).where(
-            _MEMBERS.c.server_id == _SERVER,
-            is_one_of(_MEMBERS.c.user_id, "ids", insert, BigInteger()),
-            _MEMBERS.c.left_at.is_(None),
-            not_paused(_MEMBERS.c.server_id, _MEMBERS.c.user_id),
-        )
-    )
-)
 
 
 def _sharing_a_tag(insert: InsertFactory) -> Select[Any]:
@@ -477,17 +467,27 @@ async def _interests(session: Rows, server_id: int, user_id: int) -> set[tuple[s
 def _matches_among(
     active: ActiveMembers, mine: _Tags, candidates: Collection[int]
 ) -> dict[int, _MatchBuilder]:
-    """How the pool's candidates' interests meet the member's (only those with something in
-    common have an entry)."""
+    """How the pool's candidates' interests meet the member's."""
+    return _builders(
+        mine,
+        (
+            (user_id, kind, tag)
+            for tag in mine.all
+            for user_id, kind in active.with_tag.get(tag, ())
+            if user_id in candidates
+        ),
+    )
+
+
+def _builders(mine: _Tags, rows: Iterable[tuple[int, str, str]]) -> dict[int, _MatchBuilder]:
+    """Interest rows (member, kind, tag) matched against the member's; only candidates with
+    something in common have an entry."""
     builders: dict[int, _MatchBuilder] = {}
-    for tag in mine.all:
-        for user_id, kind in active.with_tag.get(tag, ()):
-            if user_id not in candidates:
-                continue
-            builder = builders.get(user_id)
-            if builder is None:
-                builder = builders[user_id] = _MatchBuilder()
-            builder.add(mine, kind, tag)
+    for user_id, kind, tag in rows:
+        builder = builders.get(user_id)
+        if builder is None:
+            builder = builders[user_id] = _MatchBuilder()
+        builder.add(mine, kind, tag)
     return builders
 
 
@@ -495,35 +495,21 @@ async def _matches(
     session: Rows, server_id: int, mine: _Tags, candidates: dict[int, Candidate]
 ) -> dict[int, _MatchBuilder]:
     """How candidates' interests meet the member's, read for them (those not in the pool)."""
-    builders: dict[int, _MatchBuilder] = {}
     tags = sorted(mine.all)
-    if tags:
-        rows = await _INTERESTS_IN_COMMON.execute(
-            session,
-            {"server_id": server_id, "ids": list(candidates), "tags": tags},
-        )
-        for user_id, kind, tag in rows.all():
-            builder = builders.get(user_id)
-            if builder is None:
-                builder = builders[user_id] = _MatchBuilder()
-            builder.add(mine, kind, tag)
-    return builders
+    if not tags:
+        return {}
+    rows = await _INTERESTS_IN_COMMON.execute(
+        session, {"server_id": server_id, "ids": list(candidates), "tags": tags}
+    )
+    return _builders(mine, rows.all())
 
 
 async def _still_suggestible(
     session: Rows, server_id: int, ranked: list[Candidate], now: datetime
 ) -> dict[int, str]:
-    """Of the ranked, who is still here, active and not paused, with their name today.
-
-    Being seen lately is checked on what the pool read: a member seen since was seen later
-    still. Given to SQL, that condition made SQLite search every active member.
-    """
-    active_since = now - ACTIVE_WITHIN
-    ids = [c.user_id for c in ranked if c.last_seen_at > active_since]
-    if not ids:
-        return {}
-    rows = await _STILL_HERE.execute(session, {"server_id": server_id, "ids": ids})
-    return dict(rows.all())
+    """Of the ranked, who may be named (the pool may be old), with their name today."""
+    found = await active_among(session, server_id, [c.user_id for c in ranked], now - ACTIVE_WITHIN)
+    return {user_id: name for user_id, (name, _) in found.items()}
 
 
 async def _own_ties(session: Rows, server_id: int, user_id: int) -> tuple[list[int], bool]:
@@ -545,14 +531,14 @@ async def _count_mutual(
     mutual: dict[int, int] = {}
     if not own or not shortlist:
         return mutual
-    by_id = {c.user_id for c in shortlist}
+    shortlisted = {c.user_id for c in shortlist}
     rows = await _TIES_AMONG.execute(
-        session, {"server_id": server_id, "ids": list(by_id), "own": own}
+        session, {"server_id": server_id, "ids": list(shortlisted), "own": own}
     )
     colleagues = set(own)
     for member_a, member_b in rows.all():
-        if member_a in by_id and member_b in colleagues:
+        if member_a in shortlisted and member_b in colleagues:
             mutual[member_a] = mutual.get(member_a, 0) + 1
-        if member_b in by_id and member_a in colleagues:
+        if member_b in shortlisted and member_a in colleagues:
             mutual[member_b] = mutual.get(member_b, 0) + 1
     return mutual
