@@ -48,6 +48,11 @@ come from /proc. The machine's 2 cores are shared: compare the two bots of one r
 
     python -m bench.hot_commands [--n 400] [--paced-n 600] [--only share,progress]
         [--database-url URL] [--events 30000] [--calls] [--discord-limits] [--log PATH]
+        [--samples PATH]
+
+``--samples`` keeps every paced sample (JSON: per command, per bot, per round, each
+interaction's first response and completion in ms, in the order they started), for whoever
+chases a tail: a pause shows as a run of slow samples in a row, a slow path as scattered ones.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import os
 import re
 import shutil
@@ -403,6 +409,24 @@ def _pooled(runs: list[Run], what: str, q: float) -> float:
     return percentile([value for run in runs for value in run.figures[what]], q)
 
 
+def write_samples(lines: list[Line], path: Path) -> None:
+    samples = {
+        line.hot.key: {
+            name: [
+                {
+                    "started_at": run.figures["started_at"],
+                    "first_response_ms": run.figures["first_response_ms"],
+                    "completion_ms": run.figures["completion_ms"],
+                }
+                for run in runs
+            ]
+            for name, runs in line.paced.items()
+        }
+        for line in lines
+    }
+    path.write_text(json.dumps(samples))
+
+
 def _command_line(line: Line) -> str:
     closed, paced = line.closed, line.paced
     rates = {name: [run.figures["throughput"] for run in runs] for name, runs in closed.items()}
@@ -561,6 +585,8 @@ async def run(args: argparse.Namespace) -> None:
             f"paced {args.paced_n} at {RATE:.0f}/s\n"
         )
         print_table(lines, ingest)
+        if args.samples is not None:
+            write_samples(lines, args.samples)
         print(
             f"\ntargets: throughput ≥ {TARGET_THROUGHPUT}× bare (aim {AIM_THROUGHPUT}×), first "
             f"response p99 ≤ {TARGET_FIRST_P99_MS:.0f} ms (paced), paced p99 ≤ "
@@ -594,6 +620,7 @@ def main() -> None:
         help="keep Discord's rate limits (50 requests/s per bot) and PLN Coach's own pacing",
     )
     parser.add_argument("--log", type=Path, help="keep PLN Coach's log there")
+    parser.add_argument("--samples", type=Path, help="keep every paced sample there (JSON)")
     args = parser.parse_args()
     unknown = set(args.only) - set(CHOICES)
     if unknown:
