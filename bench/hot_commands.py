@@ -200,6 +200,25 @@ class Line:
     probes: dict[str, list[str]] = field(default_factory=dict)
 
 
+def database_server_cpu() -> dict[int, float]:
+    """CPU seconds so far of each of this machine's PostgreSQL processes: the benchmark's
+    database is the only busy one, and its backends live as long as PLN Coach's pooled
+    connections."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if stat.read_text().split(" (", 1)[1].startswith("postgres)"):
+                found[int(stat.parent.name)] = cpu_seconds(int(stat.parent.name))
+        except (OSError, IndexError):  # the process ended meanwhile
+            continue
+    return found
+
+
+def database_server_cpu_since(before: dict[int, float]) -> float:
+    """What the processes alive now spent since ``before`` (the new ones: all they spent)."""
+    return sum(spent - before.get(pid, 0.0) for pid, spent in database_server_cpu().items())
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -245,6 +264,9 @@ class HotBench:
         self.sharers, self.pressers = members[: MEMBERS // 2], members[MEMBERS // 2 :]
         self.bots: dict[str, Bot] = {}
         self.pids: dict[str, int] = {"emulator": emulator.pid}
+        # PostgreSQL's server runs on the same two cores: its CPU is counted too (SQLite's is
+        # in PLN Coach's own process).
+        self.count_database_server = False
 
     async def load(self, bot: Bot, hot: Hot | None, **shape: Any) -> Run:
         """One load on one bot; ``hot`` None with ``command=``/``form=`` in ``shape`` for others."""
@@ -262,22 +284,31 @@ class HotBench:
             spec["command"] = hot.command
             spec["options"] = hot.options(f"{bot.name}-{time.monotonic_ns()}")
         await self.settle_down()
-        before = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        before = self.cpu_now()
+        database_before = database_server_cpu() if self.count_database_server else None
         figures = await self.emulator.call("POST", "/load", spec)
-        cpu = {name: cpu_seconds(pid) - before[name] for name, pid in self.pids.items()}
+        after = self.cpu_now()
+        cpu = {name: after[name] - before[name] for name in before}
+        if database_before is not None:
+            cpu["database"] = database_server_cpu_since(database_before)
         for known in self.bots.values():
             if isinstance(known.process, CoachProcess):
                 known.process.check_alive()  # a crash says so, rather than as timeouts
         return Run(figures, cpu)
+
+    def cpu_now(self) -> dict[str, float]:
+        """CPU seconds so far of each process."""
+        return {name: cpu_seconds(pid) for name, pid in self.pids.items()}
 
     async def settle_down(self, within: float = 10.0) -> None:
         """Wait until no process is busy: what one load left behind (a card still posting,
         events still being ingested) must not slow the next one down."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
-            before = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+            before = self.cpu_now()
             await asyncio.sleep(QUIET_WINDOW)
-            busiest = max(cpu_seconds(pid) - before[name] for name, pid in self.pids.items())
+            after = self.cpu_now()
+            busiest = max(after[name] - before[name] for name in before)
             if busiest <= QUIET_WINDOW * QUIET_SHARE:
                 return
 
@@ -375,12 +406,12 @@ def _ratio(a: float, b: float) -> float:
 def print_table(lines: list[Line], ingest: ingest_gateway.Measured | None) -> None:
     head = (
         f"{'':17}{'closed loop, completions/s':>27}{'1st resp. p99 ms':>18}"
-        f"{'paced 50/s to completion, ms':>36}{'calls/ix':>11}{'CPU ms/ix':>20}   targets"
+        f"{'paced 50/s to completion, ms':>36}{'calls/ix':>11}{'CPU ms/ix':>26}   targets"
     )
     sub = (
         f"{'':17}{'coach':>9}{'bare':>9}{'ratio':>9}{'coach':>9}{'bare':>9}"
         f"{'coach p50/p99':>18}{'bare p50/p99':>14}{'p99 ×':>7}"
-        f"{'coach':>6}{'bare':>5}{'coach':>7}{'bare':>6}{'emu':>7}"
+        f"{'coach':>6}{'bare':>5}{'coach':>7}{'bare':>6}{'emu':>7}{'db':>6}"
     )
     print(head)
     print(sub)
@@ -455,8 +486,15 @@ def _command_line(line: Line) -> str:
         f"{_cpu_ms_per_interaction(closed['coach'], 'coach'):7.1f}"
         f"{_cpu_ms_per_interaction(closed['bare'], 'bare'):6.1f}"
         f"{_cpu_ms_per_interaction(closed['coach'], 'emulator'):7.1f}"
+        f"{_database_cpu(closed['coach']):>6}"
         f"   {'NOT met: ' + ', '.join(missed) if missed else verdict}"
     )
+
+
+def _database_cpu(runs: list[Run]) -> str:
+    if any("database" not in run.cpu for run in runs):
+        return "—"
+    return f"{_cpu_ms_per_interaction(runs, 'database'):.1f}"
 
 
 def _ingest_line(measured: ingest_gateway.Measured) -> str:
@@ -478,7 +516,7 @@ def _ingest_line(measured: ingest_gateway.Measured) -> str:
         f"{'ingestion (ev/s)' + ('*' if whole else ''):17}{coach_rate:9.0f}{bare_rate:9.0f}"
         f"{ratio:8.2f}×"
         f"{'—':>9}{'—':>9}{'— (no Discord call)':>36}{'0':>6}{'0':>5}"
-        f"{per_event['coach']:7.2f}{per_event['bare']:6.2f}{per_event['emulator']:7.2f}"
+        f"{per_event['coach']:7.2f}{per_event['bare']:6.2f}{per_event['emulator']:7.2f}{'—':>6}"
         f"   {verdict}"
     )
 
@@ -553,6 +591,7 @@ async def run(args: argparse.Namespace) -> None:
                     "bare": Bot("bare", apps["bare"]["id"], bare, "bare:useful:"),
                 }
                 bench.pids.update(coach=coach.pid, bare=bare.pid)
+                bench.count_database_server = bool(args.database_url)
                 for bot in bench.bots.values():
                     await bench.wait_for_commands(bot)
                 print(
@@ -591,10 +630,10 @@ async def run(args: argparse.Namespace) -> None:
             f"\ntargets: throughput ≥ {TARGET_THROUGHPUT}× bare (aim {AIM_THROUGHPUT}×), first "
             f"response p99 ≤ {TARGET_FIRST_P99_MS:.0f} ms (paced), paced p99 ≤ "
             f"{TARGET_PACED_P99_RATIO}× bare's. calls/ix: Discord calls per interaction under "
-            "load; CPU ms/ix: each bot's process in its closed loop, the emulator's in PLN "
-            "Coach's (per event for ingestion). ingestion*: overall rates (first event sent to "
-            "last processed), the stream being too short for sustained ones; make bench-ingest "
-            "measures 100,000 events."
+            "load; CPU ms/ix: each bot's process in its closed loop, the emulator's and "
+            "PostgreSQL's server's (db) in PLN Coach's (per event for ingestion). ingestion*: "
+            "overall rates (first event sent to last processed), the stream being too short "
+            "for sustained ones; make bench-ingest measures 100,000 events."
         )
         print_notes(lines, args.calls)
         if chosen and coach is not None:
