@@ -21,6 +21,7 @@ from bot.services.coach import NextStep, next_step
 from bot.services.conversations import week_of
 from bot.services.progress import MemberProgress
 from cogs import _cooldowns as cooldowns
+from cogs._acknowledge import acknowledged_while
 from cogs._coach_text import step_text
 from cogs._safe_text import plain
 from cogs._shared import COACH_COLOUR, NO_PINGS, actor_from
@@ -98,29 +99,38 @@ class Progress(commands.Cog):
     ) -> None:
         actor = actor_from(interaction)
         subject = member or interaction.user
+        own = subject.id == interaction.user.id
         if subject.bot:
             await interaction.response.send_message(
                 "Bots don't build learning networks. Try a colleague instead.", ephemeral=True
             )
             return
-        # Answer Discord first: the database may be slow, and the member must see something.
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        await self.bot.ingest.catch_up()  # what they just did counts in the answer
-        result = await self.bot.services.progress.progress(actor.server_id, subject.id)
-        own = subject.id == interaction.user.id
-        # The card is drawn on its thread while the coach looks up the next step.
-        card = progress_card(subject.display_name, actor.server_name, result)
-        drawing = asyncio.get_running_loop().run_in_executor(
-            self._drawing, render_progress_card, card
+        # Discord hears first (the database may be slow, and the member must see something);
+        # the answer is read while that acknowledgement travels.
+        embed, png = await acknowledged_while(
+            interaction, self._answer(actor.server_id, actor.server_name, subject, own)
         )
-        step = await self._next_action(result, actor.server_id) if own else None
-        embed = progress_embed(subject.display_name, result, own=own, step=step)
-        png = await drawing
         await interaction.edit_original_response(
             embed=embed,
             attachments=[discord.File(io.BytesIO(png), filename=CARD_FILENAME)],
             allowed_mentions=NO_PINGS,
         )
+
+    async def _answer(
+        self, server_id: int, server_name: str, subject: discord.abc.User, own: bool
+    ) -> tuple[discord.Embed, bytes]:
+        """The embed and the card: reads only (catching up stores signals already heard, which
+        are stored whatever becomes of this command)."""
+        await self.bot.ingest.catch_up()  # what they just did counts in the answer
+        result = await self.bot.services.progress.progress(server_id, subject.id)
+        # The card is drawn on its thread while the coach looks up the next step.
+        card = progress_card(subject.display_name, server_name, result)
+        drawing = asyncio.get_running_loop().run_in_executor(
+            self._drawing, render_progress_card, card
+        )
+        step = await self._next_action(result, server_id) if own else None
+        embed = progress_embed(subject.display_name, result, own=own, step=step)
+        return embed, await drawing
 
     async def _next_action(self, progress: MemberProgress, guild_id: int) -> str | None:
         """The coach's step naming people; None (the step from progress alone) if slow."""

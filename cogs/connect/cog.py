@@ -25,6 +25,7 @@ from bot.services.introductions import (
 from bot.services.outbox import PostClaim, PostStatus
 from bot.services.suggestions import Suggestion
 from cogs import _cooldowns as cooldowns
+from cogs._acknowledge import acknowledged_while
 from cogs._safe_text import plain
 from cogs._shared import NO_PINGS, actor_from
 from cogs.connect.cards import IntroduceButton, introduce_view, welcome_card, welcome_marker
@@ -89,9 +90,10 @@ class Connect(commands.GroupCog, group_name="connect", group_description="Reach 
     @cooldowns.READS
     async def suggest(self, interaction: discord.Interaction[PLNCoachBot]) -> None:
         actor = actor_from(interaction)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        found = await self.bot.services.suggestions.suggest(
-            actor.server_id, actor.user_id, count=CANDIDATES
+        # Read while Discord hears the acknowledgement.
+        found = await acknowledged_while(
+            interaction,
+            self.bot.services.suggestions.suggest(actor.server_id, actor.user_id, count=CANDIDATES),
         )
         present = await self._still_here(interaction.guild, found)
         await interaction.edit_original_response(

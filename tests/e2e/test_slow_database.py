@@ -94,7 +94,7 @@ async def test_a_write_lock_held_by_another_process_for_10_s(
         assert await asyncio.to_thread(holder.stdout.readline) == "locked\n"
 
         started = asyncio.get_running_loop().time()
-        share, useful, setting, progress = await asyncio.gather(
+        share, useful, setting, progress, suggest = await asyncio.gather(
             _fire(community, community.ben.id, "share", {"url": "https://a.org/during"}),
             _press_useful(community, community.ben.id),
             _fire(
@@ -104,17 +104,22 @@ async def test_a_write_lock_held_by_another_process_for_10_s(
                 {"channel": community.resources.id},
             ),
             _fire(community, community.ana.id, "progress", {}),
+            _fire(community, community.ben.id, "connect suggest", {}),
         )
         answers = await asyncio.gather(
             *(answer_when(ix, _settled, timeout=9) for ix in (share, useful, setting))
         )
         assert asyncio.get_running_loop().time() - started < 9  # within seconds, not minutes
-        for ix in (share, useful, setting, progress):
+        for ix in (share, useful, setting, progress, suggest):
             assert _acknowledged_in_time(ix), ix
         for answer in answers:
             assert NOTHING_CHANGED in answer  # a clean refusal, not "interaction failed"
-        assert progress.original_message is not None  # reads don't wait for writers
+        # Reads don't wait for writers.
+        assert progress.original_message is not None
         assert "Contribute" in progress.original_message.embeds[0]["fields"][1]["name"]
+        suggested = await answer_when(suggest, _settled, timeout=9)
+        assert COULD_NOT_LOOK not in suggested
+        assert f"<@{community.ana.id}>" in suggested  # the one colleague there is to suggest
 
         await asyncio.to_thread(holder.wait, 15)
         # Nothing refused was stored: no share, no mark, no setting.
@@ -209,20 +214,23 @@ async def test_a_postgresql_that_accepts_and_never_answers(
         await run_command(community, community.ana.id, "share", {"url": "https://a.org/first"})
         proxy.stall()
         started = asyncio.get_running_loop().time()
-        share, useful, progress = await asyncio.gather(
+        share, useful, progress, suggest = await asyncio.gather(
             _fire(community, community.ben.id, "share", {"url": "https://a.org/during"}),
             _press_useful(community, community.ben.id),
             _fire(community, community.ana.id, "progress", {}),
+            _fire(community, community.ben.id, "connect suggest", {}),
         )
         answers = await asyncio.gather(
-            *(answer_when(ix, _settled, timeout=20) for ix in (share, useful, progress))
+            *(answer_when(ix, _settled, timeout=20) for ix in (share, useful, progress, suggest))
         )
         elapsed = asyncio.get_running_loop().time() - started
-        for ix in (share, useful, progress):
+        for ix in (share, useful, progress, suggest):
             assert _acknowledged_in_time(ix), ix
         assert NOTHING_CHANGED in answers[0]
         assert NOTHING_CHANGED in answers[1]
+        # Reads acknowledge while they read: a hung database still gets the member an answer.
         assert COULD_NOT_LOOK in answers[2]
+        assert COULD_NOT_LOOK in answers[3]
         assert elapsed < 20
 
         proxy.resume()

@@ -1,0 +1,43 @@
+"""Acknowledging an interaction and reading what its answer needs, at the same time.
+
+A command acknowledges first (Discord wants that within 3 s, and the database may be slow), then
+reads, then answers. Done one after the other, the bot sits idle for the acknowledgement's whole
+round trip to Discord before it starts reading. For a command that only reads, nothing depends
+on the order once the acknowledgement has left: the read runs while it travels, and the answer
+waits for both. Commands that store something keep acknowledging first: if Discord refuses the
+acknowledgement, nothing they were about to store may be stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import discord
+
+T = TypeVar("T")
+
+# Turns of the event loop that carry a request from discord.py into the socket: one for the
+# acknowledgement's own task, one for the task aiohttp writes the request body from.
+_TURNS_TO_SEND = 2
+
+
+async def acknowledged_while(
+    interaction: discord.Interaction[Any], reading: Coroutine[Any, Any, T]
+) -> T:
+    """Acknowledge privately ("thinking…"), then run ``reading`` while the acknowledgement is
+    on its way; both are done when this returns.
+
+    ``reading`` must only read: it runs even if Discord then refuses the acknowledgement, whose
+    error is raised in that case (without an acknowledgement the bot can't answer anything).
+    """
+    acknowledging = asyncio.ensure_future(interaction.response.defer(ephemeral=True, thinking=True))
+    # The request leaves first. A read that runs on the event loop itself (SQLite's) would
+    # otherwise hold it back; one that waits on the network lets it go anyway.
+    for _ in range(_TURNS_TO_SEND):
+        await asyncio.sleep(0)
+    try:
+        return await reading
+    finally:
+        await acknowledging
