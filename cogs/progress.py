@@ -136,9 +136,8 @@ class Progress(commands.Cog):
         """The coach's step naming people; None (the step from progress alone) if slow."""
         step: NextStep | None = None
         with contextlib.suppress(DatabaseUnavailable, TimeoutError):
-            step = await asyncio.wait_for(
-                self.bot.services.coach.next_action_for(progress), NEXT_ACTION_WAIT
-            )
+            async with asyncio.timeout(NEXT_ACTION_WAIT):
+                step = await self.bot.services.coach.next_action_for(progress)
         return step_text(step, guild_id) if step is not None else None
 
 

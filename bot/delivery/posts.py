@@ -329,17 +329,17 @@ class PostDelivery:
                 await self._post_in_forum(claim, channel, post)
                 return
             started = asyncio.get_running_loop().time()
-            message = await asyncio.wait_for(
-                target.send(
+            # A timeout scope, not wait_for: the send starts in this step, not in a task of
+            # its own a turn of the loop later.
+            async with asyncio.timeout(SEND_TIMEOUT):
+                message = await target.send(
                     content=post.content,
                     embed=post.embed,  # type: ignore[arg-type]
                     view=post.view,  # type: ignore[arg-type]
                     allowed_mentions=post.allowed_mentions,
                     nonce=nonce_for(claim.post_id),
                     files=post.attachments(),
-                ),
-                SEND_TIMEOUT,
-            )
+                )
             if post.thread_name:
                 await self._open_thread(message, post.thread_name)
         except (discord.HTTPException, discord.RateLimited, TimeoutError, OSError) as error:

@@ -259,8 +259,10 @@ class PassiveIngest:
                 while self._stored < target and self._pending:
                     await self._flush_one()
 
+        # A timeout scope, not wait_for: no task of its own on every /progress.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._on_writer(until_stored), CATCH_UP_WAIT)
+            async with asyncio.timeout(CATCH_UP_WAIT):
+                await self._on_writer(until_stored)
 
     async def flush(self) -> int:
         """Store up to one batch of queued signals in one transaction; returns how many.

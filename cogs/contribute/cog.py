@@ -109,7 +109,7 @@ class Contribute(commands.Cog):
             if card is not None and card.state is PostState.PENDING:
                 # The next step is read while the card is on its way to Discord, not after.
                 card, step = await asyncio.gather(
-                    self._card_or(card, CARD_WAIT), self._next_step(outcome.answer)
+                    self._card_or(card, CARD_WAIT), self._next_step_after_card(outcome.answer)
                 )
             else:
                 step = await self._next_step(outcome.answer)
@@ -121,6 +121,13 @@ class Contribute(commands.Cog):
     async def _card_or(self, card: PostStatus, timeout: float) -> PostStatus:  # noqa: ASYNC109
         """The card once settled, or as it is if it takes longer than ``timeout``."""
         return await self.bot.posts.wait(card.post_id, timeout) or card
+
+    async def _next_step_after_card(self, answer: OwedAnswer) -> str | None:
+        # One turn of the loop first: the card's request, started just before, is written to
+        # the socket in that turn (aiohttp writes a body from a task of its own), and the read
+        # (inline on SQLite) would otherwise hold it back.
+        await asyncio.sleep(0)
+        return await self._next_step(answer)
 
     async def _next_step(self, answer: OwedAnswer) -> str | None:
         """The member's next step, or None if the database did not answer (the receipt is true
