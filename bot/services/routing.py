@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -47,6 +47,8 @@ RECENT_ANSWER_ROWS = 5000
 TAG_ANSWER_ROWS = 5000
 CANDIDATE_LIMIT = 200
 MAX_HELPERS = 3
+# Who may be named is read for this many times ``limit`` of the best-scored helpers at a time.
+ACTIVE_CHECK_MARGIN = 4
 
 
 # The queries, built once (see bot.db.statements).
@@ -237,15 +239,43 @@ async def route_helpers(
     if not helpers:
         return []
 
-    ids = list(helpers)
-    for member_id in await tied_with(session, server_id, asker_id, ids):
+    for member_id in await tied_with(session, server_id, asker_id, list(helpers)):
         helpers[member_id].knows_asker = True
-    active = await active_among(session, server_id, ids, now - ACTIVE_WITHIN)
+    return await _best_active(session, server_id, helpers.values(), now, limit)
+
+
+async def _best_active(
+    session: Rows, server_id: int, helpers: Iterable[_Helper], now: datetime, limit: int
+) -> list[HelperPick]:
+    """The ``limit`` best-scored helpers who may be named, ties going to the one seen last.
+
+    Who may be named (still here, not paused, seen lately) is read for the best-scored first,
+    a few more than ``limit`` and every helper tied with the last of them, and for the next
+    ones only if too few of those may be: in a server where everyone shares an interest,
+    checking every helper was a quarter of /ask's time.
+    """
+    if limit <= 0:
+        return []
+    scored = sorted(
+        ((score, h) for h in helpers if (score := h.score()) > 0),
+        key=lambda pair: (-pair[0], pair[1].member_id),
+    )
+    active: dict[int, tuple[str, datetime]] = {}
+    checked = 0
+    while checked < len(scored):
+        end = min(len(scored), checked + limit * ACTIVE_CHECK_MARGIN)
+        while end < len(scored) and scored[end][0] == scored[end - 1][0]:
+            end += 1  # the seen-last tie-break needs every helper with the cut's score
+        batch = [h.member_id for _, h in scored[checked:end]]
+        active.update(await active_among(session, server_id, batch, now - ACTIVE_WITHIN))
+        checked = end
+        if len(active) >= limit:
+            break
     ranked = sorted(
-        (h for h in helpers.values() if h.member_id in active and h.score() > 0),
-        key=lambda h: (-h.score(), -active[h.member_id][1].timestamp(), h.member_id),
+        ((score, h) for score, h in scored[:checked] if h.member_id in active),
+        key=lambda pair: (-pair[0], -active[pair[1].member_id][1].timestamp(), pair[1].member_id),
     )
     return [
         HelperPick(h.member_id, active[h.member_id][0], h.reasons(), bool(h.offered))
-        for h in ranked[:limit]
+        for _, h in ranked[:limit]
     ]

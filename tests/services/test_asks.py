@@ -117,6 +117,39 @@ async def test_people_who_answered_asks_on_the_tags_are_named(database: Database
     assert "1 ask answered on these tags" in asked.ask.helpers[0].reasons
 
 
+async def test_helpers_further_down_are_named_when_the_best_scored_left(
+    database: Database,
+) -> None:
+    """Who may be named is read for the best-scored first; if none of them may be, the next."""
+    offered = list(range(20, 36))  # more than one batch of checks (MAX_HELPERS x 4)
+    for user_id in offered:
+        await introduce(database, user_id, IntroAnswers("Coach", "art", "", "", "assessment"))
+    for user_id in (40, 41, 42):
+        await introduce(database, user_id, IntroAnswers("Teacher", "assessment", "", "", ""))
+    introductions = IntroductionService(database, clock=Clock(NOW))
+    for user_id in offered:
+        await introductions.left(SERVER, user_id)
+    outcome = await ask(database, 11, "Rubrics for labs?", "assessment")
+    assert sorted(h.member_id for h in outcome.ask.helpers) == [40, 41, 42]
+
+
+async def test_among_equally_good_helpers_the_one_seen_last_comes_first(
+    database: Database,
+) -> None:
+    """Even when more are tied than the first batch of checks holds."""
+    for user_id in range(20, 40):
+        await IntroductionService(
+            database, clock=Clock(NOW - timedelta(minutes=40 - user_id))
+        ).introduce(
+            actor(user_id),
+            IntroAnswers("Coach", "art", "", "", "assessment"),
+            channel_id=1,
+            answer=answer_ticket(NOW),
+        )
+    outcome = await ask(database, 11, "Rubrics for labs?", "assessment")
+    assert [h.member_id for h in outcome.ask.helpers] == [39, 38, 37]
+
+
 async def test_answers_open_asks_and_helpful_marks(database: Database) -> None:
     for user_id in (11, 12, 13):
         await introduce(database, user_id, IntroAnswers("Teacher", "music", "", "", ""))
