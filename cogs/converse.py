@@ -10,6 +10,7 @@ from bot.app import PLNCoachBot
 from bot.db import utcnow
 from bot.services.converse import FollowUp, FollowUpKind, conversation_starter
 from cogs import _cooldowns as cooldowns
+from cogs._acknowledge import acknowledged_while
 from cogs._shared import NO_PINGS, actor_from, message_link
 
 
@@ -52,13 +53,17 @@ class Converse(commands.Cog):
     @cooldowns.READS
     async def converse(self, interaction: discord.Interaction[PLNCoachBot]) -> None:
         actor = actor_from(interaction)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        await self.bot.ingest.catch_up()  # a reply just sent counts
-        items = await self.bot.services.converse.worth_continuing(actor.server_id, actor.user_id)
+        items = await acknowledged_while(
+            interaction, self._worth_continuing(actor.server_id, actor.user_id)
+        )
         starter = conversation_starter(actor.user_id, utcnow())
         await interaction.edit_original_response(
             content=converse_text(items, actor.server_id, starter), allowed_mentions=NO_PINGS
         )
+
+    async def _worth_continuing(self, server_id: int, user_id: int) -> list[FollowUp]:
+        await self.bot.ingest.catch_up()  # a reply just sent counts
+        return await self.bot.services.converse.worth_continuing(server_id, user_id)
 
 
 async def setup(bot: PLNCoachBot) -> None:

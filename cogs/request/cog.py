@@ -22,11 +22,13 @@ from bot.services.asks import (
     MAX_QUESTION_LENGTH,
     UNANSWERED_AFTER,
     HelpfulResult,
+    OpenAsk,
     parse_ask,
 )
 from bot.services.outbox import PostClaim, PostStatus
 from bot.services.share_input import MAX_TAGS_INPUT_LENGTH
 from cogs import _cooldowns as cooldowns
+from cogs._acknowledge import acknowledged_while
 from cogs._shared import NO_PINGS, actor_from, answer_ticket
 from cogs.request.posts import (
     ask_post,
@@ -140,15 +142,17 @@ class Request(commands.Cog):
     @app_commands.guild_only()
     async def open_asks(self, interaction: discord.Interaction[PLNCoachBot]) -> None:
         actor = actor_from(interaction)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        with contextlib.suppress(DatabaseUnavailable):
-            await self.bot.ingest.catch_up()  # an answer just given counts
-        found = await self.bot.services.asks.open_asks(actor.server_id, limit=15)
+        found = await acknowledged_while(interaction, self._open_asks(actor.server_id))
         waiting_since = (utcnow() - UNANSWERED_AFTER).timestamp()
         await interaction.edit_original_response(
             content=open_asks_text(found, actor.server_id, waiting_since),
             allowed_mentions=NO_PINGS,
         )
+
+    async def _open_asks(self, server_id: int) -> list[OpenAsk]:
+        with contextlib.suppress(DatabaseUnavailable):
+            await self.bot.ingest.catch_up()  # an answer just given counts
+        return await self.bot.services.asks.open_asks(server_id, limit=15)
 
     # -- rendering from storage ---------------------------------------------------------------
 
