@@ -4,8 +4,9 @@ A command acknowledges first (Discord wants that within 3 s, and the database ma
 reads, then answers. Done one after the other, the bot sits idle for the acknowledgement's whole
 round trip to Discord before it starts reading. For a command that only reads, nothing depends
 on the order once the acknowledgement has left: the read runs while it travels, and the answer
-waits for both. Commands that store something keep acknowledging first: if Discord refuses the
-acknowledgement, nothing they were about to store may be stored.
+waits for both. What a command stores waits for the acknowledgement: if Discord refuses it,
+nothing may be stored. Such a command can still read what it needs this way (/ask reads whom
+to name), and store once the acknowledgement is through.
 """
 
 from __future__ import annotations

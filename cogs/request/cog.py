@@ -88,13 +88,16 @@ class Request(commands.Cog):
         channel = interaction.channel
         # A question asked inside a thread opens its own thread next to it.
         where = channel.parent_id if isinstance(channel, discord.Thread) else interaction.channel_id
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        # Who to name is read while Discord hears the acknowledgement; the ask is stored once
+        # that is through (a refused acknowledgement stores nothing).
+        routed = await acknowledged_while(interaction, self.bot.services.asks.route(actor, request))
         outcome = await self.bot.services.asks.ask(
             actor,
             request,
             channel_id=where or 0,
             answer=answer_ticket(interaction),
             deliverer=self.bot.posts.worker_id,
+            routed=routed,
         )
         async with self.bot.answers.handling(outcome.answer):
             thread: PostStatus | None = None

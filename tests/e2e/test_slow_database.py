@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from bot.config import local_settings
-from bot.db import ActivityEvent, Resource, Server
+from bot.db import ActivityEvent, Ask, Resource, Server
 from emulator.interactions import Interaction
 from tests.conftest import POSTGRES_URL, asyncpg_url, reset_postgres
 from tests.e2e.conftest import BotProcess, Community
@@ -94,7 +94,7 @@ async def test_a_write_lock_held_by_another_process_for_10_s(
         assert await asyncio.to_thread(holder.stdout.readline) == "locked\n"
 
         started = asyncio.get_running_loop().time()
-        share, useful, setting, progress, suggest = await asyncio.gather(
+        share, useful, setting, asked, progress, suggest = await asyncio.gather(
             _fire(community, community.ben.id, "share", {"url": "https://a.org/during"}),
             _press_useful(community, community.ben.id),
             _fire(
@@ -103,14 +103,16 @@ async def test_a_write_lock_held_by_another_process_for_10_s(
                 "pln shares-channel",
                 {"channel": community.resources.id},
             ),
+            # Reads whom to name while acknowledged, then finds the writers' turn taken.
+            _fire(community, community.ana.id, "ask", {"question": "Rubrics for labs?"}),
             _fire(community, community.ana.id, "progress", {}),
             _fire(community, community.ben.id, "connect suggest", {}),
         )
         answers = await asyncio.gather(
-            *(answer_when(ix, _settled, timeout=9) for ix in (share, useful, setting))
+            *(answer_when(ix, _settled, timeout=9) for ix in (share, useful, setting, asked))
         )
         assert asyncio.get_running_loop().time() - started < 9  # within seconds, not minutes
-        for ix in (share, useful, setting, progress, suggest):
+        for ix in (share, useful, setting, asked, progress, suggest):
             assert _acknowledged_in_time(ix), ix
         for answer in answers:
             assert NOTHING_CHANGED in answer  # a clean refusal, not "interaction failed"
@@ -122,9 +124,10 @@ async def test_a_write_lock_held_by_another_process_for_10_s(
         assert f"<@{community.ana.id}>" in suggested  # the one colleague there is to suggest
 
         await asyncio.to_thread(holder.wait, 15)
-        # Nothing refused was stored: no share, no mark, no setting.
+        # Nothing refused was stored: no share, no mark, no setting, no ask.
         assert await count_rows(bot, Resource) == 1
         assert await count_rows(bot, ActivityEvent) == 1
+        assert await count_rows(bot, Ask) == 0
         async with bot.services.database.read() as session:
             assert await session.scalar(select(Server.shares_channel_id)) is None
         again = await run_command(
@@ -221,6 +224,7 @@ async def test_a_postgresql_that_accepts_and_never_answers(
             _fire(community, community.ben.id, "connect suggest", {}),
             _fire(community, community.ana.id, "converse", {}),
             _fire(community, community.ben.id, "asks open", {}),
+            _fire(community, community.ana.id, "ask", {"question": "Rubrics for labs?"}),
         )
         answers = await asyncio.gather(
             *(answer_when(ix, _settled, timeout=20) for ix in (share, useful, *reads))

@@ -117,6 +117,21 @@ async def test_people_who_answered_asks_on_the_tags_are_named(database: Database
     assert "1 ask answered on these tags" in asked.ask.helpers[0].reasons
 
 
+async def test_an_ask_names_the_helpers_routed_before_it_was_stored(database: Database) -> None:
+    """/ask reads whom to name while Discord hears its acknowledgement, then stores the ask."""
+    await introduce(database, 12, IntroAnswers("Coach", "math", "", "", "assessment"))
+    service = AskService(database, clock=Clock(NOW))
+    request = parse_ask("How do you grade labs fairly?", "assessment")
+    routed = await service.route(actor(11), request)
+    await introduce(database, 13, IntroAnswers("Coach", "art", "", "", "assessment"))
+    outcome = await service.ask(
+        actor(11), request, channel_id=7, answer=answer_ticket(NOW), routed=routed
+    )
+    assert [h.member_id for h in outcome.ask.helpers] == [12]
+    stored = await service.load(SERVER, outcome.ask.id)
+    assert [h.member_id for h in stored.helpers] == [12]
+
+
 async def test_helpers_further_down_are_named_when_the_best_scored_left(
     database: Database,
 ) -> None:
