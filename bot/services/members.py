@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -184,3 +184,20 @@ async def active_among(
         for row in rows.all()
         if row.last_seen_at > active_since
     }
+
+
+async def first_active(
+    session: Rows,
+    server_id: int,
+    batches: Iterable[Collection[int]],
+    want: int,
+    active_since: datetime,
+) -> dict[int, tuple[str, datetime]]:
+    """``active_among`` for candidates listed best first, a batch at a time, until ``want`` of
+    them may be named: most lists are settled by their first batch."""
+    found: dict[int, tuple[str, datetime]] = {}
+    for batch in batches:
+        found.update(await active_among(session, server_id, batch, active_since))
+        if len(found) >= want:
+            break
+    return found

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -34,7 +34,7 @@ from bot.db import (
 from bot.db.prepared import Prepared
 from bot.db.statements import PerDialect, Rows, is_one_of, table_of
 from bot.services.interests import InterestKind, tag_variants
-from bot.services.members import active_among
+from bot.services.members import first_active
 from bot.services.ties import tied_with
 
 ACTIVE_WITHIN = timedelta(days=90)
@@ -260,22 +260,25 @@ async def _best_active(
         ((score, h) for h in helpers if (score := h.score()) > 0),
         key=lambda pair: (-pair[0], pair[1].member_id),
     )
-    active: dict[int, tuple[str, datetime]] = {}
-    checked = 0
-    while checked < len(scored):
-        end = min(len(scored), checked + limit * ACTIVE_CHECK_MARGIN)
-        while end < len(scored) and scored[end][0] == scored[end - 1][0]:
-            end += 1  # the seen-last tie-break needs every helper with the cut's score
-        batch = [h.member_id for _, h in scored[checked:end]]
-        active.update(await active_among(session, server_id, batch, now - ACTIVE_WITHIN))
-        checked = end
-        if len(active) >= limit:
-            break
+    batches = _batches(scored, limit * ACTIVE_CHECK_MARGIN)
+    active = await first_active(session, server_id, batches, limit, now - ACTIVE_WITHIN)
     ranked = sorted(
-        ((score, h) for score, h in scored[:checked] if h.member_id in active),
+        ((score, h) for score, h in scored if h.member_id in active),
         key=lambda pair: (-pair[0], -active[pair[1].member_id][1].timestamp(), pair[1].member_id),
     )
     return [
         HelperPick(h.member_id, active[h.member_id][0], h.reasons(), bool(h.offered))
         for _, h in ranked[:limit]
     ]
+
+
+def _batches(scored: list[tuple[float, _Helper]], size: int) -> Iterator[list[int]]:
+    """The helpers' ids, best first, about ``size`` at a time; a batch takes in everyone tied
+    with its last, as the seen-last tie-break needs them all."""
+    start = 0
+    while start < len(scored):
+        end = min(len(scored), start + size)
+        while end < len(scored) and scored[end][0] == scored[end - 1][0]:
+            end += 1
+        yield [h.member_id for _, h in scored[start:end]]
+        start = end

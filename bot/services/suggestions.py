@@ -63,7 +63,7 @@ from bot.services.candidate_pool import (
     count_recent,
 )
 from bot.services.interests import InterestKind
-from bot.services.members import active_among
+from bot.services.members import first_active
 from bot.services.pausing import not_paused
 from bot.services.ties import tied_with
 
@@ -413,9 +413,7 @@ class SuggestionService:
             standing.mutual = await _count_mutual(session, server_id, own, ranked)
             ranked.sort(key=best_first)
             # The best first, and the rest of the shortlist only if some of them cannot be named.
-            names = await _still_suggestible(session, server_id, ranked[:count], now)
-            if len(names) < count < len(ranked):
-                names.update(await _still_suggestible(session, server_id, ranked[count:], now))
+            names = await _still_suggestible(session, server_id, ranked, count, now)
         suggestions = []
         for c in [c for c in ranked if c.user_id in names][:count]:
             builder = builders.get(c.user_id)
@@ -505,10 +503,14 @@ async def _matches(
 
 
 async def _still_suggestible(
-    session: Rows, server_id: int, ranked: list[Candidate], now: datetime
+    session: Rows, server_id: int, ranked: list[Candidate], count: int, now: datetime
 ) -> dict[int, str]:
-    """Of the ranked, who may be named (the pool may be old), with their name today."""
-    found = await active_among(session, server_id, [c.user_id for c in ranked], now - ACTIVE_WITHIN)
+    """Of the ranked, who may be named (the pool may be old), with their name today: read for
+    the best ``count``, and for the rest only if some of those can't be."""
+    ids = [c.user_id for c in ranked]
+    found = await first_active(
+        session, server_id, (ids[:count], ids[count:]), count, now - ACTIVE_WITHIN
+    )
     return {user_id: name for user_id, (name, _) in found.items()}
 
 
