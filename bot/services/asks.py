@@ -124,13 +124,6 @@ class StoredAsk:
 
 
 @dataclass(frozen=True, slots=True)
-class Routed:
-    """Who an ask will name, read before the ask is stored (``AskService.route``)."""
-
-    helpers: list[HelperPick]
-
-
-@dataclass(frozen=True, slots=True)
 class AskOutcome:
     ask: StoredAsk
     thread_claim: PostClaim | None
@@ -172,18 +165,16 @@ class AskService:
         self._database = database
         self._clock = clock
 
-    async def route(self, actor: Actor, request: AskInput) -> Routed:
+    async def route(self, actor: Actor, request: AskInput) -> list[HelperPick]:
         """Who an ask would name now. It only reads: a command runs it while Discord hears
         the acknowledgement, and stores the ask (``ask``) once that is through."""
         async with self._database.read_rows() as session:
-            return Routed(
-                await route_helpers(
-                    session,
-                    server_id=actor.server_id,
-                    asker_id=actor.user_id,
-                    tags=request.tags,
-                    now=self._clock(),
-                )
+            return await route_helpers(
+                session,
+                server_id=actor.server_id,
+                asker_id=actor.user_id,
+                tags=request.tags,
+                now=self._clock(),
             )
 
     async def ask(
@@ -194,15 +185,16 @@ class AskService:
         channel_id: int,
         answer: AnswerTicket,
         deliverer: str | None = None,
-        routed: Routed | None = None,
+        helpers: list[HelperPick] | None = None,
     ) -> AskOutcome:
         """Store an ask with its named helpers, and owe its thread and the asker's answer.
 
         The thread goes to the server's asks channel if an admin set one, else ``channel_id``.
-        The helpers are ``routed`` if the caller read them already (``route``).
+        ``helpers``: whom to name, if the caller read that already (``route``).
         """
         # Who to name is read before the write begins: the writers' turn is not held for it.
-        helpers = (routed or await self.route(actor, request)).helpers
+        if helpers is None:
+            helpers = await self.route(actor, request)
         now = self._clock()
         async with self._database.write_rows() as session:
             settings = await touch_actor(session, actor, now, unless_paused=True)

@@ -90,14 +90,15 @@ class Request(commands.Cog):
         where = channel.parent_id if isinstance(channel, discord.Thread) else interaction.channel_id
         # Who to name is read while Discord hears the acknowledgement; the ask is stored once
         # that is through (a refused acknowledgement stores nothing).
-        routed = await acknowledged_while(interaction, self.bot.services.asks.route(actor, request))
+        routing = self.bot.services.asks.route(actor, request)
+        helpers = await acknowledged_while(interaction, routing)
         outcome = await self.bot.services.asks.ask(
             actor,
             request,
             channel_id=where or 0,
             answer=answer_ticket(interaction),
             deliverer=self.bot.posts.worker_id,
-            routed=routed,
+            helpers=helpers,
         )
         async with self.bot.answers.handling(outcome.answer):
             thread: PostStatus | None = None

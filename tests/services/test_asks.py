@@ -122,10 +122,10 @@ async def test_an_ask_names_the_helpers_routed_before_it_was_stored(database: Da
     await introduce(database, 12, IntroAnswers("Coach", "math", "", "", "assessment"))
     service = AskService(database, clock=Clock(NOW))
     request = parse_ask("How do you grade labs fairly?", "assessment")
-    routed = await service.route(actor(11), request)
+    helpers = await service.route(actor(11), request)
     await introduce(database, 13, IntroAnswers("Coach", "art", "", "", "assessment"))
     outcome = await service.ask(
-        actor(11), request, channel_id=7, answer=answer_ticket(NOW), routed=routed
+        actor(11), request, channel_id=7, answer=answer_ticket(NOW), helpers=helpers
     )
     assert [h.member_id for h in outcome.ask.helpers] == [12]
     stored = await service.load(SERVER, outcome.ask.id)
