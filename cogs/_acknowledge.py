@@ -20,8 +20,19 @@ import discord
 T = TypeVar("T")
 
 # Turns of the event loop that carry a request from discord.py into the socket: one for the
-# acknowledgement's own task, one for the task aiohttp writes the request body from.
+# task that started it, one for the task aiohttp writes the request body from (Python 3.11).
 _TURNS_TO_SEND = 2
+
+
+async def let_requests_leave() -> None:
+    """Give requests just started the loop turns that carry them into the socket.
+
+    For work that is about to hold the event loop (an inline SQLite unit): it would otherwise
+    hold back a request started just before it. Work that waits on the network lets it go
+    anyway.
+    """
+    for _ in range(_TURNS_TO_SEND):
+        await asyncio.sleep(0)
 
 
 async def acknowledged_while(
@@ -34,10 +45,7 @@ async def acknowledged_while(
     error is raised in that case (without an acknowledgement the bot can't answer anything).
     """
     acknowledging = asyncio.ensure_future(interaction.response.defer(ephemeral=True, thinking=True))
-    # The request leaves first. A read that runs on the event loop itself (SQLite's) would
-    # otherwise hold it back; one that waits on the network lets it go anyway.
-    for _ in range(_TURNS_TO_SEND):
-        await asyncio.sleep(0)
+    await let_requests_leave()
     try:
         return await reading
     finally:

@@ -32,6 +32,7 @@ from bot.services.sharing import (
     UsefulMark,
 )
 from cogs import _cooldowns as cooldowns
+from cogs._acknowledge import let_requests_leave
 from cogs._shared import actor_from, answer_ticket
 from cogs.contribute.cards import UsefulButton, card_marker, card_view, resource_card, useful_reply
 from cogs.contribute.receipts import ReceiptFacts, share_receipt
@@ -123,10 +124,7 @@ class Contribute(commands.Cog):
         return await self.bot.posts.wait(card.post_id, timeout) or card
 
     async def _next_step_after_card(self, answer: OwedAnswer) -> str | None:
-        # One turn of the loop first: the card's request, started just before, is written to
-        # the socket in that turn (aiohttp writes a body from a task of its own), and the read
-        # (inline on SQLite) would otherwise hold it back.
-        await asyncio.sleep(0)
+        await let_requests_leave()  # the card's, started just before this read
         return await self._next_step(answer)
 
     async def _next_step(self, answer: OwedAnswer) -> str | None:
