@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 
@@ -75,7 +76,7 @@ class OwedAnswer:
 
 
 _ANSWERS = table_of(PendingAnswer)
-_STORED_COLUMNS = (
+STORED_COLUMNS = (
     "server_id",
     "member_id",
     "kind",
@@ -89,7 +90,38 @@ _STORED_COLUMNS = (
     "expires_at",
     "created_at",
 )
-_STORE = Prepared(insert_named(_ANSWERS, _STORED_COLUMNS).returning(_ANSWERS.c.id))
+_STORE = Prepared(insert_named(_ANSWERS, STORED_COLUMNS).returning(_ANSWERS.c.id))
+
+
+def stored_values(
+    *,
+    server_id: int,
+    member_id: int,
+    kind: str,
+    subject_id: int | None,
+    outcome: str,
+    ticket: AnswerTicket,
+    post_id: int | None,
+) -> dict[str, Any]:
+    """An owed answer's row (``STORED_COLUMNS``).
+
+    ``subject_id`` and ``post_id`` None: the statement storing it may fill them in (see
+    ``sharing_at_once``).
+    """
+    return {
+        "server_id": server_id,
+        "member_id": member_id,
+        "kind": kind,
+        "subject_id": subject_id,
+        "outcome": outcome,
+        "post_id": post_id,
+        "channel_id": ticket.channel_id,
+        "owner": ticket.owner,
+        "application_id": ticket.application_id,
+        "interaction_token": ticket.token,
+        "expires_at": ticket.expires_at,
+        "created_at": ticket.expires_at - ANSWER_WINDOW,  # when the member acted
+    }
 
 
 class PendingAnswers:
@@ -110,23 +142,16 @@ class PendingAnswers:
         post_id: int | None = None,
     ) -> OwedAnswer:
         """Owe an answer, inside the transaction that stores the member's action."""
-        stored = await _STORE.execute(
-            session,
-            {
-                "server_id": server_id,
-                "member_id": member_id,
-                "kind": kind,
-                "subject_id": subject_id,
-                "outcome": outcome,
-                "post_id": post_id,
-                "channel_id": ticket.channel_id,
-                "owner": ticket.owner,
-                "application_id": ticket.application_id,
-                "interaction_token": ticket.token,
-                "expires_at": ticket.expires_at,
-                "created_at": ticket.expires_at - ANSWER_WINDOW,  # when the member acted
-            },
+        values = stored_values(
+            server_id=server_id,
+            member_id=member_id,
+            kind=kind,
+            subject_id=subject_id,
+            outcome=outcome,
+            ticket=ticket,
+            post_id=post_id,
         )
+        stored = await _STORE.execute(session, values)
         return OwedAnswer(
             stored.scalar_one(), server_id, member_id, kind, subject_id, outcome, post_id, ticket
         )

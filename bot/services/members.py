@@ -57,7 +57,8 @@ def _server_upsert(insert: InsertFactory) -> Any:
     ).returning(*_SETTINGS)
 
 
-def _actor_upsert(insert: InsertFactory) -> Any:
+def actor_upsert(insert: InsertFactory) -> Any:
+    """The member's row made or refreshed, from the values ``actor_values`` gives."""
     statement = insert(_MEMBERS).values(
         server_id=bindparam("server_id"),
         user_id=bindparam("user_id"),
@@ -77,7 +78,7 @@ def _actor_upsert(insert: InsertFactory) -> Any:
 
 
 _UPSERT_SERVER = Prepared(PerDialect(_server_upsert))
-_UPSERT_ACTOR = Prepared(PerDialect(_actor_upsert))
+_UPSERT_ACTOR = Prepared(PerDialect(actor_upsert))
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,16 +113,35 @@ async def touch_actor(
     settings = await touch_server(
         session, actor.server_id, actor.server_name, refuse_paused=paused_check
     )
-    await _UPSERT_ACTOR.execute(
-        session,
-        {
-            "server_id": actor.server_id,
-            "user_id": actor.user_id,
-            "display_name": actor.display_name[:100],
-            "now": now,
-        },
-    )
+    await _UPSERT_ACTOR.execute(session, actor_values(actor, now))
     return settings
+
+
+def actor_values(actor: Actor, now: datetime) -> dict[str, Any]:
+    """The parameters of ``actor_upsert``."""
+    return {
+        "server_id": actor.server_id,
+        "user_id": actor.user_id,
+        "display_name": actor.display_name[:100],
+        "now": now,
+    }
+
+
+async def settings_if_current(
+    session: Rows, actor: Actor, *, unless_paused: bool = False
+) -> ServerSettings | None:
+    """The server's settings when its row is there under its current name (None: it must be
+    created or renamed first, as ``touch_server`` does); refuses a paused member as it does.
+
+    For a unit that writes everything else in one statement: it then needs no transaction.
+    """
+    params = {"id": actor.server_id, "user_id": actor.user_id if unless_paused else None}
+    row = (await _SERVER_ROW.execute(session, params)).one_or_none()
+    if row is not None and row.paused:
+        raise TrackingPaused(PAUSED_YOU)
+    if row is None or row.name != actor.server_name[:100]:
+        return None
+    return ServerSettings(row.shares_channel_id, row.intros_channel_id, row.asks_channel_id)
 
 
 async def touch_server(

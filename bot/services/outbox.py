@@ -120,7 +120,7 @@ STATUS_COLUMNS = (
 
 
 _POSTS = table_of(OutboxPost)
-_ENQUEUED_COLUMNS = (
+ENQUEUED_COLUMNS = (
     "server_id",
     "kind",
     "subject_id",
@@ -136,7 +136,7 @@ _ENQUEUED_COLUMNS = (
 _ENQUEUE = Prepared(
     insert_new(
         _POSTS,
-        _ENQUEUED_COLUMNS,
+        ENQUEUED_COLUMNS,
         unique=[_POSTS.c.server_id, _POSTS.c.kind, _POSTS.c.subject_id],
         returning=_POSTS.c.id,
     )
@@ -192,6 +192,59 @@ async def _owed_already(session: Rows, server_id: int, kind: str, subject_id: in
     return existing
 
 
+def enqueued_values(
+    *,
+    server_id: int,
+    kind: str,
+    subject_id: int | None,
+    channel_id: int,
+    now: datetime,
+    claim_for: str | None,
+) -> dict[str, Any]:
+    """A new post's row (``ENQUEUED_COLUMNS``); claimed by ``claim_for`` if given.
+
+    ``subject_id`` None: the statement storing it fills that in (see ``sharing_at_once``).
+    """
+    claimed = claim_for is not None
+    return {
+        "server_id": server_id,
+        "kind": kind,
+        "subject_id": subject_id,
+        "channel_id": channel_id,
+        "state": PostState.PENDING.value,
+        "attempts": 1 if claimed else 0,
+        "next_attempt_at": now,
+        "first_attempted_at": now if claimed else None,
+        "claimed_by": claim_for,
+        "claimed_until": now + CLAIM_LEASE if claimed else None,
+        "created_at": now,
+    }
+
+
+def new_claim(
+    post_id: int,
+    *,
+    server_id: int,
+    kind: str,
+    subject_id: int,
+    channel_id: int,
+    now: datetime,
+    claim_for: str,
+) -> PostClaim:
+    """The claim a post enqueued with ``claim_for`` carries: its first attempt, starting now."""
+    return PostClaim(
+        post_id=post_id,
+        server_id=server_id,
+        kind=kind,
+        subject_id=subject_id,
+        channel_id=channel_id,
+        worker_id=claim_for,
+        attempt=1,
+        first_attempted_at=now,
+        may_be_posted=False,
+    )
+
+
 class Outbox:
     """Stores, claims and settles the posts the bot owes channels."""
 
@@ -217,40 +270,31 @@ class Outbox:
         Claiming here saves the worker a transaction on the happy path. Returns the post's id
         and the claim; a post owed already for the same subject is returned unclaimed.
         """
-        claimed = claim_for is not None
         inserted = await _ENQUEUE.execute(
             session,
-            {
-                "server_id": server_id,
-                "kind": kind,
-                "subject_id": subject_id,
-                "channel_id": channel_id,
-                "state": PostState.PENDING.value,
-                "attempts": 1 if claimed else 0,
-                "next_attempt_at": now,
-                "first_attempted_at": now if claimed else None,
-                "claimed_by": claim_for,
-                "claimed_until": now + CLAIM_LEASE if claimed else None,
-                "created_at": now,
-            },
+            enqueued_values(
+                server_id=server_id,
+                kind=kind,
+                subject_id=subject_id,
+                channel_id=channel_id,
+                now=now,
+                claim_for=claim_for,
+            ),
         )
         post_id = inserted.scalar_one_or_none()
         if post_id is None:
             return await _owed_already(session, server_id, kind, subject_id), None
         if claim_for is None:
             return post_id, None
-        claim = PostClaim(
-            post_id=post_id,
+        return post_id, new_claim(
+            post_id,
             server_id=server_id,
             kind=kind,
             subject_id=subject_id,
             channel_id=channel_id,
-            worker_id=claim_for,
-            attempt=1,
-            first_attempted_at=now,
-            may_be_posted=False,
+            now=now,
+            claim_for=claim_for,
         )
-        return post_id, claim
 
     @staticmethod
     async def enqueue_many(

@@ -6,6 +6,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select
 
@@ -14,11 +15,19 @@ from bot.db.prepared import Prepared
 from bot.db.statements import Rows, insert_named, insert_new, table_of
 from bot.errors import NotFound
 from bot.habits import EventKind, Habit
-from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers
-from bot.services.members import Actor, touch_actor
-from bot.services.outbox import Outbox, PostClaim, PostState, PostStatus
+from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers, stored_values
+from bot.services.members import Actor, actor_values, settings_if_current, touch_actor
+from bot.services.outbox import (
+    Outbox,
+    PostClaim,
+    PostState,
+    PostStatus,
+    enqueued_values,
+    new_claim,
+)
 from bot.services.pausing import refuse_if_paused
 from bot.services.share_input import ShareInput
+from bot.services.sharing_at_once import NewShareAtOnce
 
 RESOURCE_CARD = "resource_card"
 SHARE_ANSWER = "share"
@@ -72,7 +81,7 @@ class UsefulMark(enum.Enum):
 _EVENTS = table_of(ActivityEvent)
 _RESOURCES = table_of(Resource)
 _TAGS = table_of(ResourceTag)
-_EVENT_COLUMNS = (
+EVENT_COLUMNS = (
     "server_id",
     "member_id",
     "kind",
@@ -83,7 +92,7 @@ _EVENT_COLUMNS = (
     "channel_id",
     "dedupe_key",
 )
-_RESOURCE_COLUMNS = (
+RESOURCE_COLUMNS = (
     "server_id",
     "shared_by",
     "url",
@@ -96,7 +105,7 @@ _RESOURCE_COLUMNS = (
 _RECORD_EVENT = Prepared(
     insert_new(
         _EVENTS,
-        _EVENT_COLUMNS,
+        EVENT_COLUMNS,
         unique=[_EVENTS.c.server_id, _EVENTS.c.dedupe_key],
         returning=_EVENTS.c.id,
     )
@@ -104,12 +113,15 @@ _RECORD_EVENT = Prepared(
 _CREATE_RESOURCE = Prepared(
     insert_new(
         _RESOURCES,
-        _RESOURCE_COLUMNS,
+        RESOURCE_COLUMNS,
         unique=[_RESOURCES.c.server_id, _RESOURCES.c.url_hash],
         returning=_RESOURCES.c.id,
     )
 )
 _ADD_TAGS = Prepared(insert_named(_TAGS, ("resource_id", "tag", "server_id", "position")))
+# A share's event is told from any other by its resource: the dedupe key is this and its id.
+SHARE_DEDUPE_PREFIX = "share:"
+_NEW_SHARE_AT_ONCE = NewShareAtOnce(RESOURCE_COLUMNS, EVENT_COLUMNS)
 _MEMBERS = table_of(Member)
 _POSTS = table_of(OutboxPost)
 # A resource with its sharer's name and its card's status (``post_id`` None: no card owed).
@@ -168,19 +180,78 @@ async def _record_event(
     """Append one event; returns False when an event with the same dedupe key already exists."""
     result = await _RECORD_EVENT.execute(
         session,
-        {
-            "server_id": actor.server_id,
-            "member_id": actor.user_id,
-            "kind": kind.value,
-            "habit": habit.value if habit else None,
-            "occurred_at": now,
-            "resource_id": resource_id,
-            "other_member_id": other_member_id,
-            "channel_id": channel_id,
-            "dedupe_key": dedupe_key,
-        },
+        event_values(
+            actor=actor,
+            kind=kind,
+            habit=habit,
+            now=now,
+            dedupe_key=dedupe_key,
+            resource_id=resource_id,
+            other_member_id=other_member_id,
+            channel_id=channel_id,
+        ),
     )
     return result.scalar_one_or_none() is not None
+
+
+def event_values(
+    *,
+    actor: Actor,
+    kind: EventKind,
+    habit: Habit | None,
+    now: datetime,
+    dedupe_key: str | None,
+    resource_id: int | None = None,
+    other_member_id: int | None = None,
+    channel_id: int | None = None,
+) -> dict[str, Any]:
+    """An event's row (``EVENT_COLUMNS``)."""
+    return {
+        "server_id": actor.server_id,
+        "member_id": actor.user_id,
+        "kind": kind.value,
+        "habit": habit.value if habit else None,
+        "occurred_at": now,
+        "resource_id": resource_id,
+        "other_member_id": other_member_id,
+        "channel_id": channel_id,
+        "dedupe_key": dedupe_key,
+    }
+
+
+def resource_values(
+    actor: Actor, channel_id: int, share: ShareInput, now: datetime
+) -> dict[str, Any]:
+    """A new resource's row (``RESOURCE_COLUMNS``)."""
+    return {
+        "server_id": actor.server_id,
+        "shared_by": actor.user_id,
+        "url": share.url,
+        "url_hash": share.url_hash,
+        "title": share.title,
+        "note": share.note,
+        "channel_id": channel_id,
+        "created_at": now,
+    }
+
+
+def _new_resource(
+    actor: Actor, channel_id: int, share: ShareInput, resource_id: int, now: datetime
+) -> SharedResource:
+    """A resource this share just created (its card on its way)."""
+    return SharedResource(
+        id=resource_id,
+        server_id=actor.server_id,
+        url=share.url,
+        title=share.title,
+        note=share.note,
+        tags=share.tags,
+        shared_by=actor.user_id,
+        shared_by_name=actor.display_name,
+        channel_id=channel_id,
+        created_at=now,
+        card=None,
+    )
 
 
 class SharingService:
@@ -202,8 +273,9 @@ class SharingService:
     ) -> ShareOutcome:
         """Store a share, or find the earlier share of the same link in this server.
 
-        The card and the member's answer are owed in the same transaction, so once this returns
-        neither can be lost. ``card_channel`` picks the card's channel from the server's shares
+        The card and the member's answer are owed in the same transaction (on PostgreSQL, a new
+        link's in the same statement: ``sharing_at_once``), so once this returns neither can be
+        lost. ``card_channel`` picks the card's channel from the server's shares
         channel setting (None when unset; by default the setting, else ``channel_id``).
         ``deliverer`` is the worker that posts the card next (by default: whichever sweeps).
         The unique (server, url_hash) key decides between two members sharing the same link at
@@ -211,20 +283,16 @@ class SharingService:
         """
         now = self._clock()
         choose = card_channel or (lambda configured: configured or channel_id)
+        if not self._database.is_sqlite:
+            stored = await self._share_new_at_once(
+                actor, channel_id, share, answer=answer, choose=choose, deliverer=deliverer, now=now
+            )
+            if stored is not None:
+                return stored
         async with self._database.write_rows() as session:
             settings = await touch_actor(session, actor, now, unless_paused=True)
             created = await _CREATE_RESOURCE.execute(
-                session,
-                {
-                    "server_id": actor.server_id,
-                    "shared_by": actor.user_id,
-                    "url": share.url,
-                    "url_hash": share.url_hash,
-                    "title": share.title,
-                    "note": share.note,
-                    "channel_id": channel_id,
-                    "created_at": now,
-                },
+                session, resource_values(actor, channel_id, share, now)
             )
             new_id = created.scalar_one_or_none()
             claim: PostClaim | None = None
@@ -240,19 +308,7 @@ class SharingService:
                     claim_for=deliverer,
                 )
                 result = ShareResult.NEW
-                resource = SharedResource(
-                    id=new_id,
-                    server_id=actor.server_id,
-                    url=share.url,
-                    title=share.title,
-                    note=share.note,
-                    tags=share.tags,
-                    shared_by=actor.user_id,
-                    shared_by_name=actor.display_name,
-                    channel_id=channel_id,
-                    created_at=now,
-                    card=None,
-                )
+                resource = _new_resource(actor, channel_id, share, new_id, now)
             else:
                 resource = await self._load(session, actor.server_id, url_hash=share.url_hash)
                 result = ShareResult.REPEAT
@@ -302,6 +358,85 @@ class SharingService:
             )
         return ShareOutcome(resource=resource, result=result, card_claim=claim, answer=owed)
 
+    async def _share_new_at_once(
+        self,
+        actor: Actor,
+        channel_id: int,
+        share: ShareInput,
+        *,
+        answer: AnswerTicket,
+        choose: Callable[[int | None], int],
+        deliverer: str | None,
+        now: datetime,
+    ) -> ShareOutcome | None:
+        """On PostgreSQL, a new link's share in one statement (see ``sharing_at_once``); None
+        when the link was shared before or the server's row needs writing first."""
+        async with self._database.write_rows(one_statement=True) as rows:
+            settings = await settings_if_current(rows, actor, unless_paused=True)
+            if settings is None:
+                return None
+            card_channel_id = choose(settings.shares_channel_id)
+            stored = await _NEW_SHARE_AT_ONCE.store(
+                rows,
+                member=actor_values(actor, now),
+                resource=resource_values(actor, channel_id, share, now),
+                tags=share.tags,
+                event=event_values(
+                    actor=actor,
+                    kind=EventKind.SHARE,
+                    habit=Habit.CONTRIBUTE,
+                    now=now,
+                    dedupe_key=SHARE_DEDUPE_PREFIX,
+                    channel_id=channel_id,
+                ),
+                post=enqueued_values(
+                    server_id=actor.server_id,
+                    kind=RESOURCE_CARD,
+                    subject_id=None,
+                    channel_id=card_channel_id,
+                    now=now,
+                    claim_for=deliverer,
+                ),
+                answer=stored_values(
+                    server_id=actor.server_id,
+                    member_id=actor.user_id,
+                    kind=SHARE_ANSWER,
+                    subject_id=None,
+                    outcome=ShareResult.NEW.value,
+                    ticket=answer,
+                    post_id=None,
+                ),
+            )
+        if stored is None:
+            return None
+        claim = None
+        if deliverer is not None:
+            claim = new_claim(
+                stored.post_id,
+                server_id=actor.server_id,
+                kind=RESOURCE_CARD,
+                subject_id=stored.resource_id,
+                channel_id=card_channel_id,
+                now=now,
+                claim_for=deliverer,
+            )
+        owed = OwedAnswer(
+            stored.answer_id,
+            actor.server_id,
+            actor.user_id,
+            SHARE_ANSWER,
+            stored.resource_id,
+            ShareResult.NEW.value,
+            stored.post_id,
+            answer,
+        )
+        return ShareOutcome(
+            resource=_new_resource(actor, channel_id, share, stored.resource_id, now),
+            result=ShareResult.NEW,
+            card_claim=claim,
+            answer=owed,
+        )
+
     @staticmethod
     async def _store_new(
         session: Rows,
@@ -330,7 +465,7 @@ class SharingService:
             kind=EventKind.SHARE,
             habit=Habit.CONTRIBUTE,
             now=now,
-            dedupe_key=f"share:{resource_id}",
+            dedupe_key=f"{SHARE_DEDUPE_PREFIX}{resource_id}",
             resource_id=resource_id,
             channel_id=channel_id,
         )

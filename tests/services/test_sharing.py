@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.db import ActivityEvent, Database, OutboxPost, PendingAnswer, Resource
 from bot.errors import NotFound
@@ -42,6 +43,69 @@ async def test_a_new_share_is_stored_with_tags_and_one_event(database: Database)
     assert outcome.resource.tags == ("math", "k-5")
     assert outcome.resource.shared_by_name == "Ana"
     assert await _count(database, ActivityEvent) == 1
+
+
+async def test_every_new_share_stores_the_same_rows_whichever_way_it_is_written(
+    database: Database,
+) -> None:
+    # The server's first share makes its row the ordinary way; on PostgreSQL the next new link
+    # is written in one statement (sharing_at_once): both must leave the same rows behind.
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
+        statements.append(sql)
+
+    service = SharingService(database)
+    outcomes = []
+    for url, tags in (("https://example.org/first", "math, k-5"), ("https://example.org/2", "art")):
+        statements.clear()
+        event.listen(database.engine.sync_engine, "before_cursor_execute", seen)
+        try:
+            outcomes.append(
+                await service.share(
+                    ANA,
+                    GENERAL,
+                    parse_share(url, "Title", "note", tags),
+                    answer=TICKET,
+                    deliverer="worker-1",
+                )
+            )
+        finally:
+            event.remove(database.engine.sync_engine, "before_cursor_execute", seen)
+    if not database.is_sqlite:  # the settings read, then everything else in one statement
+        assert len(statements) == 2, statements
+    for outcome, stored_tags in zip(outcomes, (("math", "k-5"), ("art",)), strict=True):
+        assert outcome.is_new
+        assert outcome.card_claim is not None
+        assert outcome.card_claim.post_id == outcome.answer.post_id
+        assert outcome.card_claim.subject_id == outcome.resource.id
+        stored = await service.resource(ANA.server_id, outcome.resource.id)
+        assert stored.tags == stored_tags
+        assert stored.card is not None
+        assert stored.card.post_id == outcome.answer.post_id
+        async with database.read() as session:
+            shared = await session.scalar(
+                select(ActivityEvent).where(ActivityEvent.resource_id == outcome.resource.id)
+            )
+            post = await session.get(OutboxPost, outcome.answer.post_id)
+            owed = await session.get(PendingAnswer, outcome.answer.id)
+        assert shared is not None
+        assert (shared.kind, shared.habit, shared.member_id, shared.channel_id) == (
+            "share",
+            "contribute",
+            ANA.user_id,
+            GENERAL,
+        )
+        assert shared.dedupe_key == f"share:{outcome.resource.id}"
+        assert post is not None
+        assert post.claimed_by == "worker-1"
+        assert post.attempts == 1
+        assert owed is not None
+        assert (owed.subject_id, owed.post_id, owed.outcome) == (
+            outcome.resource.id,
+            outcome.answer.post_id,
+            "new",
+        )
 
 
 async def test_the_same_link_again_points_to_the_first_share(database: Database) -> None:
