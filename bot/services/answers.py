@@ -106,7 +106,7 @@ def stored_values(
     """An owed answer's row (``STORED_COLUMNS``).
 
     ``subject_id`` and ``post_id`` None: the statement storing it may fill them in (see
-    ``sharing_at_once``).
+    ``at_once``).
     """
     return {
         "server_id": server_id,

@@ -12,9 +12,27 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    CTE,
+    BigInteger,
+    Boolean,
+    Insert,
+    String,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
+from sqlalchemy import (
+    cast as sql_cast,
+)
+from sqlalchemy.dialects import postgresql
 
 from bot.db import (
     ActivityEvent,
@@ -27,14 +45,30 @@ from bot.db import (
     OutboxPost,
     utcnow,
 )
+from bot.db.chained_insert import given, insert_each, listed
 from bot.db.prepared import Prepared
 from bot.db.statements import Rows, insert_named
 from bot.db.upsert import dialect_insert
 from bot.errors import InvalidInput, NotFound
 from bot.habits import EventKind, Habit
-from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers
-from bot.services.members import Actor, note_member, touch_actor
-from bot.services.outbox import STATUS_COLUMNS, Outbox, PostClaim, PostStatus, status_of
+from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers, stored_values
+from bot.services.at_once import ActionAtOnce
+from bot.services.members import (
+    Actor,
+    actor_values,
+    note_member,
+    settings_if_current,
+    touch_actor,
+)
+from bot.services.outbox import (
+    STATUS_COLUMNS,
+    Outbox,
+    PostClaim,
+    PostStatus,
+    enqueued_values,
+    new_claim,
+    status_of,
+)
 from bot.services.pausing import refuse_if_paused
 from bot.services.routing import HelperPick, route_helpers
 from bot.services.share_input import parse_tags
@@ -43,32 +77,99 @@ from bot.services.typed_text import storable
 _ASKS = cast(Table, Ask.__table__)
 _ANSWERS = cast(Table, AskAnswer.__table__)
 _EVENTS = cast(Table, ActivityEvent.__table__)
+_ASK_TAGS = cast(Table, AskTag.__table__)
+_HELPERS = cast(Table, AskHelper.__table__)
+_ASK_COLUMNS = ("server_id", "asker_id", "question", "channel_id", "created_at")
+_ASK_TAG_COLUMNS = ("ask_id", "tag", "server_id", "position")
+_HELPER_COLUMNS = ("ask_id", "member_id", "server_id", "position", "pinged", "reasons")
+_ASKED_COLUMNS = (
+    "server_id",
+    "member_id",
+    "kind",
+    "habit",
+    "occurred_at",
+    "channel_id",
+    "dedupe_key",
+)
 # /ask's statements, built once (see bot.db.statements).
-_CREATE_ASK = Prepared(
-    insert_named(
-        _ASKS, ("server_id", "asker_id", "question", "channel_id", "created_at")
-    ).returning(_ASKS.c.id)
-)
-_ADD_ASK_TAGS = Prepared(
-    insert_named(cast(Table, AskTag.__table__), ("ask_id", "tag", "server_id", "position"))
-)
-_ADD_HELPERS = Prepared(
-    insert_named(
-        cast(Table, AskHelper.__table__),
-        ("ask_id", "member_id", "server_id", "position", "pinged", "reasons"),
+_CREATE_ASK = Prepared(insert_named(_ASKS, _ASK_COLUMNS).returning(_ASKS.c.id))
+_ADD_ASK_TAGS = Prepared(insert_named(_ASK_TAGS, _ASK_TAG_COLUMNS))
+_ADD_HELPERS = Prepared(insert_named(_HELPERS, _HELPER_COLUMNS))
+_RECORD_ASKED = Prepared(insert_named(_EVENTS, _ASKED_COLUMNS))
+# An ask's event is told from any other by its ask: the dedupe key is this and its id.
+ASK_DEDUPE_PREFIX = "ask:"
+ASKED = "asked"
+
+
+def _new_ask_at_once() -> Insert:
+    return (
+        postgresql.insert(_ASKS)
+        .values({column: given(_ASKS, "ask", column) for column in _ASK_COLUMNS})
+        .returning(_ASKS.c.id)
     )
-)
-_RECORD_ASKED = Prepared(
-    insert(_EVENTS).values(
-        server_id=bindparam("server_id"),
-        member_id=bindparam("member_id"),
-        kind=EventKind.ASK.value,
-        habit=Habit.REQUEST.value,
-        occurred_at=bindparam("occurred_at"),
-        channel_id=bindparam("channel_id"),
-        dedupe_key=bindparam("dedupe_key"),
-    )
-)
+
+
+def _its_tags_helpers_and_event(new: CTE) -> list[Insert]:
+    tag = listed("tag", {"tag": String()})
+    helper = listed("helper", {"member_id": BigInteger(), "pinged": Boolean(), "reasons": String()})
+    dedupe_key = given(_EVENTS, "event", "dedupe_key") + sql_cast(new.c.id, String())
+    return [
+        insert_each(
+            _ASK_TAGS,
+            "tag",
+            _ASK_TAG_COLUMNS,
+            {"ask_id": new.c.id, "tag": tag.c.tag, "position": tag.c.ordinality - 1},
+            new.join(tag, true()),
+        ),
+        insert_each(
+            _HELPERS,
+            "helper",
+            _HELPER_COLUMNS,
+            {
+                "ask_id": new.c.id,
+                "member_id": helper.c.member_id,
+                "pinged": helper.c.pinged,
+                "reasons": helper.c.reasons,
+                "position": helper.c.ordinality - 1,
+            },
+            new.join(helper, true()),
+        ),
+        insert_each(_EVENTS, "event", _ASKED_COLUMNS, {"dedupe_key": dedupe_key}, new),
+    ]
+
+
+# On PostgreSQL: an ask in one statement (see ``at_once``).
+_NEW_ASK_AT_ONCE = ActionAtOnce(_new_ask_at_once, _its_tags_helpers_and_event)
+
+
+def _ask_values(
+    actor: Actor, request: AskInput, thread_channel_id: int, now: datetime
+) -> dict[str, Any]:
+    return {
+        "server_id": actor.server_id,
+        "asker_id": actor.user_id,
+        "question": request.question,
+        "channel_id": thread_channel_id,
+        "created_at": now,
+    }
+
+
+def _asked_values(actor: Actor, channel_id: int, now: datetime, dedupe_key: str) -> dict[str, Any]:
+    return {
+        "server_id": actor.server_id,
+        "member_id": actor.user_id,
+        "kind": EventKind.ASK.value,
+        "habit": Habit.REQUEST.value,
+        "occurred_at": now,
+        "channel_id": channel_id,
+        "dedupe_key": dedupe_key,
+    }
+
+
+def _reasons(pick: HelperPick) -> str:
+    """Why a helper was named, as stored (at most 300 characters)."""
+    return "; ".join(pick.reasons)[:300]
+
 
 ASK_THREAD = "ask_thread"
 HELPFUL_THANKS = "helpful_thanks"
@@ -160,6 +261,30 @@ class OpenAsk:
     thread_id: int | None
 
 
+def _new_ask(
+    actor: Actor,
+    request: AskInput,
+    ask_id: int,
+    thread_channel_id: int,
+    now: datetime,
+    helpers: Sequence[HelperPick],
+) -> StoredAsk:
+    """An ask just stored (its thread on its way)."""
+    return StoredAsk(
+        id=ask_id,
+        server_id=actor.server_id,
+        asker_id=actor.user_id,
+        asker_name=actor.display_name,
+        question=request.question,
+        tags=request.tags,
+        channel_id=thread_channel_id,
+        created_at=now,
+        first_answer_at=None,
+        helpers=tuple(helpers),
+        thread=None,
+    )
+
+
 class AskService:
     def __init__(self, database: Database, clock: Callable[[], datetime] = utcnow) -> None:
         self._database = database
@@ -196,17 +321,23 @@ class AskService:
         if helpers is None:
             helpers = await self.route(actor, request)
         now = self._clock()
+        if not self._database.is_sqlite:
+            done = await self._ask_at_once(
+                actor,
+                request,
+                channel_id=channel_id,
+                answer=answer,
+                deliverer=deliverer,
+                helpers=helpers,
+                now=now,
+            )
+            if done is not None:
+                return done
         async with self._database.write_rows() as session:
             settings = await touch_actor(session, actor, now, unless_paused=True)
+            thread_channel_id = settings.asks_channel_id or channel_id
             created = await _CREATE_ASK.execute(
-                session,
-                {
-                    "server_id": actor.server_id,
-                    "asker_id": actor.user_id,
-                    "question": request.question,
-                    "channel_id": settings.asks_channel_id or channel_id,
-                    "created_at": now,
-                },
+                session, _ask_values(actor, request, thread_channel_id, now)
             )
             ask_id = created.scalar_one()
             if request.tags:
@@ -227,27 +358,20 @@ class AskService:
                             "server_id": actor.server_id,
                             "position": position,
                             "pinged": pick.opted_in,
-                            "reasons": "; ".join(pick.reasons)[:300],
+                            "reasons": _reasons(pick),
                         }
                         for position, pick in enumerate(helpers)
                     ],
                 )
             await _RECORD_ASKED.execute(
-                session,
-                {
-                    "server_id": actor.server_id,
-                    "member_id": actor.user_id,
-                    "occurred_at": now,
-                    "channel_id": channel_id,
-                    "dedupe_key": f"ask:{ask_id}",
-                },
+                session, _asked_values(actor, channel_id, now, f"{ASK_DEDUPE_PREFIX}{ask_id}")
             )
             post_id, claim = await Outbox.enqueue(
                 session,
                 server_id=actor.server_id,
                 kind=ASK_THREAD,
                 subject_id=ask_id,
-                channel_id=settings.asks_channel_id or channel_id,
+                channel_id=thread_channel_id,
                 now=now,
                 claim_for=deliverer,
             )
@@ -257,24 +381,87 @@ class AskService:
                 member_id=actor.user_id,
                 kind=ASK_ANSWER,
                 subject_id=ask_id,
-                outcome="asked",
+                outcome=ASKED,
                 ticket=answer,
                 post_id=post_id,
             )
-        stored = StoredAsk(
-            id=ask_id,
-            server_id=actor.server_id,
-            asker_id=actor.user_id,
-            asker_name=actor.display_name,
-            question=request.question,
-            tags=request.tags,
-            channel_id=settings.asks_channel_id or channel_id,
-            created_at=now,
-            first_answer_at=None,
-            helpers=tuple(helpers),
-            thread=None,
-        )
+        stored = _new_ask(actor, request, ask_id, thread_channel_id, now, helpers)
         return AskOutcome(stored, claim, owed)
+
+    async def _ask_at_once(
+        self,
+        actor: Actor,
+        request: AskInput,
+        *,
+        channel_id: int,
+        answer: AnswerTicket,
+        deliverer: str | None,
+        helpers: list[HelperPick],
+        now: datetime,
+    ) -> AskOutcome | None:
+        """On PostgreSQL, the ask and all it owes in one statement (see ``at_once``); None
+        when the server's row needs writing first."""
+        async with self._database.write_rows(one_statement=True) as rows:
+            settings = await settings_if_current(rows, actor, unless_paused=True)
+            if settings is None:
+                return None
+            thread_channel_id = settings.asks_channel_id or channel_id
+            stored = await _NEW_ASK_AT_ONCE.store(
+                rows,
+                member=actor_values(actor, now),
+                ask=_ask_values(actor, request, thread_channel_id, now),
+                tag={"tag": list(request.tags), "server_id": actor.server_id},
+                helper={
+                    "member_id": [pick.member_id for pick in helpers],
+                    "pinged": [pick.opted_in for pick in helpers],
+                    "reasons": [_reasons(pick) for pick in helpers],
+                    "server_id": actor.server_id,
+                },
+                # The event's dedupe key is completed with the new ask's id.
+                event=_asked_values(actor, channel_id, now, ASK_DEDUPE_PREFIX),
+                post=enqueued_values(
+                    server_id=actor.server_id,
+                    kind=ASK_THREAD,
+                    subject_id=None,
+                    channel_id=thread_channel_id,
+                    now=now,
+                    claim_for=deliverer,
+                ),
+                answer=stored_values(
+                    server_id=actor.server_id,
+                    member_id=actor.user_id,
+                    kind=ASK_ANSWER,
+                    subject_id=None,
+                    outcome=ASKED,
+                    ticket=answer,
+                    post_id=None,
+                ),
+            )
+        if stored is None:  # an ask is always new: only a server written meanwhile
+            return None
+        claim = None
+        if deliverer is not None:
+            claim = new_claim(
+                stored.post_id,
+                server_id=actor.server_id,
+                kind=ASK_THREAD,
+                subject_id=stored.subject_id,
+                channel_id=thread_channel_id,
+                now=now,
+                claim_for=deliverer,
+            )
+        owed = OwedAnswer(
+            stored.answer_id,
+            actor.server_id,
+            actor.user_id,
+            ASK_ANSWER,
+            stored.subject_id,
+            ASKED,
+            stored.post_id,
+            answer,
+        )
+        ask = _new_ask(actor, request, stored.subject_id, thread_channel_id, now, helpers)
+        return AskOutcome(ask, claim, owed)
 
     async def load(self, server_id: int, ask_id: int) -> StoredAsk:
         """One ask with its helpers and thread; raises NotFound if it is gone."""

@@ -203,7 +203,7 @@ def enqueued_values(
 ) -> dict[str, Any]:
     """A new post's row (``ENQUEUED_COLUMNS``); claimed by ``claim_for`` if given.
 
-    ``subject_id`` None: the statement storing it fills that in (see ``sharing_at_once``).
+    ``subject_id`` None: the statement storing it fills that in (see ``at_once``).
     """
     claimed = claim_for is not None
     return {

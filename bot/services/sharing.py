@@ -8,14 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import CTE, Insert, String, bindparam, cast, select, true
+from sqlalchemy.dialects import postgresql
 
 from bot.db import ActivityEvent, Database, Member, OutboxPost, Resource, ResourceTag, utcnow
+from bot.db.chained_insert import given, insert_each, listed
 from bot.db.prepared import Prepared
 from bot.db.statements import Rows, insert_named, insert_new, table_of
 from bot.errors import NotFound
 from bot.habits import EventKind, Habit
 from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers, stored_values
+from bot.services.at_once import ActionAtOnce
 from bot.services.members import Actor, actor_values, settings_if_current, touch_actor
 from bot.services.outbox import (
     Outbox,
@@ -27,7 +30,6 @@ from bot.services.outbox import (
 )
 from bot.services.pausing import refuse_if_paused
 from bot.services.share_input import ShareInput
-from bot.services.sharing_at_once import NewShareAtOnce
 
 RESOURCE_CARD = "resource_card"
 SHARE_ANSWER = "share"
@@ -118,10 +120,45 @@ _CREATE_RESOURCE = Prepared(
         returning=_RESOURCES.c.id,
     )
 )
-_ADD_TAGS = Prepared(insert_named(_TAGS, ("resource_id", "tag", "server_id", "position")))
+_TAG_COLUMNS = ("resource_id", "tag", "server_id", "position")
+_ADD_TAGS = Prepared(insert_named(_TAGS, _TAG_COLUMNS))
 # A share's event is told from any other by its resource: the dedupe key is this and its id.
 SHARE_DEDUPE_PREFIX = "share:"
-_NEW_SHARE_AT_ONCE = NewShareAtOnce(RESOURCE_COLUMNS, EVENT_COLUMNS)
+
+
+def _new_resource_at_once() -> Insert:
+    """A new link's resource, for ``_NEW_SHARE_AT_ONCE``: no row when it was shared before."""
+    return (
+        postgresql.insert(_RESOURCES)
+        .values({column: given(_RESOURCES, "resource", column) for column in RESOURCE_COLUMNS})
+        .on_conflict_do_nothing(index_elements=[_RESOURCES.c.server_id, _RESOURCES.c.url_hash])
+        .returning(_RESOURCES.c.id)
+    )
+
+
+def _its_tags_and_event(new: CTE) -> list[Insert]:
+    tag = listed("tag", {"tag": String()})
+    dedupe_key = given(_EVENTS, "event", "dedupe_key") + cast(new.c.id, String())
+    return [
+        insert_each(
+            _TAGS,
+            "tag",
+            _TAG_COLUMNS,
+            {"resource_id": new.c.id, "tag": tag.c.tag, "position": tag.c.ordinality - 1},
+            new.join(tag, true()),
+        ),
+        insert_each(
+            _EVENTS,
+            "event",
+            EVENT_COLUMNS,
+            {"resource_id": new.c.id, "dedupe_key": dedupe_key},
+            new,
+        ),
+    ]
+
+
+# On PostgreSQL: a new link's share in one statement (see ``at_once``).
+_NEW_SHARE_AT_ONCE = ActionAtOnce(_new_resource_at_once, _its_tags_and_event)
 _MEMBERS = table_of(Member)
 _POSTS = table_of(OutboxPost)
 # A resource with its sharer's name and its card's status (``post_id`` None: no card owed).
@@ -274,7 +311,7 @@ class SharingService:
         """Store a share, or find the earlier share of the same link in this server.
 
         The card and the member's answer are owed in the same transaction (on PostgreSQL, a new
-        link's in the same statement: ``sharing_at_once``), so once this returns neither can be
+        link's in the same statement: ``at_once``), so once this returns neither can be
         lost. ``card_channel`` picks the card's channel from the server's shares
         channel setting (None when unset; by default the setting, else ``channel_id``).
         ``deliverer`` is the worker that posts the card next (by default: whichever sweeps).
@@ -369,7 +406,7 @@ class SharingService:
         deliverer: str | None,
         now: datetime,
     ) -> ShareOutcome | None:
-        """On PostgreSQL, a new link's share in one statement (see ``sharing_at_once``); None
+        """On PostgreSQL, a new link's share in one statement (see ``at_once``); None
         when the link was shared before or the server's row needs writing first."""
         async with self._database.write_rows(one_statement=True) as rows:
             settings = await settings_if_current(rows, actor, unless_paused=True)
@@ -380,7 +417,8 @@ class SharingService:
                 rows,
                 member=actor_values(actor, now),
                 resource=resource_values(actor, channel_id, share, now),
-                tags=share.tags,
+                tag={"tag": list(share.tags), "server_id": actor.server_id},
+                # The event's dedupe key is completed with the new resource's id.
                 event=event_values(
                     actor=actor,
                     kind=EventKind.SHARE,
@@ -415,7 +453,7 @@ class SharingService:
                 stored.post_id,
                 server_id=actor.server_id,
                 kind=RESOURCE_CARD,
-                subject_id=stored.resource_id,
+                subject_id=stored.subject_id,
                 channel_id=card_channel_id,
                 now=now,
                 claim_for=deliverer,
@@ -425,13 +463,13 @@ class SharingService:
             actor.server_id,
             actor.user_id,
             SHARE_ANSWER,
-            stored.resource_id,
+            stored.subject_id,
             ShareResult.NEW.value,
             stored.post_id,
             answer,
         )
         return ShareOutcome(
-            resource=_new_resource(actor, channel_id, share, stored.resource_id, now),
+            resource=_new_resource(actor, channel_id, share, stored.subject_id, now),
             result=ShareResult.NEW,
             card_claim=claim,
             answer=owed,

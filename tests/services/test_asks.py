@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import event, select
 
-from bot.db import Database
+from bot.db import ActivityEvent, Database, PendingAnswer
 from bot.errors import InvalidInput
 from bot.services.asks import (
     AskOutcome,
@@ -20,6 +22,7 @@ from bot.services.interests import IntroAnswers
 from bot.services.introductions import IntroductionService
 from bot.services.members import Actor
 from bot.services.outbox import Outbox
+from bot.services.routing import HelperPick
 from tests.services.clock import Clock, answer_ticket
 
 SERVER = 1001
@@ -50,6 +53,63 @@ async def post_threads(database: Database, threads: dict[int | None, int]) -> No
     for claim in await outbox.claim_due("main/run1"):
         if claim.post_id in threads:
             await outbox.record_posted(claim, threads[claim.post_id])
+
+
+async def test_an_ask_stores_its_tags_helpers_event_thread_and_answer(
+    database: Database,
+) -> None:
+    # On PostgreSQL an ask in a known server is written in one statement (services.at_once),
+    # on SQLite statement by statement: the same rows must come out either way.
+    await introduce(database, 21, IntroAnswers("Teacher", "math", "", "", "math"))
+    await introduce(database, 22, IntroAnswers("Coach", "science", "", "", ""))
+    picks = [
+        HelperPick(21, "T21", ("offered to help with math",), opted_in=True),
+        HelperPick(22, "T22", ("answered 2 asks lately", "a new tie"), opted_in=False),
+    ]
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
+        statements.append(sql)
+
+    service = AskService(database, clock=Clock(NOW))
+    event.listen(database.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        outcome = await service.ask(
+            actor(23),
+            parse_ask("How do you grade labs?", "math, k-5"),
+            channel_id=7,
+            answer=answer_ticket(NOW),
+            deliverer="worker-1",
+            helpers=picks,
+        )
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", seen)
+    if not database.is_sqlite:  # the settings read, then everything else in one statement
+        assert len(statements) == 2, statements
+    stored = await service.load(SERVER, outcome.ask.id)
+    assert stored.tags == ("math", "k-5")
+    assert [(h.member_id, h.reasons, h.opted_in) for h in stored.helpers] == [
+        (21, ("offered to help with math",), True),
+        (22, ("answered 2 asks lately", "a new tie"), False),
+    ]
+    assert stored.thread is not None
+    assert stored.thread.post_id == outcome.answer.post_id
+    assert outcome.thread_claim is not None
+    assert outcome.thread_claim.post_id == outcome.answer.post_id
+    assert outcome.thread_claim.subject_id == outcome.ask.id
+    async with database.read() as session:
+        asked = await session.scalar(
+            select(ActivityEvent).where(ActivityEvent.dedupe_key == f"ask:{outcome.ask.id}")
+        )
+        owed = await session.get(PendingAnswer, outcome.answer.id)
+    assert asked is not None
+    assert (asked.kind, asked.habit, asked.member_id, asked.channel_id) == ("ask", "request", 23, 7)
+    assert owed is not None
+    assert (owed.subject_id, owed.post_id, owed.outcome) == (
+        outcome.ask.id,
+        outcome.answer.post_id,
+        "asked",
+    )
 
 
 def test_questions_and_thread_names() -> None:

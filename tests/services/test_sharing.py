@@ -49,7 +49,7 @@ async def test_every_new_share_stores_the_same_rows_whichever_way_it_is_written(
     database: Database,
 ) -> None:
     # The server's first share makes its row the ordinary way; on PostgreSQL the next new link
-    # is written in one statement (sharing_at_once): both must leave the same rows behind.
+    # is written in one statement (services.at_once): both must leave the same rows behind.
     statements: list[str] = []
 
     def seen(_conn: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
