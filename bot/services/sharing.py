@@ -11,15 +11,36 @@ from typing import Any
 from sqlalchemy import CTE, Insert, String, bindparam, cast, select, true
 from sqlalchemy.dialects import postgresql
 
-from bot.db import ActivityEvent, Database, Member, OutboxPost, Resource, ResourceTag, utcnow
-from bot.db.chained_insert import given, insert_each, listed
+from bot.db import (
+    ActivityEvent,
+    Database,
+    Member,
+    OutboxPost,
+    PendingAnswer,
+    Resource,
+    ResourceTag,
+    utcnow,
+)
+from bot.db.chained_insert import given, insert_each, listed, parameters
 from bot.db.prepared import Prepared
 from bot.db.statements import Rows, insert_named, insert_new, table_of
 from bot.errors import NotFound
 from bot.habits import EventKind, Habit
-from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers, stored_values
+from bot.services.answers import (
+    STORED_COLUMNS,
+    AnswerTicket,
+    OwedAnswer,
+    PendingAnswers,
+    stored_values,
+)
 from bot.services.at_once import ActionAtOnce
-from bot.services.members import Actor, actor_values, settings_if_current, touch_actor
+from bot.services.members import (
+    Actor,
+    actor_upsert,
+    actor_values,
+    settings_if_current,
+    touch_actor,
+)
 from bot.services.outbox import (
     Outbox,
     PostClaim,
@@ -81,6 +102,7 @@ class UsefulMark(enum.Enum):
 
 
 _EVENTS = table_of(ActivityEvent)
+_PENDING = table_of(PendingAnswer)
 _RESOURCES = table_of(Resource)
 _TAGS = table_of(ResourceTag)
 EVENT_COLUMNS = (
@@ -157,6 +179,22 @@ def _its_tags_and_event(new: CTE) -> list[Insert]:
     ]
 
 
+def _mark_at_once() -> Any:
+    """The member's row, a Useful mark (none if they marked it before) and, for a new mark, its
+    answer owed: one statement on PostgreSQL (``chained_insert``), returning the answer's id."""
+    member = actor_upsert(postgresql.insert).cte("member")
+    mark = (
+        postgresql.insert(_EVENTS)
+        .values({column: given(_EVENTS, "event", column) for column in EVENT_COLUMNS})
+        .on_conflict_do_nothing(index_elements=[_EVENTS.c.server_id, _EVENTS.c.dedupe_key])
+        .returning(_EVENTS.c.id)
+        .cte("mark")
+    )
+    owed = insert_each(_PENDING, "answer", STORED_COLUMNS, {}, mark).returning(_PENDING.c.id)
+    return select(owed.cte("owed").c.id).add_cte(member)
+
+
+_MARK_USEFUL_AT_ONCE = Prepared(_mark_at_once())
 # On PostgreSQL: a new link's share in one statement (see ``at_once``).
 _NEW_SHARE_AT_ONCE = ActionAtOnce(_new_resource_at_once, _its_tags_and_event)
 _MEMBERS = table_of(Member)
@@ -288,6 +326,26 @@ def _new_resource(
         channel_id=channel_id,
         created_at=now,
         card=None,
+    )
+
+
+def _useful_answer(
+    actor: Actor,
+    resource_id: int,
+    mark: UsefulMark,
+    ticket: AnswerTicket,
+    stored_id: int | None = None,
+) -> OwedAnswer:
+    """The answer to a Useful press (``stored_id`` None: not stored, nothing changed)."""
+    return OwedAnswer(
+        id=stored_id,
+        server_id=actor.server_id,
+        member_id=actor.user_id,
+        kind=USEFUL_ANSWER,
+        subject_id=resource_id,
+        outcome=mark.value,
+        post_id=None,
+        ticket=ticket,
     )
 
 
@@ -516,6 +574,10 @@ class SharingService:
         Only a recorded mark stores its answer: when nothing changed, nothing is owed.
         """
         now = self._clock()
+        if not self._database.is_sqlite:
+            marked = await self._mark_useful_at_once(actor, resource_id, answer=answer, now=now)
+            if marked is not None:
+                return marked
         async with self._database.write_rows() as session:
             # Raises NotFound for a resource that is gone or belongs to another server.
             resource = await self._load(session, actor.server_id, resource_id=resource_id)
@@ -547,17 +609,50 @@ class SharingService:
                     ticket=answer,
                 )
             else:
-                owed = OwedAnswer(
-                    id=None,
-                    server_id=actor.server_id,
-                    member_id=actor.user_id,
-                    kind=USEFUL_ANSWER,
-                    subject_id=resource_id,
-                    outcome=mark.value,
-                    post_id=None,
-                    ticket=answer,
-                )
+                owed = _useful_answer(actor, resource_id, mark, answer)
         return mark, resource, owed
+
+    async def _mark_useful_at_once(
+        self, actor: Actor, resource_id: int, *, answer: AnswerTicket, now: datetime
+    ) -> tuple[UsefulMark, SharedResource, OwedAnswer] | None:
+        """On PostgreSQL, the reads, then the member, the mark and its answer in one statement
+        (see ``at_once``); None when the server's row needs writing first."""
+        async with self._database.write_rows(one_statement=True) as rows:
+            resource = await self._load(rows, actor.server_id, resource_id=resource_id)
+            if resource.shared_by == actor.user_id:
+                mark = UsefulMark.OWN_RESOURCE
+                return mark, resource, _useful_answer(actor, resource_id, mark, answer)
+            await refuse_if_paused(
+                rows, actor.server_id, actor.user_id, others=[resource.shared_by]
+            )
+            if await settings_if_current(rows, actor) is None:
+                return None
+            mark_event = event_values(
+                actor=actor,
+                kind=EventKind.MARKED_USEFUL,
+                habit=None,
+                now=now,
+                dedupe_key=f"useful:{resource_id}:{actor.user_id}",
+                resource_id=resource_id,
+                other_member_id=resource.shared_by,
+            )
+            owed_answer = stored_values(
+                server_id=actor.server_id,
+                member_id=actor.user_id,
+                kind=USEFUL_ANSWER,
+                subject_id=resource_id,
+                outcome=UsefulMark.RECORDED.value,
+                ticket=answer,
+                post_id=None,
+            )
+            params = parameters(event=mark_event, answer=owed_answer)
+            params.update(actor_values(actor, now))
+            answer_id = (await _MARK_USEFUL_AT_ONCE.execute(rows, params)).scalar_one_or_none()
+        if answer_id is None:
+            mark = UsefulMark.ALREADY_MARKED
+            return mark, resource, _useful_answer(actor, resource_id, mark, answer)
+        owed = _useful_answer(actor, resource_id, UsefulMark.RECORDED, answer, answer_id)
+        return UsefulMark.RECORDED, resource, owed
 
     async def resource(self, server_id: int, resource_id: int) -> SharedResource:
         """One resource with its card's state; raises NotFound if it is gone."""

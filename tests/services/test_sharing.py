@@ -174,10 +174,32 @@ async def test_useful_marks_count_once_and_never_for_your_own_share(database: Da
     service = SharingService(database)
     shared = await service.share(ANA, GENERAL, parse_share("https://example.org/f"), answer=TICKET)
     rid = shared.resource.id
-    assert (await service.mark_useful(BEN, rid, answer=TICKET))[0] is UsefulMark.RECORDED
-    assert (await service.mark_useful(BEN, rid, answer=TICKET))[0] is UsefulMark.ALREADY_MARKED
-    assert (await service.mark_useful(ANA, rid, answer=TICKET))[0] is UsefulMark.OWN_RESOURCE
+    answers_before = await _count(database, PendingAnswer)
+    mark, resource, owed = await service.mark_useful(BEN, rid, answer=TICKET)
+    assert mark is UsefulMark.RECORDED
+    assert resource.shared_by == ANA.user_id
+    assert owed.id is not None  # a recorded mark owes its answer...
+    async with database.read() as session:
+        stored = await session.get(PendingAnswer, owed.id)
+        marked = await session.scalar(
+            select(ActivityEvent).where(ActivityEvent.dedupe_key == f"useful:{rid}:{BEN.user_id}")
+        )
+    assert stored is not None
+    assert (stored.kind, stored.subject_id, stored.outcome) == ("useful", rid, "recorded")
+    assert marked is not None
+    assert (marked.kind, marked.other_member_id, marked.resource_id) == (
+        "marked_useful",
+        ANA.user_id,
+        rid,
+    )
+    again = await service.mark_useful(BEN, rid, answer=TICKET)
+    assert again[0] is UsefulMark.ALREADY_MARKED
+    assert again[2].id is None  # ...a repeat or your own share changes nothing, owes nothing
+    own = await service.mark_useful(ANA, rid, answer=TICKET)
+    assert own[0] is UsefulMark.OWN_RESOURCE
+    assert own[2].id is None
     assert await _count(database, ActivityEvent) == 2  # the share and one mark
+    assert await _count(database, PendingAnswer) == answers_before + 1
 
 
 async def test_marking_a_resource_of_another_server_is_not_found(database: Database) -> None:
