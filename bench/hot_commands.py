@@ -25,6 +25,11 @@ the same run (the bare bot first, then PLN Coach):
   samples together, from INTERACTION_CREATE to the final answer, and p99 of the first
   response (the acknowledgement Discord wants within 3 s).
 
+With ``--database-url`` (PostgreSQL) a second PLN Coach, on SQLite, runs in the same rounds
+(bare, PLN Coach, PLN Coach on SQLite, ...): its line follows each command's, and a last table
+divides the two throughput ratios, the issue's "PostgreSQL within 20% of SQLite". Run apart, the
+two could not be compared: the same code's bare rate moved by a third between runs.
+
 Passive ingestion has no interactions: its line is ``bench.ingest_gateway`` on a smaller stream
 (its own three processes), sustained events/s of each bot; it makes no Discord call, so it has
 no latency to completion.
@@ -92,6 +97,10 @@ UNPACED = 1_000_000
 TARGET_THROUGHPUT, AIM_THROUGHPUT = 0.5, 0.7
 TARGET_FIRST_P99_MS = 10.0
 TARGET_PACED_P99_RATIO = 1.5
+# On PostgreSQL, each command's throughput ratio within 20% of its SQLite twin's (same run).
+TARGET_POSTGRES_SHARE = 0.8
+# PLN Coach's twin on SQLite, beside the one measured on PostgreSQL.
+SQLITE_TWIN = "sqlite"
 TOKEN_CALL = re.compile(r"^(POST /interactions/|PATCH /webhooks/|POST /webhooks/)")
 # The intro form's answers, by label: four kinds of teacher, so suggestions have real choices.
 INTROS = [
@@ -226,13 +235,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def world_spec() -> dict[str, Any]:
+def world_spec(with_twin: bool = False) -> dict[str, Any]:
+    """``with_twin``: a second PLN Coach (on SQLite) beside the one measured on PostgreSQL."""
     members = [f"teacher{i:03}" for i in range(MEMBERS)]
+    apps = ["coach", "bare"] + ([SQLITE_TWIN] if with_twin else [])
+    names = {"coach": "PLN Coach", "bare": "Bare Bot", SQLITE_TWIN: "PLN Coach on SQLite"}
     return {
-        "applications": [
-            {"key": "coach", "name": "PLN Coach"},
-            {"key": "bare", "name": "Bare Bot"},
-        ],
+        "applications": [{"key": app, "name": names[app]} for app in apps],
         "users": [{"key": m, "username": m, "global_name": m.title()} for m in members],
         "guilds": [
             {
@@ -242,8 +251,7 @@ def world_spec() -> dict[str, Any]:
                 "channels": [{"key": f"room-{i}", "name": f"room-{i}"} for i in range(CHANNELS)],
                 "members": [{"user": m} for m in members],
                 "bots": [
-                    {"application": app, "permissions": INVITE_PERMISSIONS.value}
-                    for app in ("coach", "bare")
+                    {"application": app, "permissions": INVITE_PERMISSIONS.value} for app in apps
                 ],
             }
         ],
@@ -326,26 +334,33 @@ class HotBench:
                 raise TimeoutError(f"{bot.name}'s commands were not registered in {within} s")
             await asyncio.sleep(0.2)
 
+    @property
+    def coaches(self) -> list[Bot]:
+        """PLN Coach, and its twin on SQLite when PostgreSQL is measured."""
+        return [bot for name, bot in self.bots.items() if name != "bare"]
+
     async def warm_up(self, chosen: list[Hot]) -> None:
-        coach, bare = self.bots["coach"], self.bots["bare"]
-        print(f"warm-up: {MEMBERS} intros to PLN Coach…", flush=True)
-        intros = await self.load(
-            coach,
-            None,
-            command="connect intro",
-            form=INTROS,
-            users=self.members,
-            n=MEMBERS,
-            in_flight=IN_FLIGHT,
-        )
-        _check_complete("warm-up intros", intros)
+        bare = self.bots["bare"]
+        for coach in self.coaches:
+            who = "PLN Coach" + (" on SQLite" if coach.name == SQLITE_TWIN else "")
+            print(f"warm-up: {MEMBERS} intros to {who}…", flush=True)
+            intros = await self.load(
+                coach,
+                None,
+                command="connect intro",
+                form=INTROS,
+                users=self.members,
+                n=MEMBERS,
+                in_flight=IN_FLIGHT,
+            )
+            _check_complete(f"warm-up intros ({coach.name})", intros)
         share = HOT[0]
-        for bot in (bare, coach):
+        for bot in (bare, *self.coaches):
             run = await self.load(bot, share, n=len(self.sharers), in_flight=IN_FLIGHT)
             _check_complete(f"warm-up shares ({bot.name})", run)
             await self._find_cards(bot)
         for hot in chosen:
-            for bot in (bare, coach):
+            for bot in (bare, *self.coaches):
                 run = await self.load(bot, hot, n=WARM_UP, in_flight=IN_FLIGHT)
                 _check_complete(f"warm-up {hot.label} ({bot.name})", run)
 
@@ -362,8 +377,7 @@ class HotBench:
 
     async def measure(self, hot: Hot, n: int, paced_n: int) -> Line:
         line = Line(hot)
-        order = (self.bots["bare"], self.bots["coach"])
-        for bot in order:
+        for bot in (self.bots["bare"], *self.coaches):
             probe = await self.load(bot, hot, n=1, in_flight=1, trace=True, settle=1.0)
             _check_complete(f"probe {hot.label} ({bot.name})", probe)
             line.probes[bot.name] = [call for _, call, _ in probe.figures["trace"]]
@@ -376,7 +390,7 @@ class HotBench:
     ) -> None:
         """``n`` interactions per bot, in ROUNDS alternating rounds (bare first)."""
         for _ in range(ROUNDS):
-            for bot in (self.bots["bare"], self.bots["coach"]):
+            for bot in (self.bots["bare"], *self.coaches):
                 run = await self.load(bot, hot, n=max(1, n // ROUNDS), **load)
                 runs.setdefault(bot.name, []).append(run)
 
@@ -418,9 +432,22 @@ def print_table(lines: list[Line], ingest: ingest_gateway.Measured | None) -> No
     print(head)
     print(sub)
     for line in lines:
-        print(_command_line(line))
+        print(_command_line(line, "coach"))
+        if SQLITE_TWIN in line.closed:
+            print(_command_line(line, SQLITE_TWIN))
     if ingest is not None:
         print(_ingest_line(ingest))
+    twinned = [line for line in lines if SQLITE_TWIN in line.closed]
+    if twinned:
+        print(
+            "\nPostgreSQL against SQLite in this run (each one's throughput ratio to the bare bot, "
+            f"divided; target ≥ {TARGET_POSTGRES_SHARE}):"
+        )
+        for line in twinned:
+            postgres = _throughput_ratio(line, "coach")
+            share = _ratio(postgres, _throughput_ratio(line, SQLITE_TWIN))
+            verdict = "met" if share >= TARGET_POSTGRES_SHARE else "NOT met"
+            print(f"  {line.hot.label:17}{share:6.2f}   {verdict}")
 
 
 def _completed(runs: list[Run]) -> int:
@@ -460,35 +487,44 @@ def write_samples(lines: list[Line], path: Path) -> None:
     path.write_text(json.dumps(samples))
 
 
-def _command_line(line: Line) -> str:
-    closed, paced = line.closed, line.paced
-    rates = {name: [run.figures["throughput"] for run in runs] for name, runs in closed.items()}
-    coach_rate, bare_rate = statistics.median(rates["coach"]), statistics.median(rates["bare"])
-    ratio = statistics.median(
-        _ratio(coach, bare) for coach, bare in zip(rates["coach"], rates["bare"], strict=True)
+def _throughput_ratio(line: Line, name: str) -> float:
+    """The median over rounds of ``name``'s closed-loop throughput over the bare bot's."""
+    rates = {bot: [run.figures["throughput"] for run in line.closed[bot]] for bot in (name, "bare")}
+    return statistics.median(
+        _ratio(coach, bare) for coach, bare in zip(rates[name], rates["bare"], strict=True)
     )
-    first = {name: _pooled(paced[name], "first_response_ms", 0.99) for name in paced}
-    p50 = {name: _pooled(paced[name], "completion_ms", 0.50) for name in paced}
-    p99 = {name: _pooled(paced[name], "completion_ms", 0.99) for name in paced}
-    p99_ratio = _ratio(p99["coach"], p99["bare"])
+
+
+def _command_line(line: Line, name: str) -> str:
+    """``name``'s line: PLN Coach (``coach``) or its SQLite twin."""
+    closed, paced = line.closed, line.paced
+    coach_rate = statistics.median(run.figures["throughput"] for run in closed[name])
+    bare_rate = statistics.median(run.figures["throughput"] for run in closed["bare"])
+    ratio = _throughput_ratio(line, name)
+    first = {bot: _pooled(paced[bot], "first_response_ms", 0.99) for bot in (name, "bare")}
+    p50 = {bot: _pooled(paced[bot], "completion_ms", 0.50) for bot in (name, "bare")}
+    p99 = {bot: _pooled(paced[bot], "completion_ms", 0.99) for bot in (name, "bare")}
+    p99_ratio = _ratio(p99[name], p99["bare"])
     missed = []
     if not ratio >= TARGET_THROUGHPUT:
         missed.append("throughput")
-    if not first["coach"] <= TARGET_FIRST_P99_MS:
+    if not first[name] <= TARGET_FIRST_P99_MS:
         missed.append("1st response")
     if not p99_ratio <= TARGET_PACED_P99_RATIO:
         missed.append("paced p99")
     verdict = "met" + (f" (aim {AIM_THROUGHPUT}× too)" if ratio >= AIM_THROUGHPUT else "")
+    label = line.hot.label if name == "coach" else "  on SQLite"
+    database = "—" if name == SQLITE_TWIN else _database_cpu(closed[name])
     return (
-        f"{line.hot.label:17}{coach_rate:9.1f}{bare_rate:9.1f}{ratio:8.2f}×"
-        f"{first['coach']:9.1f}{first['bare']:9.1f}"
-        f"{p50['coach']:9.0f}/{p99['coach']:<8.0f}{p50['bare']:6.0f}/{p99['bare']:<7.0f}"
-        f"{p99_ratio:6.2f}×{_calls_per_interaction(closed['coach']):6.1f}"
+        f"{label:17}{coach_rate:9.1f}{bare_rate:9.1f}{ratio:8.2f}×"
+        f"{first[name]:9.1f}{first['bare']:9.1f}"
+        f"{p50[name]:9.0f}/{p99[name]:<8.0f}{p50['bare']:6.0f}/{p99['bare']:<7.0f}"
+        f"{p99_ratio:6.2f}×{_calls_per_interaction(closed[name]):6.1f}"
         f"{_calls_per_interaction(closed['bare']):5.1f}"
-        f"{_cpu_ms_per_interaction(closed['coach'], 'coach'):7.1f}"
+        f"{_cpu_ms_per_interaction(closed[name], name):7.1f}"
         f"{_cpu_ms_per_interaction(closed['bare'], 'bare'):6.1f}"
-        f"{_cpu_ms_per_interaction(closed['coach'], 'emulator'):7.1f}"
-        f"{_database_cpu(closed['coach']):>6}"
+        f"{_cpu_ms_per_interaction(closed[name], 'emulator'):7.1f}"
+        f"{database:>6}"
         f"   {'NOT met: ' + ', '.join(missed) if missed else verdict}"
     )
 
@@ -526,14 +562,19 @@ def _ingest_line(measured: ingest_gateway.Measured) -> str:
 def print_notes(lines: list[Line], show_calls: bool) -> None:
     """Whatever the table hides: calls that differ, failures, answers edited again, refusals."""
     for line in lines:
-        coach, bare = line.probes["coach"], line.probes["bare"]
+        bare = line.probes["bare"]
+        for name, coach in line.probes.items():
+            if name == "bare":
+                continue
+            who = "PLN Coach" + (" on SQLite" if name == SQLITE_TWIN else "")
+            if show_calls:
+                print(f"{line.hot.label} calls, {who}: " + " → ".join(coach))
+            if Counter(coach) != Counter(bare):
+                print(f"! {line.hot.label}: {who} made {coach}, the bare bot {bare}")
+            if coach and not TOKEN_CALL.match(coach[-1]):
+                print(f"! {line.hot.label}: {who}'s last call was {coach[-1]}, not its answer")
         if show_calls:
-            for name, calls in (("PLN Coach", coach), ("bare", bare)):
-                print(f"{line.hot.label} calls, {name}: " + " → ".join(calls))
-        if Counter(coach) != Counter(bare):
-            print(f"! {line.hot.label}: PLN Coach made {coach}, the bare bot {bare}")
-        if coach and not TOKEN_CALL.match(coach[-1]):
-            print(f"! {line.hot.label}: PLN Coach's last call was {coach[-1]}, not its answer")
+            print(f"{line.hot.label} calls, bare: " + " → ".join(bare))
         every = [("closed", name, run) for name, runs in line.closed.items() for run in runs]
         every += [("paced", name, run) for name, runs in line.paced.items() for run in runs]
         for shape, name, run in every:
@@ -549,12 +590,12 @@ def print_notes(lines: list[Line], show_calls: bool) -> None:
                 print(f"! {line.hot.label} {shape} ({name}): " + "; ".join(problems))
 
 
-def print_log_summary(log_path: Path) -> None:
+def print_log_summary(log_path: Path, who: str = "PLN Coach") -> None:
     text = log_path.read_text(errors="replace") if log_path.exists() else ""
     text = re.sub(r"\x1b\[[0-9;]*m", "", text)  # the log's colours
     levels = Counter(m.group(1) for m in re.finditer(r"\b(WARNING|ERROR|CRITICAL)\b", text))
     print(
-        "PLN Coach's log: "
+        f"{who}'s log: "
         + (", ".join(f"{count} {level}" for level, count in levels.items()) or "no warnings")
     )
     for entry in [ln for ln in text.splitlines() if "ERROR" in ln or "CRITICAL" in ln][:5]:
@@ -572,33 +613,47 @@ async def run(args: argparse.Namespace) -> None:
             global_limit = 50 if args.discord_limits else UNPACED
             emulator = EmulatorProcess(*limits, "--global-rate-limit", str(global_limit))
             await emulator.start()
-            coach = bare = None
+            coach = bare = twin = None
+            # On PostgreSQL a twin on SQLite runs in the same rounds: this machine's speed
+            # drifts by a third between runs, so only one run compares the two databases.
+            urls = {"coach": database_url}
+            if args.database_url:
+                urls[SQLITE_TWIN] = f"sqlite+aiosqlite:///{Path(folder) / 'twin' / 'coach.sqlite3'}"
             try:
-                world = await emulator.call("POST", "/world", world_spec())
+                world = await emulator.call("POST", "/world", world_spec(SQLITE_TWIN in urls))
                 apps = world["applications"]
-                coach = CoachProcess(
-                    Path(folder),
-                    emulator,
-                    apps["coach"]["token"],
-                    database_url,
-                    requests_per_second=None if args.discord_limits else UNPACED,
-                )
+                coaches = {}
+                for name, url in urls.items():
+                    (Path(folder) / name).mkdir()
+                    coaches[name] = CoachProcess(
+                        Path(folder) / name,
+                        emulator,
+                        apps[name]["token"],
+                        url,
+                        requests_per_second=None if args.discord_limits else UNPACED,
+                    )
+                coach, twin = coaches["coach"], coaches.get(SQLITE_TWIN)
                 bare = BareBotProcess(emulator, apps["bare"]["token"], with_commands=True)
-                await coach.start()
+                for process in coaches.values():
+                    await process.start()
                 await bare.start()
-                await emulator.wait_for_sessions(2)
+                await emulator.wait_for_sessions(len(coaches) + 1)
                 bench = HotBench(emulator, world)
                 bench.bots = {
-                    "coach": Bot("coach", apps["coach"]["id"], coach, "pln:resource:useful:"),
                     "bare": Bot("bare", apps["bare"]["id"], bare, "bare:useful:"),
+                    **{
+                        name: Bot(name, apps[name]["id"], process, "pln:resource:useful:")
+                        for name, process in coaches.items()
+                    },
                 }
-                bench.pids.update(coach=coach.pid, bare=bare.pid)
+                bench.pids.update(bare=bare.pid, **{n: p.pid for n, p in coaches.items()})
                 bench.count_database_server = bool(args.database_url)
                 for bot in bench.bots.values():
                     await bench.wait_for_commands(bot)
                 print(
                     f"processes: emulator {emulator.pid}, PLN Coach {coach.pid}, "
-                    f"bare bot {bare.pid}; {backend}",
+                    f"bare bot {bare.pid}; {backend}"
+                    + (f"; PLN Coach on SQLite {twin.pid}" if twin is not None else ""),
                     flush=True,
                 )
                 await bench.warm_up(chosen)
@@ -606,9 +661,9 @@ async def run(args: argparse.Namespace) -> None:
                     print(f"measuring {hot.label}…", flush=True)
                     lines.append(await bench.measure(hot, args.n, args.paced_n))
             finally:
-                for process in (coach, bare):
-                    if process is not None:
-                        await process.stop()
+                for stoppable in (coach, twin, bare):
+                    if stoppable is not None:
+                        await stoppable.stop()
                 await emulator.stop()
                 if coach is not None and args.log is not None:
                     shutil.copy(coach.log_path, args.log)
@@ -640,6 +695,8 @@ async def run(args: argparse.Namespace) -> None:
         print_notes(lines, args.calls)
         if chosen and coach is not None:
             print_log_summary(coach.log_path)
+        if chosen and twin is not None:
+            print_log_summary(twin.log_path, "PLN Coach on SQLite")
 
 
 def main() -> None:
