@@ -12,27 +12,17 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import (
-    CTE,
-    BigInteger,
-    Boolean,
-    Insert,
-    String,
     Table,
     bindparam,
     delete,
     func,
     insert,
     select,
-    true,
     update,
 )
-from sqlalchemy import (
-    cast as sql_cast,
-)
-from sqlalchemy.dialects import postgresql
 
 from bot.db import (
     ActivityEvent,
@@ -45,14 +35,23 @@ from bot.db import (
     OutboxPost,
     utcnow,
 )
-from bot.db.chained_insert import given, insert_each, listed
-from bot.db.prepared import Prepared
-from bot.db.statements import Rows, insert_named
+from bot.db.statements import Rows
 from bot.db.upsert import dialect_insert
 from bot.errors import InvalidInput, NotFound
 from bot.habits import EventKind, Habit
 from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers, stored_values
-from bot.services.at_once import ActionAtOnce
+from bot.services.ask_rows import (
+    ADD_ASK_TAGS,
+    ADD_HELPERS,
+    ASK_DEDUPE_PREFIX,
+    ASKED,
+    CREATE_ASK,
+    NEW_ASK_AT_ONCE,
+    RECORD_ASKED,
+    ask_values,
+    asked_values,
+    helper_reasons,
+)
 from bot.services.members import (
     Actor,
     actor_values,
@@ -77,100 +76,6 @@ from bot.services.typed_text import storable
 _ASKS = cast(Table, Ask.__table__)
 _ANSWERS = cast(Table, AskAnswer.__table__)
 _EVENTS = cast(Table, ActivityEvent.__table__)
-_ASK_TAGS = cast(Table, AskTag.__table__)
-_HELPERS = cast(Table, AskHelper.__table__)
-_ASK_COLUMNS = ("server_id", "asker_id", "question", "channel_id", "created_at")
-_ASK_TAG_COLUMNS = ("ask_id", "tag", "server_id", "position")
-_HELPER_COLUMNS = ("ask_id", "member_id", "server_id", "position", "pinged", "reasons")
-_ASKED_COLUMNS = (
-    "server_id",
-    "member_id",
-    "kind",
-    "habit",
-    "occurred_at",
-    "channel_id",
-    "dedupe_key",
-)
-# /ask's statements, built once (see bot.db.statements).
-_CREATE_ASK = Prepared(insert_named(_ASKS, _ASK_COLUMNS).returning(_ASKS.c.id))
-_ADD_ASK_TAGS = Prepared(insert_named(_ASK_TAGS, _ASK_TAG_COLUMNS))
-_ADD_HELPERS = Prepared(insert_named(_HELPERS, _HELPER_COLUMNS))
-_RECORD_ASKED = Prepared(insert_named(_EVENTS, _ASKED_COLUMNS))
-# An ask's event is told from any other by its ask: the dedupe key is this and its id.
-ASK_DEDUPE_PREFIX = "ask:"
-ASKED = "asked"
-
-
-def _new_ask_at_once() -> Insert:
-    return (
-        postgresql.insert(_ASKS)
-        .values({column: given(_ASKS, "ask", column) for column in _ASK_COLUMNS})
-        .returning(_ASKS.c.id)
-    )
-
-
-def _its_tags_helpers_and_event(new: CTE) -> list[Insert]:
-    tag = listed("tag", {"tag": String()})
-    helper = listed("helper", {"member_id": BigInteger(), "pinged": Boolean(), "reasons": String()})
-    dedupe_key = given(_EVENTS, "event", "dedupe_key") + sql_cast(new.c.id, String())
-    return [
-        insert_each(
-            _ASK_TAGS,
-            "tag",
-            _ASK_TAG_COLUMNS,
-            {"ask_id": new.c.id, "tag": tag.c.tag, "position": tag.c.ordinality - 1},
-            new.join(tag, true()),
-        ),
-        insert_each(
-            _HELPERS,
-            "helper",
-            _HELPER_COLUMNS,
-            {
-                "ask_id": new.c.id,
-                "member_id": helper.c.member_id,
-                "pinged": helper.c.pinged,
-                "reasons": helper.c.reasons,
-                "position": helper.c.ordinality - 1,
-            },
-            new.join(helper, true()),
-        ),
-        insert_each(_EVENTS, "event", _ASKED_COLUMNS, {"dedupe_key": dedupe_key}, new),
-    ]
-
-
-# On PostgreSQL: an ask in one statement (see ``at_once``).
-_NEW_ASK_AT_ONCE = ActionAtOnce(_new_ask_at_once, _its_tags_helpers_and_event)
-
-
-def _ask_values(
-    actor: Actor, request: AskInput, thread_channel_id: int, now: datetime
-) -> dict[str, Any]:
-    return {
-        "server_id": actor.server_id,
-        "asker_id": actor.user_id,
-        "question": request.question,
-        "channel_id": thread_channel_id,
-        "created_at": now,
-    }
-
-
-def _asked_values(actor: Actor, channel_id: int, now: datetime, dedupe_key: str) -> dict[str, Any]:
-    return {
-        "server_id": actor.server_id,
-        "member_id": actor.user_id,
-        "kind": EventKind.ASK.value,
-        "habit": Habit.REQUEST.value,
-        "occurred_at": now,
-        "channel_id": channel_id,
-        "dedupe_key": dedupe_key,
-    }
-
-
-def _reasons(pick: HelperPick) -> str:
-    """Why a helper was named, as stored (at most 300 characters)."""
-    return "; ".join(pick.reasons)[:300]
-
-
 ASK_THREAD = "ask_thread"
 HELPFUL_THANKS = "helpful_thanks"
 ASK_ANSWER = "ask"
@@ -336,12 +241,12 @@ class AskService:
         async with self._database.write_rows() as session:
             settings = await touch_actor(session, actor, now, unless_paused=True)
             thread_channel_id = settings.asks_channel_id or channel_id
-            created = await _CREATE_ASK.execute(
-                session, _ask_values(actor, request, thread_channel_id, now)
+            created = await CREATE_ASK.execute(
+                session, ask_values(actor, request.question, thread_channel_id, now)
             )
             ask_id = created.scalar_one()
             if request.tags:
-                await _ADD_ASK_TAGS.execute_many(
+                await ADD_ASK_TAGS.execute_many(
                     session,
                     [
                         {"ask_id": ask_id, "tag": tag, "server_id": actor.server_id, "position": i}
@@ -349,7 +254,7 @@ class AskService:
                     ],
                 )
             if helpers:
-                await _ADD_HELPERS.execute_many(
+                await ADD_HELPERS.execute_many(
                     session,
                     [
                         {
@@ -358,13 +263,13 @@ class AskService:
                             "server_id": actor.server_id,
                             "position": position,
                             "pinged": pick.opted_in,
-                            "reasons": _reasons(pick),
+                            "reasons": helper_reasons(pick),
                         }
                         for position, pick in enumerate(helpers)
                     ],
                 )
-            await _RECORD_ASKED.execute(
-                session, _asked_values(actor, channel_id, now, f"{ASK_DEDUPE_PREFIX}{ask_id}")
+            await RECORD_ASKED.execute(
+                session, asked_values(actor, channel_id, now, f"{ASK_DEDUPE_PREFIX}{ask_id}")
             )
             post_id, claim = await Outbox.enqueue(
                 session,
@@ -406,19 +311,19 @@ class AskService:
             if settings is None:
                 return None
             thread_channel_id = settings.asks_channel_id or channel_id
-            stored = await _NEW_ASK_AT_ONCE.store(
+            stored = await NEW_ASK_AT_ONCE.store(
                 rows,
                 member=actor_values(actor, now),
-                ask=_ask_values(actor, request, thread_channel_id, now),
+                ask=ask_values(actor, request.question, thread_channel_id, now),
                 tag={"tag": list(request.tags), "server_id": actor.server_id},
                 helper={
                     "member_id": [pick.member_id for pick in helpers],
                     "pinged": [pick.opted_in for pick in helpers],
-                    "reasons": [_reasons(pick) for pick in helpers],
+                    "reasons": [helper_reasons(pick) for pick in helpers],
                     "server_id": actor.server_id,
                 },
                 # The event's dedupe key is completed with the new ask's id.
-                event=_asked_values(actor, channel_id, now, ASK_DEDUPE_PREFIX),
+                event=asked_values(actor, channel_id, now, ASK_DEDUPE_PREFIX),
                 post=enqueued_values(
                     server_id=actor.server_id,
                     kind=ASK_THREAD,
@@ -437,7 +342,7 @@ class AskService:
                     post_id=None,
                 ),
             )
-        if stored is None:  # an ask is always new: only a server written meanwhile
+        if stored is None:  # not expected: an ask always makes a new row
             return None
         claim = None
         if deliverer is not None:

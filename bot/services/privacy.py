@@ -42,7 +42,7 @@ from bot.services.asks import ASK_THREAD, HELPFUL_THANKS
 from bot.services.introductions import INTRO_CARD, WELCOME_POST
 from bot.services.members import Actor, touch_actor
 from bot.services.pausing import PausedMembers
-from bot.services.sharing import RESOURCE_CARD
+from bot.services.sharing_rows import RESOURCE_CARD
 
 log = logging.getLogger(__name__)
 

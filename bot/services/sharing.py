@@ -6,37 +6,23 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import CTE, Insert, String, bindparam, cast, select, true
-from sqlalchemy.dialects import postgresql
 
 from bot.db import (
-    ActivityEvent,
     Database,
-    Member,
-    OutboxPost,
-    PendingAnswer,
-    Resource,
-    ResourceTag,
     utcnow,
 )
-from bot.db.chained_insert import given, insert_each, listed, parameters
-from bot.db.prepared import Prepared
-from bot.db.statements import Rows, insert_named, insert_new, table_of
+from bot.db.chained_insert import parameters
+from bot.db.statements import Rows
 from bot.errors import NotFound
 from bot.habits import EventKind, Habit
 from bot.services.answers import (
-    STORED_COLUMNS,
     AnswerTicket,
     OwedAnswer,
     PendingAnswers,
     stored_values,
 )
-from bot.services.at_once import ActionAtOnce
 from bot.services.members import (
     Actor,
-    actor_upsert,
     actor_values,
     settings_if_current,
     touch_actor,
@@ -51,8 +37,21 @@ from bot.services.outbox import (
 )
 from bot.services.pausing import refuse_if_paused
 from bot.services.share_input import ShareInput
+from bot.services.sharing_rows import (
+    ADD_TAGS,
+    CREATE_RESOURCE,
+    MARK_USEFUL_AT_ONCE,
+    NEW_SHARE_AT_ONCE,
+    RESOURCE_BY_ID,
+    RESOURCE_BY_URL,
+    RESOURCE_CARD,
+    SHARE_DEDUPE_PREFIX,
+    TAGS_OF,
+    event_values,
+    record_event,
+    resource_values,
+)
 
-RESOURCE_CARD = "resource_card"
 SHARE_ANSWER = "share"
 USEFUL_ANSWER = "useful"
 
@@ -99,215 +98,6 @@ class UsefulMark(enum.Enum):
     RECORDED = "recorded"
     ALREADY_MARKED = "already_marked"
     OWN_RESOURCE = "own_resource"
-
-
-_EVENTS = table_of(ActivityEvent)
-_PENDING = table_of(PendingAnswer)
-_RESOURCES = table_of(Resource)
-_TAGS = table_of(ResourceTag)
-EVENT_COLUMNS = (
-    "server_id",
-    "member_id",
-    "kind",
-    "habit",
-    "occurred_at",
-    "resource_id",
-    "other_member_id",
-    "channel_id",
-    "dedupe_key",
-)
-RESOURCE_COLUMNS = (
-    "server_id",
-    "shared_by",
-    "url",
-    "url_hash",
-    "title",
-    "note",
-    "channel_id",
-    "created_at",
-)
-_RECORD_EVENT = Prepared(
-    insert_new(
-        _EVENTS,
-        EVENT_COLUMNS,
-        unique=[_EVENTS.c.server_id, _EVENTS.c.dedupe_key],
-        returning=_EVENTS.c.id,
-    )
-)
-_CREATE_RESOURCE = Prepared(
-    insert_new(
-        _RESOURCES,
-        RESOURCE_COLUMNS,
-        unique=[_RESOURCES.c.server_id, _RESOURCES.c.url_hash],
-        returning=_RESOURCES.c.id,
-    )
-)
-_TAG_COLUMNS = ("resource_id", "tag", "server_id", "position")
-_ADD_TAGS = Prepared(insert_named(_TAGS, _TAG_COLUMNS))
-# A share's event is told from any other by its resource: the dedupe key is this and its id.
-SHARE_DEDUPE_PREFIX = "share:"
-
-
-def _new_resource_at_once() -> Insert:
-    """A new link's resource, for ``_NEW_SHARE_AT_ONCE``: no row when it was shared before."""
-    return (
-        postgresql.insert(_RESOURCES)
-        .values({column: given(_RESOURCES, "resource", column) for column in RESOURCE_COLUMNS})
-        .on_conflict_do_nothing(index_elements=[_RESOURCES.c.server_id, _RESOURCES.c.url_hash])
-        .returning(_RESOURCES.c.id)
-    )
-
-
-def _its_tags_and_event(new: CTE) -> list[Insert]:
-    tag = listed("tag", {"tag": String()})
-    dedupe_key = given(_EVENTS, "event", "dedupe_key") + cast(new.c.id, String())
-    return [
-        insert_each(
-            _TAGS,
-            "tag",
-            _TAG_COLUMNS,
-            {"resource_id": new.c.id, "tag": tag.c.tag, "position": tag.c.ordinality - 1},
-            new.join(tag, true()),
-        ),
-        insert_each(
-            _EVENTS,
-            "event",
-            EVENT_COLUMNS,
-            {"resource_id": new.c.id, "dedupe_key": dedupe_key},
-            new,
-        ),
-    ]
-
-
-def _mark_at_once() -> Any:
-    """The member's row, a Useful mark (none if they marked it before) and, for a new mark, its
-    answer owed: one statement on PostgreSQL (``chained_insert``), returning the answer's id."""
-    member = actor_upsert(postgresql.insert).cte("member")
-    mark = (
-        postgresql.insert(_EVENTS)
-        .values({column: given(_EVENTS, "event", column) for column in EVENT_COLUMNS})
-        .on_conflict_do_nothing(index_elements=[_EVENTS.c.server_id, _EVENTS.c.dedupe_key])
-        .returning(_EVENTS.c.id)
-        .cte("mark")
-    )
-    owed = insert_each(_PENDING, "answer", STORED_COLUMNS, {}, mark).returning(_PENDING.c.id)
-    return select(owed.cte("owed").c.id).add_cte(member)
-
-
-_MARK_USEFUL_AT_ONCE = Prepared(_mark_at_once())
-# On PostgreSQL: a new link's share in one statement (see ``at_once``).
-_NEW_SHARE_AT_ONCE = ActionAtOnce(_new_resource_at_once, _its_tags_and_event)
-_MEMBERS = table_of(Member)
-_POSTS = table_of(OutboxPost)
-# A resource with its sharer's name and its card's status (``post_id`` None: no card owed).
-_RESOURCE = (
-    select(
-        _RESOURCES.c.id,
-        _RESOURCES.c.server_id,
-        _RESOURCES.c.url,
-        _RESOURCES.c.title,
-        _RESOURCES.c.note,
-        _RESOURCES.c.shared_by,
-        _RESOURCES.c.channel_id,
-        _RESOURCES.c.created_at,
-        _MEMBERS.c.display_name,
-        _POSTS.c.id.label("post_id"),
-        _POSTS.c.state,
-        _POSTS.c.channel_id.label("post_channel_id"),
-        _POSTS.c.message_id,
-        _POSTS.c.last_error,
-        _POSTS.c.error_code,
-    )
-    .join(
-        _MEMBERS,
-        (_MEMBERS.c.server_id == _RESOURCES.c.server_id)
-        & (_MEMBERS.c.user_id == _RESOURCES.c.shared_by),
-    )
-    .outerjoin(
-        _POSTS,
-        (_POSTS.c.server_id == _RESOURCES.c.server_id)
-        & (_POSTS.c.kind == RESOURCE_CARD)
-        & (_POSTS.c.subject_id == _RESOURCES.c.id),
-    )
-    .where(_RESOURCES.c.server_id == bindparam("server_id"))
-)
-_RESOURCE_BY_URL = Prepared(_RESOURCE.where(_RESOURCES.c.url_hash == bindparam("url_hash")))
-_RESOURCE_BY_ID = Prepared(_RESOURCE.where(_RESOURCES.c.id == bindparam("resource_id")))
-_TAGS_OF = Prepared(
-    select(_TAGS.c.tag)
-    .where(_TAGS.c.resource_id == bindparam("resource_id"))
-    .order_by(_TAGS.c.position)
-)
-
-
-async def _record_event(
-    session: Rows,
-    *,
-    actor: Actor,
-    kind: EventKind,
-    habit: Habit | None,
-    now: datetime,
-    dedupe_key: str,
-    resource_id: int | None = None,
-    other_member_id: int | None = None,
-    channel_id: int | None = None,
-) -> bool:
-    """Append one event; returns False when an event with the same dedupe key already exists."""
-    result = await _RECORD_EVENT.execute(
-        session,
-        event_values(
-            actor=actor,
-            kind=kind,
-            habit=habit,
-            now=now,
-            dedupe_key=dedupe_key,
-            resource_id=resource_id,
-            other_member_id=other_member_id,
-            channel_id=channel_id,
-        ),
-    )
-    return result.scalar_one_or_none() is not None
-
-
-def event_values(
-    *,
-    actor: Actor,
-    kind: EventKind,
-    habit: Habit | None,
-    now: datetime,
-    dedupe_key: str | None,
-    resource_id: int | None = None,
-    other_member_id: int | None = None,
-    channel_id: int | None = None,
-) -> dict[str, Any]:
-    """An event's row (``EVENT_COLUMNS``)."""
-    return {
-        "server_id": actor.server_id,
-        "member_id": actor.user_id,
-        "kind": kind.value,
-        "habit": habit.value if habit else None,
-        "occurred_at": now,
-        "resource_id": resource_id,
-        "other_member_id": other_member_id,
-        "channel_id": channel_id,
-        "dedupe_key": dedupe_key,
-    }
-
-
-def resource_values(
-    actor: Actor, channel_id: int, share: ShareInput, now: datetime
-) -> dict[str, Any]:
-    """A new resource's row (``RESOURCE_COLUMNS``)."""
-    return {
-        "server_id": actor.server_id,
-        "shared_by": actor.user_id,
-        "url": share.url,
-        "url_hash": share.url_hash,
-        "title": share.title,
-        "note": share.note,
-        "channel_id": channel_id,
-        "created_at": now,
-    }
 
 
 def _new_resource(
@@ -386,7 +176,7 @@ class SharingService:
                 return stored
         async with self._database.write_rows() as session:
             settings = await touch_actor(session, actor, now, unless_paused=True)
-            created = await _CREATE_RESOURCE.execute(
+            created = await CREATE_RESOURCE.execute(
                 session, resource_values(actor, channel_id, share, now)
             )
             new_id = created.scalar_one_or_none()
@@ -430,7 +220,7 @@ class SharingService:
                             claim_for=deliverer,
                         )
                 if resource.shared_by != actor.user_id:
-                    await _record_event(
+                    await record_event(
                         session,
                         actor=actor,
                         kind=EventKind.RESHARE,
@@ -471,7 +261,7 @@ class SharingService:
             if settings is None:
                 return None
             card_channel_id = choose(settings.shares_channel_id)
-            stored = await _NEW_SHARE_AT_ONCE.store(
+            stored = await NEW_SHARE_AT_ONCE.store(
                 rows,
                 member=actor_values(actor, now),
                 resource=resource_values(actor, channel_id, share, now),
@@ -543,7 +333,7 @@ class SharingService:
         now: datetime,
     ) -> None:
         if share.tags:
-            await _ADD_TAGS.execute_many(
+            await ADD_TAGS.execute_many(
                 session,
                 [
                     {
@@ -555,7 +345,7 @@ class SharingService:
                     for position, tag in enumerate(share.tags)
                 ],
             )
-        await _record_event(
+        await record_event(
             session,
             actor=actor,
             kind=EventKind.SHARE,
@@ -587,7 +377,7 @@ class SharingService:
                     session, actor.server_id, actor.user_id, others=[resource.shared_by]
                 )
                 await touch_actor(session, actor, now)
-                recorded = await _record_event(
+                recorded = await record_event(
                     session,
                     actor=actor,
                     kind=EventKind.MARKED_USEFUL,
@@ -647,7 +437,7 @@ class SharingService:
             )
             params = parameters(event=mark_event, answer=owed_answer)
             params.update(actor_values(actor, now))
-            answer_id = (await _MARK_USEFUL_AT_ONCE.execute(rows, params)).scalar_one_or_none()
+            answer_id = (await MARK_USEFUL_AT_ONCE.execute(rows, params)).scalar_one_or_none()
         if answer_id is None:
             mark = UsefulMark.ALREADY_MARKED
             return mark, resource, _useful_answer(actor, resource_id, mark, answer)
@@ -668,17 +458,17 @@ class SharingService:
         resource_id: int | None = None,
     ) -> SharedResource:
         if url_hash is not None:
-            found = await _RESOURCE_BY_URL.execute(
+            found = await RESOURCE_BY_URL.execute(
                 session, {"server_id": server_id, "url_hash": url_hash}
             )
         else:
-            found = await _RESOURCE_BY_ID.execute(
+            found = await RESOURCE_BY_ID.execute(
                 session, {"server_id": server_id, "resource_id": resource_id}
             )
         row = found.one_or_none()
         if row is None:
             raise NotFound("That resource is no longer here.")
-        tags = (await _TAGS_OF.execute(session, {"resource_id": row.id})).scalars()
+        tags = (await TAGS_OF.execute(session, {"resource_id": row.id})).scalars()
         return SharedResource(
             id=row.id,
             server_id=row.server_id,

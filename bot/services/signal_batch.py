@@ -34,7 +34,7 @@ from bot.services.conversations import pair_of
 from bot.services.members import touch_server
 from bot.services.network import BulkInsert, interaction, read_interactions, store_pairs, utc
 from bot.services.pausing import PausedMembers
-from bot.services.sharing import RESOURCE_CARD
+from bot.services.sharing_rows import RESOURCE_CARD
 from bot.services.signals import (
     Author,
     MessagesDeleted,

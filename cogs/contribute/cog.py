@@ -24,13 +24,13 @@ from bot.services.share_input import (
     parse_share,
 )
 from bot.services.sharing import (
-    RESOURCE_CARD,
     SHARE_ANSWER,
     USEFUL_ANSWER,
     SharedResource,
     ShareResult,
     UsefulMark,
 )
+from bot.services.sharing_rows import RESOURCE_CARD
 from cogs import _cooldowns as cooldowns
 from cogs._acknowledge import let_requests_leave
 from cogs._shared import actor_from, answer_ticket
