@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint typecheck migrations-check pytest bench bench-share-ping bench-scale bench-ingest bench-fanout clean
+.PHONY: run test lint typecheck migrations-check pytest bench bench-share-ping bench-scale bench-ingest bench-fanout bench-writes clean
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "PLN Coach needs Python 3.11 or newer; run make PYTHON=python3.11 ...")'
