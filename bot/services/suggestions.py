@@ -30,6 +30,7 @@ from sqlalchemy import (
     Select,
     String,
     bindparam,
+    cast,
     exists,
     literal_column,
     select,
@@ -141,11 +142,6 @@ def _sharing_a_tag(insert: InsertFactory) -> Select[Any]:
 
 
 _SHARING_A_TAG = Prepared(PerDialect(_sharing_a_tag))
-_MY_INTERESTS = Prepared(
-    select(_INTERESTS.c.kind, _INTERESTS.c.tag).where(
-        _INTERESTS.c.server_id == _SERVER, _INTERESTS.c.user_id == _USER
-    )
-)
 # Only the candidates' interests that are also the member's can match: the rest are not read.
 # Searched by candidate (a few rows each), never by tag: ``|| ''`` keeps the planners off the
 # tag index, which PostgreSQL chose for hubs and then read every member's row with a popular
@@ -169,13 +165,26 @@ def _latest_ties(me: Any, other: Any) -> Select[Any]:
         .limit(MAX_OWN_TIES)
         .subquery()
     )
-    return select(latest.c.other, latest.c.last_at)
+    return select(
+        latest.c.other,
+        latest.c.last_at,
+        cast(None, _INTERESTS.c.kind.type).label("kind"),
+        cast(None, _INTERESTS.c.tag.type).label("tag"),
+    )
 
 
-_OWN_TIES = Prepared(
+# The member's latest ties (from either side of the pair) and their own interests, in one
+# statement (on PostgreSQL each is a round trip): a tie's row has ``other``, an interest's not.
+_MINE: Prepared[Any] = Prepared(
     union_all(
         _latest_ties(_TIES.c.member_a, _TIES.c.member_b),
         _latest_ties(_TIES.c.member_b, _TIES.c.member_a),
+        select(
+            cast(None, _TIES.c.member_a.type),
+            cast(None, _TIES.c.last_at.type),
+            _INTERESTS.c.kind,
+            _INTERESTS.c.tag,
+        ).where(_INTERESTS.c.server_id == _SERVER, _INTERESTS.c.user_id == _USER),
     )
 )
 # The shortlisted candidates' ties, matched against the member's own colleagues in the index
@@ -372,7 +381,7 @@ class SuggestionService:
         known = self._pool.fresh(server_id, now)
         small = known is not None and known.complete and len(known.members) <= LONG_LIST
         async with self._database.read_rows(in_transaction=not small) as session:
-            mine = await _interests(session, server_id, user_id)
+            mine, own, complete = await _mine(session, server_id, user_id)
             active = await self._pool.active_members(session, server_id, now)
             candidates = {key: c for key, c in active.members.items() if key not in skip}
             # A busy server: members sharing a tag, seen before the most recent, are read too.
@@ -387,7 +396,6 @@ class SuggestionService:
             if extra:
                 builders.update(await _matches(session, server_id, my_tags, extra))
             weights = {key: builder.weight for key, builder in builders.items()}
-            own, complete = await _own_ties(session, server_id, user_id)
             if complete:
                 tied = candidates.keys() & set(own)
             else:
@@ -456,12 +464,6 @@ async def _sharing_a_tag_too(
     }
 
 
-async def _interests(session: Rows, server_id: int, user_id: int) -> set[tuple[str, str]]:
-    """The member's own interests, as (kind, tag)."""
-    rows = await _MY_INTERESTS.execute(session, {"server_id": server_id, "user_id": user_id})
-    return {(kind, tag) for kind, tag in rows.all()}
-
-
 def _matches_among(
     active: ActiveMembers, mine: _Tags, candidates: Collection[int]
 ) -> dict[int, _MatchBuilder]:
@@ -514,16 +516,21 @@ async def _still_suggestible(
     return {user_id: name for user_id, (name, _) in found.items()}
 
 
-async def _own_ties(session: Rows, server_id: int, user_id: int) -> tuple[list[int], bool]:
-    """The member's latest ties, from either side of the pair, and whether that is all of them.
+async def _mine(
+    session: Rows, server_id: int, user_id: int
+) -> tuple[set[tuple[str, str]], list[int], bool]:
+    """The member's own interests as (kind, tag), their latest ties (latest first), and
+    whether those are all of their ties.
 
-    Each side reads at most ``MAX_OWN_TIES`` entries of its (member, last_at) index, so a hub
-    with thousands of ties costs no more than a member with five hundred.
+    Each side of the pair reads at most ``MAX_OWN_TIES`` entries of its (member, last_at)
+    index, so a hub with thousands of ties costs no more than a member with five hundred.
     """
-    rows = (await _OWN_TIES.execute(session, {"server_id": server_id, "user_id": user_id})).all()
-    complete = len(rows) < MAX_OWN_TIES  # then neither side reached its limit
-    rows = sorted(rows, key=lambda row: row.last_at, reverse=True)
-    return [row.other for row in rows[:MAX_OWN_TIES]], complete
+    rows = (await _MINE.execute(session, {"server_id": server_id, "user_id": user_id})).all()
+    interests = {(row.kind, row.tag) for row in rows if row.other is None}
+    ties = [row for row in rows if row.other is not None]
+    complete = len(ties) < MAX_OWN_TIES  # then neither side reached its limit
+    ties.sort(key=lambda row: row.last_at, reverse=True)
+    return interests, [row.other for row in ties[:MAX_OWN_TIES]], complete
 
 
 async def _count_mutual(
