@@ -39,7 +39,7 @@ from bot.db.statements import Rows
 from bot.db.upsert import dialect_insert
 from bot.errors import InvalidInput, NotFound
 from bot.habits import EventKind, Habit
-from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers, stored_values
+from bot.services.answers import AnswerTicket, OwedAnswer, PendingAnswers
 from bot.services.ask_rows import (
     ADD_ASK_TAGS,
     ADD_HELPERS,
@@ -52,9 +52,9 @@ from bot.services.ask_rows import (
     asked_values,
     helper_reasons,
 )
+from bot.services.at_once import Owed
 from bot.services.members import (
     Actor,
-    actor_values,
     note_member,
     settings_if_current,
     touch_actor,
@@ -64,8 +64,6 @@ from bot.services.outbox import (
     Outbox,
     PostClaim,
     PostStatus,
-    enqueued_values,
-    new_claim,
     status_of,
 )
 from bot.services.pausing import refuse_if_paused
@@ -313,7 +311,16 @@ class AskService:
             thread_channel_id = settings.asks_channel_id or channel_id
             stored = await NEW_ASK_AT_ONCE.store(
                 rows,
-                member=actor_values(actor, now),
+                actor,
+                now,
+                Owed(
+                    post_kind=ASK_THREAD,
+                    channel_id=thread_channel_id,
+                    deliverer=deliverer,
+                    answer_kind=ASK_ANSWER,
+                    outcome=ASKED,
+                    ticket=answer,
+                ),
                 ask=ask_values(actor, request.question, thread_channel_id, now),
                 tag={"tag": list(request.tags), "server_id": actor.server_id},
                 helper={
@@ -324,49 +331,11 @@ class AskService:
                 },
                 # The event's dedupe key is completed with the new ask's id.
                 event=asked_values(actor, channel_id, now, ASK_DEDUPE_PREFIX),
-                post=enqueued_values(
-                    server_id=actor.server_id,
-                    kind=ASK_THREAD,
-                    subject_id=None,
-                    channel_id=thread_channel_id,
-                    now=now,
-                    claim_for=deliverer,
-                ),
-                answer=stored_values(
-                    server_id=actor.server_id,
-                    member_id=actor.user_id,
-                    kind=ASK_ANSWER,
-                    subject_id=None,
-                    outcome=ASKED,
-                    ticket=answer,
-                    post_id=None,
-                ),
             )
         if stored is None:  # not expected: an ask always makes a new row
             return None
-        claim = None
-        if deliverer is not None:
-            claim = new_claim(
-                stored.post_id,
-                server_id=actor.server_id,
-                kind=ASK_THREAD,
-                subject_id=stored.subject_id,
-                channel_id=thread_channel_id,
-                now=now,
-                claim_for=deliverer,
-            )
-        owed = OwedAnswer(
-            stored.answer_id,
-            actor.server_id,
-            actor.user_id,
-            ASK_ANSWER,
-            stored.subject_id,
-            ASKED,
-            stored.post_id,
-            answer,
-        )
         ask = _new_ask(actor, request, stored.subject_id, thread_channel_id, now, helpers)
-        return AskOutcome(ask, claim, owed)
+        return AskOutcome(ask, stored.claim, stored.answer)
 
     async def load(self, server_id: int, ask_id: int) -> StoredAsk:
         """One ask with its helpers and thread; raises NotFound if it is gone."""

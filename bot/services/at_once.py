@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CTE, Insert, select, true
@@ -29,9 +30,9 @@ from bot.db import OutboxPost, PendingAnswer
 from bot.db.chained_insert import insert_each, parameters
 from bot.db.prepared import Prepared
 from bot.db.statements import Rows, table_of
-from bot.services.answers import STORED_COLUMNS
-from bot.services.members import actor_upsert
-from bot.services.outbox import ENQUEUED_COLUMNS
+from bot.services.answers import STORED_COLUMNS, AnswerTicket, OwedAnswer, stored_values
+from bot.services.members import Actor, actor_upsert, actor_values
+from bot.services.outbox import ENQUEUED_COLUMNS, PostClaim, enqueued_values, new_claim
 
 _POSTS = table_of(OutboxPost)
 _ANSWERS = table_of(PendingAnswer)
@@ -40,18 +41,33 @@ _ANSWERS = table_of(PendingAnswer)
 @dataclass(frozen=True, slots=True)
 class StoredAtOnce:
     subject_id: int
+    # The subject's post, claimed by the deliverer if one was named.
     post_id: int
-    answer_id: int
+    claim: PostClaim | None
+    answer: OwedAnswer
+
+
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """What the action owes: its subject's post (where, and which worker posts it next) and
+    the member's answer (its kind and outcome, and the interaction to answer)."""
+
+    post_kind: str
+    channel_id: int
+    deliverer: str | None
+    answer_kind: str
+    outcome: str
+    ticket: AnswerTicket
 
 
 class ActionAtOnce:
     """The member's row, a new subject (``subject``, returning its id) and the rows that name
     it (``followers``), the subject's post owed and the member's answer owed: one statement.
 
-    Parts, each given as the dict of column values its ordinary INSERT takes: ``member`` (as
-    ``members.actor_values``), ``post`` and ``answer`` (as ``outbox.enqueued_values`` and
-    ``answers.stored_values``, the subject and post ids left None: filled in here), and those
-    ``subject`` and ``followers`` name.
+    The member's row, the post and the answer are made here as the ordinary path makes them
+    (``actor_values``, ``enqueued_values``, ``stored_values``, ``new_claim``); the parts that
+    ``subject`` and ``followers`` name are given as the dicts of column values their ordinary
+    INSERTs take.
     """
 
     def __init__(
@@ -88,14 +104,54 @@ class ActionAtOnce:
         )
 
     async def store(
-        self, rows: Rows, *, member: Mapping[str, Any], **parts: Mapping[str, Any]
+        self, rows: Rows, actor: Actor, now: datetime, owed: Owed, **parts: Mapping[str, Any]
     ) -> StoredAtOnce | None:
         """Write it all; None when the subject inserted nothing (only the member's row is)."""
         if self._statement is None:
             self._statement = self._build()
-        params = parameters(**parts)
-        params.update(member)
+        post = enqueued_values(
+            server_id=actor.server_id,
+            kind=owed.post_kind,
+            subject_id=None,
+            channel_id=owed.channel_id,
+            now=now,
+            claim_for=owed.deliverer,
+        )
+        answer = stored_values(
+            server_id=actor.server_id,
+            member_id=actor.user_id,
+            kind=owed.answer_kind,
+            subject_id=None,
+            outcome=owed.outcome,
+            ticket=owed.ticket,
+            post_id=None,
+        )
+        params = parameters(post=post, answer=answer, **parts)
+        params.update(actor_values(actor, now))
         row = (await self._statement.execute(rows, params)).one_or_none()
         if row is None:
             return None
-        return StoredAtOnce(subject_id=row.id, post_id=row.post_id, answer_id=row.answer_id)
+        claim = None
+        if owed.deliverer is not None:
+            claim = new_claim(
+                row.post_id,
+                server_id=actor.server_id,
+                kind=owed.post_kind,
+                subject_id=row.id,
+                channel_id=owed.channel_id,
+                now=now,
+                claim_for=owed.deliverer,
+            )
+        member_answer = OwedAnswer(
+            row.answer_id,
+            actor.server_id,
+            actor.user_id,
+            owed.answer_kind,
+            row.id,
+            owed.outcome,
+            row.post_id,
+            owed.ticket,
+        )
+        return StoredAtOnce(
+            subject_id=row.id, post_id=row.post_id, claim=claim, answer=member_answer
+        )

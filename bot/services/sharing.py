@@ -21,6 +21,7 @@ from bot.services.answers import (
     PendingAnswers,
     stored_values,
 )
+from bot.services.at_once import Owed
 from bot.services.members import (
     Actor,
     actor_values,
@@ -32,8 +33,6 @@ from bot.services.outbox import (
     PostClaim,
     PostState,
     PostStatus,
-    enqueued_values,
-    new_claim,
 )
 from bot.services.pausing import refuse_if_paused
 from bot.services.share_input import ShareInput
@@ -260,10 +259,18 @@ class SharingService:
             settings = await settings_if_current(rows, actor, unless_paused=True)
             if settings is None:
                 return None
-            card_channel_id = choose(settings.shares_channel_id)
             stored = await NEW_SHARE_AT_ONCE.store(
                 rows,
-                member=actor_values(actor, now),
+                actor,
+                now,
+                Owed(
+                    post_kind=RESOURCE_CARD,
+                    channel_id=choose(settings.shares_channel_id),
+                    deliverer=deliverer,
+                    answer_kind=SHARE_ANSWER,
+                    outcome=ShareResult.NEW.value,
+                    ticket=answer,
+                ),
                 resource=resource_values(actor, channel_id, share, now),
                 tag={"tag": list(share.tags), "server_id": actor.server_id},
                 # The event's dedupe key is completed with the new resource's id.
@@ -275,52 +282,14 @@ class SharingService:
                     dedupe_key=SHARE_DEDUPE_PREFIX,
                     channel_id=channel_id,
                 ),
-                post=enqueued_values(
-                    server_id=actor.server_id,
-                    kind=RESOURCE_CARD,
-                    subject_id=None,
-                    channel_id=card_channel_id,
-                    now=now,
-                    claim_for=deliverer,
-                ),
-                answer=stored_values(
-                    server_id=actor.server_id,
-                    member_id=actor.user_id,
-                    kind=SHARE_ANSWER,
-                    subject_id=None,
-                    outcome=ShareResult.NEW.value,
-                    ticket=answer,
-                    post_id=None,
-                ),
             )
         if stored is None:
             return None
-        claim = None
-        if deliverer is not None:
-            claim = new_claim(
-                stored.post_id,
-                server_id=actor.server_id,
-                kind=RESOURCE_CARD,
-                subject_id=stored.subject_id,
-                channel_id=card_channel_id,
-                now=now,
-                claim_for=deliverer,
-            )
-        owed = OwedAnswer(
-            stored.answer_id,
-            actor.server_id,
-            actor.user_id,
-            SHARE_ANSWER,
-            stored.subject_id,
-            ShareResult.NEW.value,
-            stored.post_id,
-            answer,
-        )
         return ShareOutcome(
             resource=_new_resource(actor, channel_id, share, stored.subject_id, now),
             result=ShareResult.NEW,
-            card_claim=claim,
-            answer=owed,
+            card_claim=stored.claim,
+            answer=stored.answer,
         )
 
     @staticmethod
