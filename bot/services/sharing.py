@@ -14,7 +14,7 @@ from bot.db import (
 from bot.db.chained_insert import parameters
 from bot.db.statements import Rows
 from bot.errors import NotFound
-from bot.habits import EventKind, Habit
+from bot.habits import EventKind
 from bot.services.answers import (
     AnswerTicket,
     OwedAnswer,
@@ -44,11 +44,12 @@ from bot.services.sharing_rows import (
     RESOURCE_BY_ID,
     RESOURCE_BY_URL,
     RESOURCE_CARD,
-    SHARE_DEDUPE_PREFIX,
     TAGS_OF,
     event_values,
     record_event,
     resource_values,
+    share_event,
+    useful_event,
 )
 
 SHARE_ANSWER = "share"
@@ -219,8 +220,7 @@ class SharingService:
                             claim_for=deliverer,
                         )
                 if resource.shared_by != actor.user_id:
-                    await record_event(
-                        session,
+                    reshared = event_values(
                         actor=actor,
                         kind=EventKind.RESHARE,
                         habit=None,
@@ -230,6 +230,7 @@ class SharingService:
                         other_member_id=resource.shared_by,
                         channel_id=channel_id,
                     )
+                    await record_event(session, reshared)
             owed = await PendingAnswers.store(
                 session,
                 server_id=actor.server_id,
@@ -273,15 +274,7 @@ class SharingService:
                 ),
                 resource=resource_values(actor, channel_id, share, now),
                 tag={"tag": list(share.tags), "server_id": actor.server_id},
-                # The event's dedupe key is completed with the new resource's id.
-                event=event_values(
-                    actor=actor,
-                    kind=EventKind.SHARE,
-                    habit=Habit.CONTRIBUTE,
-                    now=now,
-                    dedupe_key=SHARE_DEDUPE_PREFIX,
-                    channel_id=channel_id,
-                ),
+                event=share_event(actor, channel_id, now, resource_id=None),
             )
         if stored is None:
             return None
@@ -314,16 +307,7 @@ class SharingService:
                     for position, tag in enumerate(share.tags)
                 ],
             )
-        await record_event(
-            session,
-            actor=actor,
-            kind=EventKind.SHARE,
-            habit=Habit.CONTRIBUTE,
-            now=now,
-            dedupe_key=f"{SHARE_DEDUPE_PREFIX}{resource_id}",
-            resource_id=resource_id,
-            channel_id=channel_id,
-        )
+        await record_event(session, share_event(actor, channel_id, now, resource_id))
 
     async def mark_useful(
         self, actor: Actor, resource_id: int, *, answer: AnswerTicket
@@ -347,14 +331,7 @@ class SharingService:
                 )
                 await touch_actor(session, actor, now)
                 recorded = await record_event(
-                    session,
-                    actor=actor,
-                    kind=EventKind.MARKED_USEFUL,
-                    habit=None,
-                    now=now,
-                    dedupe_key=f"useful:{resource_id}:{actor.user_id}",
-                    resource_id=resource_id,
-                    other_member_id=resource.shared_by,
+                    session, useful_event(actor, resource_id, resource.shared_by, now)
                 )
                 mark = UsefulMark.RECORDED if recorded else UsefulMark.ALREADY_MARKED
             if mark is UsefulMark.RECORDED:
@@ -386,15 +363,7 @@ class SharingService:
             )
             if await settings_if_current(rows, actor) is None:
                 return None
-            mark_event = event_values(
-                actor=actor,
-                kind=EventKind.MARKED_USEFUL,
-                habit=None,
-                now=now,
-                dedupe_key=f"useful:{resource_id}:{actor.user_id}",
-                resource_id=resource_id,
-                other_member_id=resource.shared_by,
-            )
+            mark_event = useful_event(actor, resource_id, resource.shared_by, now)
             owed_answer = stored_values(
                 server_id=actor.server_id,
                 member_id=actor.user_id,

@@ -6,6 +6,7 @@ PostgreSQL a new share and a Useful mark are written in one statement each (``at
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -163,33 +164,40 @@ TAGS_OF = Prepared(
 )
 
 
-async def record_event(
-    session: Rows,
-    *,
-    actor: Actor,
-    kind: EventKind,
-    habit: Habit | None,
-    now: datetime,
-    dedupe_key: str,
-    resource_id: int | None = None,
-    other_member_id: int | None = None,
-    channel_id: int | None = None,
-) -> bool:
-    """Append one event; returns False when an event with the same dedupe key already exists."""
-    result = await _RECORD_EVENT.execute(
-        session,
-        event_values(
-            actor=actor,
-            kind=kind,
-            habit=habit,
-            now=now,
-            dedupe_key=dedupe_key,
-            resource_id=resource_id,
-            other_member_id=other_member_id,
-            channel_id=channel_id,
-        ),
-    )
+async def record_event(session: Rows, values: Mapping[str, Any]) -> bool:
+    """Append one event (``event_values``); False when one with its dedupe key exists."""
+    result = await _RECORD_EVENT.execute(session, values)
     return result.scalar_one_or_none() is not None
+
+
+def share_event(
+    actor: Actor, channel_id: int, now: datetime, resource_id: int | None
+) -> dict[str, Any]:
+    """A share's event. ``resource_id`` None: the one-statement write fills it in, and
+    completes the dedupe key with it."""
+    suffix = "" if resource_id is None else str(resource_id)
+    return event_values(
+        actor=actor,
+        kind=EventKind.SHARE,
+        habit=Habit.CONTRIBUTE,
+        now=now,
+        dedupe_key=f"{SHARE_DEDUPE_PREFIX}{suffix}",
+        resource_id=resource_id,
+        channel_id=channel_id,
+    )
+
+
+def useful_event(actor: Actor, resource_id: int, shared_by: int, now: datetime) -> dict[str, Any]:
+    """A Useful mark's event: one per member and resource (its dedupe key)."""
+    return event_values(
+        actor=actor,
+        kind=EventKind.MARKED_USEFUL,
+        habit=None,
+        now=now,
+        dedupe_key=f"useful:{resource_id}:{actor.user_id}",
+        resource_id=resource_id,
+        other_member_id=shared_by,
+    )
 
 
 def event_values(
