@@ -135,13 +135,23 @@ async def settings_if_current(
 
     For a unit that writes everything else in one statement: it then needs no transaction.
     """
-    params = {"id": actor.server_id, "user_id": actor.user_id if unless_paused else None}
-    row = (await _SERVER_ROW.execute(session, params)).one_or_none()
-    if row is not None and row.paused:
-        raise TrackingPaused(PAUSED_YOU)
+    paused_check = actor.user_id if unless_paused else None
+    row = await _server_row(session, actor.server_id, paused_check)
     if row is None or row.name != actor.server_name[:100]:
         return None
     return ServerSettings(row.shares_channel_id, row.intros_channel_id, row.asks_channel_id)
+
+
+async def _server_row(session: Rows, server_id: int, refuse_paused: int | None) -> Any | None:
+    """The server's row (None: not there yet); refuses ``refuse_paused`` if they paused.
+
+    No server row yet: nobody in it has preferences, so nobody paused.
+    """
+    params = {"id": server_id, "user_id": refuse_paused}
+    row = (await _SERVER_ROW.execute(session, params)).one_or_none()
+    if row is not None and row.paused:
+        raise TrackingPaused(PAUSED_YOU)
+    return row
 
 
 async def touch_server(
@@ -154,11 +164,7 @@ async def touch_server(
     ``refuse_paused``: a member to refuse (before anything is written) if they paused tracking.
     """
     name = server_name[:100]
-    params = {"id": server_id, "user_id": refuse_paused}
-    row = (await _SERVER_ROW.execute(session, params)).one_or_none()
-    # No server row yet: nobody in it has preferences, so nobody paused.
-    if row is not None and row.paused:
-        raise TrackingPaused(PAUSED_YOU)
+    row = await _server_row(session, server_id, refuse_paused)
     if row is None:
         created = await _UPSERT_SERVER.execute(session, {"id": server_id, "name": name})
         return ServerSettings(*created.one())
