@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
-from bot.db.inline_sqlite import inline_url, is_busy, wait_until
+from bot.db.group_commit import WriterQueue, commit_or_roll_back
+from bot.db.inline_sqlite import inline_url, is_busy
 from bot.db.wal_checkpoints import WalCheckpointer
 from bot.errors import DatabaseUnavailable
 
@@ -88,6 +89,23 @@ def _unavailable_as(message: str) -> Iterator[None]:
         if is_unavailable(error):
             raise DatabaseUnavailable(message) from error
         raise
+
+
+@contextmanager
+def _closed_unless_kept(connection: Connection) -> Iterator[Callable[[], None]]:
+    """Close ``connection`` at the end (rolling back what was not committed) unless the block
+    called ``keep()``: it was handed on, its transaction still open."""
+    kept = False
+
+    def keep() -> None:
+        nonlocal kept
+        kept = True
+
+    try:
+        yield keep
+    finally:
+        if not kept:
+            connection.close()
 
 
 # PostgreSQL: a pooled connection unused for longer is checked before it is handed out.
@@ -225,7 +243,7 @@ class Database:
         if self.is_sqlite:
             _tune_sqlite(self.engine)
             writer_engine = self.engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
-        self._write_queue: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+        self._write_queue = WriterQueue() if self.is_sqlite else None
         # From the start: every write, whether through write() or the engine itself (bulk
         # loads, migrations), grows the log until a checkpoint folds it back.
         self._checkpoints = _checkpointer(url) if self.is_sqlite else None
@@ -291,15 +309,34 @@ class Database:
                 async with self._autocommit_engine.connect() as connection:
                     yield connection
                 return
-            async with self._queued():
-                inline = self._inline_writer()
-                if inline is None:
-                    async with self._writer_engine.begin() as connection:
-                        yield connection
-                    return
-                with inline:  # closing it rolls back whatever was not committed
-                    yield AsyncConnection(self._writer_engine, inline)
-                    inline.commit()
+            if self._write_queue is None:  # PostgreSQL: no queue
+                async with self._writer_engine.begin() as connection:
+                    yield connection
+                return
+            committed: asyncio.Future[None] | None = None
+            async with self._write_queue.turn(join=True, patience=QUEUE_TIMEOUT) as group:
+                if group is not None:  # writers queued together commit together
+                    with group.savepoint() as joined:
+                        yield AsyncConnection(self._writer_engine, joined)
+                    committed = group.committed
+                else:
+                    inline = self._inline_writer()
+                    if inline is None:
+                        async with self._writer_engine.begin() as connection:
+                            yield connection
+                        return
+                    with _closed_unless_kept(inline) as keep:
+                        yield AsyncConnection(self._writer_engine, inline)
+                        if self._write_queue.others_waiting:
+                            committed = self._write_queue.keep_open(inline)
+                            keep()
+                        else:
+                            commit_or_roll_back(inline)
+            if committed is not None:
+                try:
+                    await asyncio.shield(committed)
+                except Exception as error:  # the group's commit failed: none of it was kept
+                    raise DatabaseUnavailable(DatabaseUnavailable.SAVING) from error
 
     def _inline_writer(self) -> Connection | None:
         """An inline connection (``_inline_connection``) that began its write, or None when
@@ -333,7 +370,8 @@ class Database:
 
     @asynccontextmanager
     async def _queued(self) -> AsyncIterator[None]:
-        """Take this process's SQLite writer turn, waiting at most QUEUE_TIMEOUT in all.
+        """Take this process's SQLite writer turn, waiting at most QUEUE_TIMEOUT in all, for a
+        write that can't join other writers' transaction (an ORM session's).
 
         The time spent queuing counts against the wait for another process's lock too: a write
         queued behind one that waited out a locked database would otherwise wait twice as long.
@@ -341,15 +379,8 @@ class Database:
         if self._write_queue is None:
             yield
             return
-        give_up = time.monotonic() + QUEUE_TIMEOUT
-        async with asyncio.timeout(QUEUE_TIMEOUT):
-            await self._write_queue.acquire()
-        patience = wait_until.set(give_up)
-        try:
+        async with self._write_queue.turn(join=False, patience=QUEUE_TIMEOUT):
             yield
-        finally:
-            wait_until.reset(patience)
-            self._write_queue.release()
 
     @property
     def writing(self) -> bool:
@@ -358,9 +389,11 @@ class Database:
         Code that blocks the event loop synchronously must not wait on another connection's
         write while this is true: the write holding the lock could never finish.
         """
-        return self._write_queue is not None and self._write_queue.locked()
+        return self._write_queue is not None and self._write_queue.busy
 
     async def dispose(self) -> None:
+        if self._write_queue is not None:
+            self._write_queue.commit_now()
         if self._checkpoints is not None:
             self._checkpoints.stop()
         await self.engine.dispose()
