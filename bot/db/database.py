@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
-from bot.db.group_commit import WriterQueue, commit_or_roll_back
+from bot.db.group_commit import WriterQueue
 from bot.db.inline_sqlite import inline_url, is_busy
 from bot.db.wal_checkpoints import WalCheckpointer
 from bot.errors import DatabaseUnavailable
@@ -327,11 +327,9 @@ class Database:
                         return
                     with _closed_unless_kept(inline) as keep:
                         yield AsyncConnection(self._writer_engine, inline)
-                        if self._write_queue.others_waiting:
-                            committed = self._write_queue.keep_open(inline)
-                            keep()
-                        else:
-                            commit_or_roll_back(inline)
+                        # Committed once the writers that start meanwhile are done too.
+                        committed = self._write_queue.keep_open(inline)
+                        keep()
             if committed is not None:
                 try:
                     await asyncio.shield(committed)
