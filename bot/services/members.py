@@ -13,24 +13,31 @@ from bot.db.models import Member, MemberPreferences, Server
 from bot.db.prepared import Prepared
 from bot.db.statements import InsertFactory, PerDialect, Rows, is_one_of, table_of
 from bot.db.upsert import dialect_insert
-from bot.services.pausing import PAUSED_YOU, TrackingPaused, not_paused
+from bot.services.pausing import PAUSED_THEM, PAUSED_YOU, TrackingPaused, not_paused
 
 _SERVERS = table_of(Server)
 _MEMBERS = table_of(Member)
 _SETTINGS = (_SERVERS.c.shares_channel_id, _SERVERS.c.intros_channel_id, _SERVERS.c.asks_channel_id)
 _PREFERENCES = table_of(MemberPreferences)
-# The server's row, and whether the member ``user_id`` paused tracking (false for no member).
+
+
+def _paused(user_id: str) -> Any:
+    """Whether the member in bind parameter ``user_id`` paused tracking (false for none)."""
+    return exists().where(
+        _PREFERENCES.c.server_id == _SERVERS.c.id,
+        _PREFERENCES.c.user_id == bindparam(user_id, type_=BigInteger()),
+        _PREFERENCES.c.paused_at.is_not(None),
+    )
+
+
+# The server's row, and whether the member ``user_id`` (the one acting) and ``other_id`` (one
+# the action is about) paused tracking.
 _SERVER_ROW = Prepared(
     select(
         _SERVERS.c.name,
         *_SETTINGS,
-        exists()
-        .where(
-            _PREFERENCES.c.server_id == _SERVERS.c.id,
-            _PREFERENCES.c.user_id == bindparam("user_id"),
-            _PREFERENCES.c.paused_at.is_not(None),
-        )
-        .label("paused"),
+        _paused("user_id").label("paused"),
+        _paused("other_id").label("other_paused"),
     ).where(_SERVERS.c.id == bindparam("id"))
 )
 
@@ -128,29 +135,36 @@ def actor_values(actor: Actor, now: datetime) -> dict[str, Any]:
 
 
 async def settings_if_current(
-    session: Rows, actor: Actor, *, unless_paused: bool = False
+    session: Rows, actor: Actor, *, unless_paused: bool = False, about: int | None = None
 ) -> ServerSettings | None:
     """The server's settings when its row is there under its current name (None: it must be
-    created or renamed first, as ``touch_server`` does); refuses a paused member as it does.
+    created or renamed first, as ``touch_server`` does); refuses a paused member as it does,
+    and (``about``) a member the action is about who paused, as ``refuse_if_paused`` does.
 
     For a unit that writes everything else in one statement: it then needs no transaction.
     """
     paused_check = actor.user_id if unless_paused else None
-    row = await _server_row(session, actor.server_id, paused_check)
+    row = await _server_row(session, actor.server_id, paused_check, about)
     if row is None or row.name != actor.server_name[:100]:
         return None
     return ServerSettings(row.shares_channel_id, row.intros_channel_id, row.asks_channel_id)
 
 
-async def _server_row(session: Rows, server_id: int, refuse_paused: int | None) -> Any | None:
-    """The server's row (None: not there yet); refuses ``refuse_paused`` if they paused.
+async def _server_row(
+    session: Rows, server_id: int, refuse_paused: int | None, about: int | None = None
+) -> Any | None:
+    """The server's row (None: not there yet); refuses ``refuse_paused`` if they paused, and
+    the action if ``about`` (someone else) paused.
 
     No server row yet: nobody in it has preferences, so nobody paused.
     """
-    params = {"id": server_id, "user_id": refuse_paused}
+    other = about if about != refuse_paused else None
+    params = {"id": server_id, "user_id": refuse_paused, "other_id": other}
     row = (await _SERVER_ROW.execute(session, params)).one_or_none()
     if row is not None and row.paused:
         raise TrackingPaused(PAUSED_YOU)
+    if row is not None and row.other_paused:
+        raise TrackingPaused(PAUSED_THEM)
     return row
 
 

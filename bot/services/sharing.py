@@ -44,7 +44,6 @@ from bot.services.sharing_rows import (
     RESOURCE_BY_ID,
     RESOURCE_BY_URL,
     RESOURCE_CARD,
-    TAGS_OF,
     event_values,
     record_event,
     resource_values,
@@ -358,10 +357,11 @@ class SharingService:
             if resource.shared_by == actor.user_id:
                 mark = UsefulMark.OWN_RESOURCE
                 return mark, resource, _useful_answer(actor, resource_id, mark, answer)
-            await refuse_if_paused(
-                rows, actor.server_id, actor.user_id, others=[resource.shared_by]
-            )
-            if await settings_if_current(rows, actor) is None:
+            # Refuses the member or the sharer if either paused, as refuse_if_paused does.
+            if (
+                await settings_if_current(rows, actor, unless_paused=True, about=resource.shared_by)
+                is None
+            ):
                 return None
             mark_event = useful_event(actor, resource_id, resource.shared_by, now)
             owed_answer = stored_values(
@@ -403,10 +403,11 @@ class SharingService:
             found = await RESOURCE_BY_ID.execute(
                 session, {"server_id": server_id, "resource_id": resource_id}
             )
-        row = found.one_or_none()
-        if row is None:
+        with_tags = found.all()  # one row per tag (one, its tag None, for none)
+        if not with_tags:
             raise NotFound("That resource is no longer here.")
-        tags = (await TAGS_OF.execute(session, {"resource_id": row.id})).scalars()
+        row = with_tags[0]
+        tags = [tagged.tag for tagged in with_tags if tagged.tag is not None]
         return SharedResource(
             id=row.id,
             server_id=row.server_id,
