@@ -6,8 +6,9 @@ session); code that runs only statements on tables, as the commands' hot paths d
 write starts with ``BEGIN IMMEDIATE``: a deferred transaction that reads first and writes later
 can fail with "database is locked" under WAL, while an immediate one waits its turn. Writers in
 this process also queue on an asyncio lock first, so they never wait on each other inside
-SQLite; a lock held by another process (or this process's ingest writer) is waited for by
-sleeping on the event loop (``inline_sqlite``, which also runs statements without a thread hop).
+SQLite, and writes close together share one commit (``group_commit``); a lock held by another
+process (or this process's ingest writer) is waited for by sleeping on the event loop
+(``inline_sqlite``, which also runs statements without a thread hop).
 On PostgreSQL writes are ordinary transactions and nothing is queued; ``read_rows()`` (and a
 ``write_rows(one_statement=True)``) run without one, each statement on its own.
 
