@@ -9,7 +9,7 @@ from sqlalchemy import insert, update
 
 from bot.db import ActivityEvent, ConversationWeek, Database, Member, Tie
 from bot.habits import EventKind
-from bot.services import candidate_pool
+from bot.services import candidate_pool, suggestions
 from bot.services.converse import ConverseService, FollowUpKind
 from bot.services.interests import IntroAnswers, grade_band, split_tags
 from bot.services.introductions import IntroductionService, IntroResult
@@ -121,6 +121,37 @@ async def test_suggestions_nudge_toward_someone_you_have_not_talked_to(
     await introduce(database, 12, SCIENCE_7)
     await introduce(database, 13, SCIENCE_7)
     await tie(database, 11, 12)
+
+    found = await SuggestionService(database, clock=Clock(NOW)).suggest(SERVER, 11)
+    assert [s.user_id for s in found] == [13, 12]
+    assert "you have not talked yet" in found[0].reasons
+    assert "you have talked before: pick it up again" in found[1].reasons
+
+
+async def test_a_hub_with_hundreds_of_ties_is_not_suggested_an_old_tie_as_new(
+    database: Database,
+) -> None:
+    """Past MAX_OWN_TIES the member's own latest ties are not all of them: an old tie, beyond
+    the latest 500, is still known as one (looked up for the candidates themselves)."""
+    await introduce(database, 11, SCIENCE_7)
+    await introduce(database, 12, SCIENCE_7)
+    await introduce(database, 13, SCIENCE_7)
+    await tie(database, 11, 12, at=NOW - timedelta(days=60))  # the oldest of the hub's ties
+    async with database.write() as session:
+        await session.execute(
+            insert(Tie),
+            [
+                {
+                    "server_id": SERVER,
+                    "member_a": 11,
+                    "member_b": 100_000 + n,
+                    "first_at": NOW - timedelta(minutes=n + 1),
+                    "last_at": NOW - timedelta(minutes=n + 1),
+                    "a_to_b": 1,
+                }
+                for n in range(suggestions.MAX_OWN_TIES + 20)
+            ],
+        )
 
     found = await SuggestionService(database, clock=Clock(NOW)).suggest(SERVER, 11)
     assert [s.user_id for s in found] == [13, 12]
