@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -90,23 +90,6 @@ def _unavailable_as(message: str) -> Iterator[None]:
         if is_unavailable(error):
             raise DatabaseUnavailable(message) from error
         raise
-
-
-@contextmanager
-def _closed_unless_kept(connection: Connection) -> Iterator[Callable[[], None]]:
-    """Close ``connection`` at the end (rolling back what was not committed) unless the block
-    called ``keep()``: it was handed on, its transaction still open."""
-    kept = False
-
-    def keep() -> None:
-        nonlocal kept
-        kept = True
-
-    try:
-        yield keep
-    finally:
-        if not kept:
-            connection.close()
 
 
 # PostgreSQL: a pooled connection unused for longer is checked before it is handed out.
@@ -326,11 +309,13 @@ class Database:
                         async with self._writer_engine.begin() as connection:
                             yield connection
                         return
-                    with _closed_unless_kept(inline) as keep:
+                    try:
                         yield AsyncConnection(self._writer_engine, inline)
-                        # Committed once the writers that start meanwhile are done too.
-                        committed = self._write_queue.keep_open(inline)
-                        keep()
+                    except BaseException:
+                        inline.close()  # rolls back
+                        raise
+                    # Committed once the writers that start meanwhile are done too.
+                    committed = self._write_queue.keep_open(inline)
             if committed is not None:
                 try:
                     await asyncio.shield(committed)
@@ -392,7 +377,7 @@ class Database:
 
     async def dispose(self) -> None:
         if self._write_queue is not None:
-            self._write_queue.commit_now()
+            self._write_queue.commit_open()
         if self._checkpoints is not None:
             self._checkpoints.stop()
         await self.engine.dispose()

@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 MAX_GROUP = 32
 
 
-def commit_or_roll_back(connection: Connection) -> None:
+def _commit_or_roll_back(connection: Connection) -> None:
     """Commit; if that fails, roll back at the driver before the connection goes back.
 
     A failed COMMIT leaves SQLite's transaction open, and SQLAlchemy, which counts the
@@ -54,12 +54,11 @@ def commit_or_roll_back(connection: Connection) -> None:
 
 @dataclass
 class OpenGroup:
-    """A write transaction kept open for the writers queued behind the one that began it."""
+    """A write transaction kept open for the writes that start before it commits."""
 
     connection: Connection
     committed: asyncio.Future[None]
     writers: int = 1
-    _closed: bool = field(default=False, repr=False)
 
     @contextmanager
     def savepoint(self) -> Iterator[Connection]:
@@ -81,12 +80,10 @@ class OpenGroup:
         self.writers += 1
 
     def commit(self) -> None:
-        """Commit the group and tell its writers how it went; a second call does nothing."""
-        if self._closed:
-            return
-        self._closed = True
+        """Commit the group and tell its writers how it went (``WriterQueue.commit_open``
+        detaches the group first, so this runs once)."""
         try:
-            commit_or_roll_back(self.connection)
+            _commit_or_roll_back(self.connection)
         except BaseException as error:
             log.exception(
                 "A group of %d writes did not commit; none of them was kept", self.writers
@@ -100,7 +97,7 @@ class OpenGroup:
 
 
 class WriterQueue:
-    """Writers take turns; the writers queued behind one share its commit (see module doc)."""
+    """Writers take turns; writes close together share one commit (see the module doc)."""
 
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
@@ -124,7 +121,7 @@ class WriterQueue:
         try:
             group = self._group
             if group is not None and (not join or group.writers >= MAX_GROUP):
-                self._commit_open()
+                self.commit_open()
                 group = None
             yield group
         finally:
@@ -146,13 +143,10 @@ class WriterQueue:
         # the writers queued now, with no time limit (the group must commit).
         async with self._lock:
             if self._group is group:
-                self._commit_open()
+                self.commit_open()
 
-    def _commit_open(self) -> None:
+    def commit_open(self) -> None:
+        """Commit the open group, if any, now (a writer that can't join; closing the database)."""
         group, self._group = self._group, None
         if group is not None:
             group.commit()
-
-    def commit_now(self) -> None:
-        """Commit an open group at once (closing the database)."""
-        self._commit_open()
