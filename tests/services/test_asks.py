@@ -23,6 +23,8 @@ from bot.services.introductions import IntroductionService
 from bot.services.members import Actor
 from bot.services.outbox import Outbox
 from bot.services.routing import HelperPick
+from bot.services.share_input import parse_share
+from bot.services.sharing import SharingService
 from tests.services.clock import Clock, answer_ticket
 
 SERVER = 1001
@@ -175,6 +177,47 @@ async def test_people_who_answered_asks_on_the_tags_are_named(database: Database
     asked = await ask(database, 12, "Grading without weekends?", "assessment")
     assert [h.member_id for h in asked.ask.helpers] == [13]
     assert "1 ask answered on these tags" in asked.ask.helpers[0].reasons
+
+
+async def test_every_signal_names_its_helper_with_its_own_reason(database: Database) -> None:
+    """Routing reads offers, resources shared and asks answered on the tags, and answers
+    given lately, in one statement: each helper is named for what they did, nothing else."""
+    for user_id in (11, 12, 13, 14, 15):
+        await introduce(database, user_id, IntroAnswers("Teacher", "music", "", "", ""))
+    await introduce(database, 12, IntroAnswers("Coach", "music", "", "", "assessment"))
+    await SharingService(database, clock=Clock(NOW)).share(
+        actor(13),
+        5,
+        parse_share("https://rubrics.example/labs", tags="assessment"),
+        answer=answer_ticket(NOW),
+    )
+    long_ago = NOW - timedelta(days=70)  # on the tag, but not "lately"
+    on_tag = await ask(database, 11, "Rubrics for labs?", "assessment", long_ago)
+    untagged = await ask(database, 11, "Seating plans?", None, NOW - timedelta(days=3))
+    await post_threads(database, {on_tag.answer.post_id: 600, untagged.answer.post_id: 700})
+    async with database.write() as session:
+        await record_answers(
+            session,
+            SERVER,
+            [
+                (on_tag.ask.id, 11, 601, 14, long_ago),
+                (untagged.ask.id, 11, 701, 15, NOW - timedelta(days=2)),
+            ],
+        )
+    helpers = await AskService(database, clock=Clock(NOW)).route(
+        actor(11), parse_ask("Grading without weekends?", "assessment")
+    )
+    reasons = {h.member_id: h.reasons for h in helpers}
+    assert reasons == {
+        12: ("offered to help with assessment",),
+        14: ("1 ask answered on these tags",),
+        13: ("1 resource shared on these tags",),
+    }
+    assert [h.member_id for h in helpers] == [12, 14, 13]  # offered help counts most
+    lately = await AskService(database, clock=Clock(NOW)).route(
+        actor(11), parse_ask("Anything on music?", "music-theory")
+    )
+    assert [(h.member_id, h.reasons) for h in lately] == [(15, ("1 question answered lately",))]
 
 
 async def test_an_ask_names_the_helpers_routed_before_it_was_stored(database: Database) -> None:
