@@ -133,6 +133,32 @@ async def test_the_log_is_folded_into_the_file_off_the_event_loop(
         await sqlite_database.dispose()
 
 
+async def test_the_log_shrinks_back_after_a_burst_of_writes(
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst grows the write-ahead log; once it is folded into the file and reused, its
+    file is cut back instead of keeping the burst's size on disk for good."""
+    keep = 64 * 1024
+    # Read by each connection as it opens: the fixture's open on first use, below.
+    monkeypatch.setattr(database_module, "WAL_KEEP_BYTES", keep)
+    database = sqlite_database
+    log = Path(f"{database.engine.url.database}-wal")
+    try:
+        async with database.write() as session:  # one big transaction: ~2 MB of log
+            session.add_all(
+                Server(id=server_id, name=f"{server_id:x}" * 20, challenge_selection="rotate")
+                for server_id in range(1, 12_000)
+            )
+        burst = await asyncio.to_thread(os.path.getsize, log)
+        assert burst > 20 * keep
+        await asyncio.sleep(2.5)  # the checkpoint thread ticks every second
+        async with database.write() as session:  # reuses the folded log from its start
+            session.add(Server(id=20_000, name="after", challenge_selection="rotate"))
+        assert await asyncio.to_thread(os.path.getsize, log) <= keep
+    finally:
+        await database.dispose()
+
+
 async def test_time_spent_queuing_counts_against_the_wait_for_a_lock(
     sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
