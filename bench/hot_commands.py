@@ -345,7 +345,8 @@ class HotBench:
         """PLN Coach, and its twin on SQLite when PostgreSQL is measured."""
         return [bot for name, bot in self.bots.items() if name != "bare"]
 
-    async def warm_up(self, chosen: list[Hot]) -> None:
+    async def warm_up(self) -> None:
+        """The world every command needs: intros, and the cards the Useful button is pressed on."""
         bare = self.bots["bare"]
         for coach in self.coaches:
             who = "PLN Coach" + (" on SQLite" if coach.name == SQLITE_TWIN else "")
@@ -365,10 +366,13 @@ class HotBench:
             run = await self.load(bot, share, n=len(self.sharers), in_flight=IN_FLIGHT)
             _check_complete(f"warm-up shares ({bot.name})", run)
             await self._find_cards(bot)
-        for hot in chosen:
-            for bot in (bare, *self.coaches):
-                run = await self.load(bot, hot, n=WARM_UP, in_flight=IN_FLIGHT)
-                _check_complete(f"warm-up {hot.label} ({bot.name})", run)
+
+    async def warm_up_command(self, hot: Hot) -> None:
+        """Just before the command is measured: warmed with the others minutes earlier, its
+        probe met a bot whose caches had moved on (/connect suggest looked members up)."""
+        for bot in (self.bots["bare"], *self.coaches):
+            run = await self.load(bot, hot, n=WARM_UP, in_flight=IN_FLIGHT)
+            _check_complete(f"warm-up {hot.label} ({bot.name})", run)
 
     async def _find_cards(self, bot: Bot) -> None:
         """The bot's cards, and presses on them that each make a new mark."""
@@ -383,6 +387,7 @@ class HotBench:
 
     async def measure(self, hot: Hot, n: int, paced_n: int) -> Line:
         line = Line(hot)
+        await self.warm_up_command(hot)
         for bot in (self.bots["bare"], *self.coaches):
             probe = await self.load(bot, hot, n=1, in_flight=1, trace=True, settle=1.0)
             _check_complete(f"probe {hot.label} ({bot.name})", probe)
@@ -662,7 +667,7 @@ async def run(args: argparse.Namespace) -> None:
                     + (f"; PLN Coach on SQLite {twin.pid}" if twin is not None else ""),
                     flush=True,
                 )
-                await bench.warm_up(chosen)
+                await bench.warm_up()
                 for hot in chosen:
                     print(f"measuring {hot.label}…", flush=True)
                     lines.append(await bench.measure(hot, args.n, args.paced_n))
