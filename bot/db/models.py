@@ -219,7 +219,12 @@ class MemberInterest(Base):
             ["members.server_id", "members.user_id"],
             ondelete="CASCADE",
         ),
-        Index("ix_member_interests_server_id_tag", "server_id", "tag"),
+        # Covering (kind and member too): /ask's routing reads who has a tag through it alone.
+        # With (server_id, tag) only, SQLite's planner preferred the primary key's covering
+        # index and read every interest in the server: 10 ms a /ask at 20,000 members.
+        Index(
+            "ix_member_interests_server_id_tag_kind_user_id", "server_id", "tag", "kind", "user_id"
+        ),
     )
 
     server_id: Mapped[int] = mapped_column(
