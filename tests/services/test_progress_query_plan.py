@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from bot.db import (
     ActivityEvent,
@@ -31,6 +30,7 @@ from bot.services.share_input import parse_share
 from bot.services.sharing import SharingService
 from bot.wiring import build_services
 from tests.services.clock import answer_ticket
+from tests.services.query_plans import plans, selects_sent, table_scans
 
 
 async def test_progress_queries_search_indexes_instead_of_scanning(tmp_path: Path) -> None:
@@ -43,30 +43,12 @@ async def test_progress_queries_search_indexes_instead_of_scanning(tmp_path: Pat
             actor, 5, parse_share("https://a.org/x"), answer=answer_ticket(utcnow())
         )
 
-        statements: list[tuple[str, Any]] = []
-
-        def remember(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-            if statement.lstrip().upper().startswith("SELECT"):
-                statements.append((statement, parameters))
-
-        event.listen(database.engine.sync_engine, "before_cursor_execute", remember)
-        await ProgressService(database).progress(1, 11)
-        event.remove(database.engine.sync_engine, "before_cursor_execute", remember)
+        with selects_sent(database) as statements:
+            await ProgressService(database).progress(1, 11)
 
         assert len(statements) >= 1
-        async with database.engine.connect() as connection:
-            for statement, parameters in statements:
-                plan = await connection.exec_driver_sql(
-                    "EXPLAIN QUERY PLAN " + statement, parameters
-                )
-                details = [row[-1] for row in plan]
-                # A subquery's own rows (anon_N) are read whole; a table never is.
-                scans = [
-                    d
-                    for d in details
-                    if d.startswith("SCAN") and "USING" not in d and "anon_" not in d
-                ]
-                assert scans == [], (statement, details)
+        for statement, details in await plans(database, statements):
+            assert table_scans(details) == [], (statement, details)
     finally:
         await database.dispose()
 
@@ -116,35 +98,23 @@ async def test_coach_and_suggestions_search_the_members_own_rows(tmp_path: Path)
             await session.execute(insert(ConversationWeek), [{**pair, "week": week_of(now)}])
 
         services = build_services(database)
-        statements: list[tuple[str, Any]] = []
-
-        def remember(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-            if statement.lstrip().upper().startswith("SELECT"):
-                statements.append((statement, parameters))
-
-        event.listen(database.engine.sync_engine, "before_cursor_execute", remember)
-        for user in (11, 12):
-            found = await services.progress.progress(1, user)
-            await services.coach.next_action_for(found)
-            await services.suggestions.suggest(1, user, count=6)
-            await services.converse.worth_continuing(1, user)
-        event.remove(database.engine.sync_engine, "before_cursor_execute", remember)
+        with selects_sent(database) as statements:
+            for user in (11, 12):
+                found = await services.progress.progress(1, user)
+                await services.coach.next_action_for(found)
+                await services.suggestions.suggest(1, user, count=6)
+                await services.converse.worth_continuing(1, user)
 
         searched = {" ".join(statement.split()) for statement, _ in statements}
         assert any("FROM ties" in s for s in searched)
         assert any("FROM conversation_weeks" in s for s in searched)
-        async with database.engine.connect() as connection:
-            for statement, parameters in statements:
-                plan = await connection.exec_driver_sql(
-                    "EXPLAIN QUERY PLAN " + statement, parameters
-                )
-                details = [row[-1] for row in plan]
-                scans = [
-                    d
-                    for d in details
-                    if (d.startswith("SCAN") and " ROWS" not in d and "anon_" not in d)
-                    or d.endswith("(server_id=?)")
-                ]
-                assert scans == [], (statement, details)
+        for statement, details in await plans(database, statements):
+            scans = [
+                d
+                for d in details
+                if (d.startswith("SCAN") and " ROWS" not in d and "anon_" not in d)
+                or d.endswith("(server_id=?)")
+            ]
+            assert scans == [], (statement, details)
     finally:
         await database.dispose()

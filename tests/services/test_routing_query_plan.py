@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import event
 
 from bot.db import Database, utcnow
 from bot.db.migrate import upgrade
@@ -21,6 +18,7 @@ from bot.services.members import Actor
 from bot.services.share_input import parse_share
 from bot.services.sharing import SharingService
 from tests.services.clock import answer_ticket
+from tests.services.query_plans import plans, selects_sent, table_scans
 
 
 async def test_routing_reads_its_signals_in_one_statement_of_index_searches(
@@ -52,35 +50,17 @@ async def test_routing_reads_its_signals_in_one_statement_of_index_searches(
         async with database.write() as session:
             await record_answers(session, 1, [(asked.ask.id, 11, 601, 13, now - timedelta(days=1))])
 
-        statements: list[tuple[str, Any]] = []
-
-        def remember(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-            if statement.lstrip().upper().startswith("SELECT"):
-                statements.append((statement, parameters))
-
-        event.listen(database.engine.sync_engine, "before_cursor_execute", remember)
-        helpers = await asks.route(asker, parse_ask("Grading labs?", "assessment"))
-        event.remove(database.engine.sync_engine, "before_cursor_execute", remember)
+        with selects_sent(database) as statements:
+            helpers = await asks.route(asker, parse_ask("Grading labs?", "assessment"))
 
         assert {h.member_id for h in helpers} == {12, 13}
         signals = [s for s, _ in statements if "member_interests" in s and "resource_tags" in s]
         assert len(signals) == 1, "offers, shares, tag answers and recent answers: one read"
-        async with database.engine.connect() as connection:
-            for statement, parameters in statements:
-                plan = await connection.exec_driver_sql(
-                    "EXPLAIN QUERY PLAN " + statement, parameters
-                )
-                details = [row[-1] for row in plan]
-                # A subquery's own rows (anon_N) are read whole; a table never is.
-                scans = [
-                    d
-                    for d in details
-                    if d.startswith("SCAN") and "USING" not in d and "anon_" not in d
-                ]
-                assert scans == [], (statement, details)
-                # Who has the tags is searched by tag: by server alone it read every interest
-                # in the server (10 ms a /ask at 20,000 members).
-                by_server = [d for d in details if "member_interests" in d and "tag=" not in d]
-                assert by_server == [], (statement, details)
+        for statement, details in await plans(database, statements):
+            assert table_scans(details) == [], (statement, details)
+            # Who has the tags is searched by tag: by server alone it read every interest
+            # in the server (10 ms a /ask at 20,000 members).
+            by_server = [d for d in details if "member_interests" in d and "tag=" not in d]
+            assert by_server == [], (statement, details)
     finally:
         await database.dispose()
