@@ -8,6 +8,11 @@ every suggestion in that server for ``FRESH_FOR``: under load (a challenge post 
 server to /progress, which names a colleague) that is one read for hundreds of suggestions; a
 quiet server reads it afresh each time, as before.
 
+When the list goes stale under load, the suggestions that arrive while it is being read again
+wait for that read instead of each reading it too: on PostgreSQL a read is several round trips
+with other commands running meanwhile, and every command in flight at that moment (sixteen in
+``make bench``) used to read the same list at once.
+
 What may be up to two seconds old: who counts as recently active, their interests, their
 counts, their order. What is never stale: *who may be named*. The list keeps members who paused
 tracking (and is not re-read when they resume); the few about to be named are checked against
@@ -17,6 +22,7 @@ once, in every process.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -150,20 +156,42 @@ class CandidatePool:
 
     def __init__(self) -> None:
         self._servers: dict[int, ActiveMembers] = {}
+        # Reads under way, by server: what a suggestion arriving meanwhile waits for.
+        self._reading: dict[int, asyncio.Future[None]] = {}
 
     def fresh(self, server_id: int, now: datetime) -> ActiveMembers | None:
         """The server's members if read less than ``FRESH_FOR`` ago."""
         found = self._servers.get(server_id)
         return found if found is not None and found.fresh_for(now) else None
 
+    async def settled(self, server_id: int, now: datetime) -> ActiveMembers | None:
+        """``fresh``, once the read under way for the server (if any) has ended: call it before
+        taking a connection, so a suggestion that waits holds none meanwhile. None: no fresh
+        list (or the read failed), the caller reads it."""
+        reading = self._reading.get(server_id)
+        if reading is not None:
+            # Shielded: a waiter cancelled (its member's command timed out) must not cancel
+            # the read for everyone else.
+            await asyncio.shield(reading)
+        return self.fresh(server_id, now)
+
     async def active_members(self, session: Rows, server_id: int, now: datetime) -> ActiveMembers:
-        found = self.fresh(server_id, now)
+        found = await self.settled(server_id, now)
         if found is not None:
             return found
-        found = await _read(session, server_id, now)
-        # Drop what went stale elsewhere, so the pool holds only servers in use right now.
-        self._servers = {key: value for key, value in self._servers.items() if value.fresh_for(now)}
-        self._servers[server_id] = found
+        reading = asyncio.get_running_loop().create_future()
+        self._reading[server_id] = reading
+        try:
+            found = await _read(session, server_id, now)
+            # Drop what went stale elsewhere: the pool holds only servers in use right now.
+            self._servers = {
+                key: value for key, value in self._servers.items() if value.fresh_for(now)
+            }
+            self._servers[server_id] = found
+        finally:
+            if self._reading.get(server_id) is reading:  # (a failed read's waiters each read)
+                del self._reading[server_id]
+            reading.set_result(None)
         return found
 
 

@@ -378,7 +378,7 @@ class SuggestionService:
         skip = {user_id, *exclude}
         # A big server's lists are planned for in a transaction (plan_for_long_lists); a
         # small one's statements run on their own (on PostgreSQL, no BEGIN and ROLLBACK).
-        known = self._pool.fresh(server_id, now)
+        known = await self._pool.settled(server_id, now)
         small = known is not None and known.complete and len(known.members) <= LONG_LIST
         async with self._database.read_rows(in_transaction=not small) as session:
             mine, own, complete = await _mine(session, server_id, user_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from bot.services.members import Actor
 from bot.services.privacy import PrivacyService
 from bot.services.suggestions import SuggestionService
 from tests.services.clock import Clock, answer_ticket
+from tests.services.query_plans import selects_sent
 
 SERVER = 1001
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
@@ -207,6 +209,28 @@ async def test_a_newcomer_is_suggested_within_seconds(database: Database) -> Non
     found = await service.suggest(SERVER, 11)
     assert [s.user_id for s in found] == [13, 12]
     assert "also works with grade 7 · science" in found[0].reasons
+
+
+async def test_suggestions_asked_for_at_once_share_one_read_of_the_active_members(
+    database: Database,
+) -> None:
+    # A challenge post sends a server to /progress, whose next step names a colleague: the
+    # suggestions that arrive while the active members are being read wait for that read
+    # (on PostgreSQL, several round trips with the others running meanwhile; SQLite reads
+    # inline, without giving the loop back, so there each read ends before the next begins).
+    members = (11, 12, 13, 14)
+    for user_id in members:
+        await introduce(database, user_id, SCIENCE_7)
+    service = SuggestionService(database, clock=Clock(NOW))
+    with selects_sent(database) as statements:
+        found = await asyncio.gather(*(service.suggest(SERVER, user) for user in members * 4))
+
+    for user_id, suggested in zip(members * 4, found, strict=True):
+        assert {s.user_id for s in suggested} == set(members) - {user_id}
+    recent_reads = [
+        s for s, _ in statements if "ORDER BY members.last_seen_at DESC" in " ".join(s.split())
+    ]
+    assert len(recent_reads) == 1
 
 
 async def test_in_a_busy_server_a_colleague_sharing_interests_is_found_past_the_most_recent(
