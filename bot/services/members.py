@@ -21,24 +21,33 @@ _SETTINGS = (_SERVERS.c.shares_channel_id, _SERVERS.c.intros_channel_id, _SERVER
 _PREFERENCES = table_of(MemberPreferences)
 
 
-def _paused(user_id: str) -> Any:
-    """Whether the member in bind parameter ``user_id`` paused tracking (false for none)."""
+def _paused(member: Any) -> Any:
+    """Whether ``member`` (a member id's column or bind parameter) paused tracking in the
+    server of the statement's ``servers`` row (false for none)."""
     return exists().where(
         _PREFERENCES.c.server_id == _SERVERS.c.id,
-        _PREFERENCES.c.user_id == bindparam(user_id, type_=BigInteger()),
+        _PREFERENCES.c.user_id == member,
         _PREFERENCES.c.paused_at.is_not(None),
     )
 
 
-# The server's row, and whether the member ``user_id`` (the one acting) and ``other_id`` (one
-# the action is about) paused tracking.
-_SERVER_ROW = Prepared(
-    select(
-        _SERVERS.c.name,
+def acting_server_columns(about: Any) -> list[Any]:
+    """The ``servers`` row's name and settings, and whether the member acting (bind parameter
+    ``user_id``) and ``about`` (one the action is about: a column, or a bind parameter) paused
+    tracking: what ``settings_of`` reads, for a statement that reads them with something else.
+    """
+    return [
+        _SERVERS.c.name.label("server_name"),
         *_SETTINGS,
-        _paused("user_id").label("paused"),
-        _paused("other_id").label("other_paused"),
-    ).where(_SERVERS.c.id == bindparam("id"))
+        _paused(bindparam("user_id", type_=BigInteger())).label("paused"),
+        _paused(about).label("other_paused"),
+    ]
+
+
+_SERVER_ROW = Prepared(
+    select(*acting_server_columns(bindparam("other_id", type_=BigInteger()))).where(
+        _SERVERS.c.id == bindparam("id")
+    )
 )
 
 
@@ -144,8 +153,15 @@ async def settings_if_current(
     For a unit that writes everything else in one statement: it then needs no transaction.
     """
     paused_check = actor.user_id if unless_paused else None
-    row = await _server_row(session, actor.server_id, paused_check, about)
-    if row is None or row.name != actor.server_name[:100]:
+    return settings_of(await _server_row(session, actor.server_id, paused_check, about), actor)
+
+
+def settings_of(row: Any | None, actor: Actor) -> ServerSettings | None:
+    """The settings in a row read with ``acting_server_columns``, as ``settings_if_current``
+    gives them: refuses (``TrackingPaused``) the member or the one the action is about if
+    they paused; None when the row is missing or under an old name."""
+    _refuse_if_paused(row)
+    if row is None or row.server_name != actor.server_name[:100]:
         return None
     return ServerSettings(row.shares_channel_id, row.intros_channel_id, row.asks_channel_id)
 
@@ -153,19 +169,23 @@ async def settings_if_current(
 async def _server_row(
     session: Rows, server_id: int, refuse_paused: int | None, about: int | None = None
 ) -> Any | None:
-    """The server's row (None: not there yet); refuses ``refuse_paused`` if they paused, and
-    the action if ``about`` (someone else) paused.
+    """The server's row (None: not there yet), with whether ``refuse_paused`` and ``about``
+    (someone else) paused (``_refuse_if_paused`` reads them).
 
     No server row yet: nobody in it has preferences, so nobody paused.
     """
     other = about if about != refuse_paused else None
     params = {"id": server_id, "user_id": refuse_paused, "other_id": other}
-    row = (await _SERVER_ROW.execute(session, params)).one_or_none()
+    return (await _SERVER_ROW.execute(session, params)).one_or_none()
+
+
+def _refuse_if_paused(row: Any | None) -> None:
+    """Raise ``TrackingPaused`` if a row read with ``acting_server_columns`` says the member
+    acting, or the one the action is about, paused tracking."""
     if row is not None and row.paused:
         raise TrackingPaused(PAUSED_YOU)
     if row is not None and row.other_paused:
         raise TrackingPaused(PAUSED_THEM)
-    return row
 
 
 async def touch_server(
@@ -179,10 +199,11 @@ async def touch_server(
     """
     name = server_name[:100]
     row = await _server_row(session, server_id, refuse_paused)
+    _refuse_if_paused(row)
     if row is None:
         created = await _UPSERT_SERVER.execute(session, {"id": server_id, "name": name})
         return ServerSettings(*created.one())
-    if row.name != name:
+    if row.server_name != name:
         await session.execute(update(Server).where(Server.id == server_id).values(name=name))
     return ServerSettings(row.shares_channel_id, row.intros_channel_id, row.asks_channel_id)
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.db import (
     Database,
@@ -26,6 +27,7 @@ from bot.services.members import (
     Actor,
     actor_values,
     settings_if_current,
+    settings_of,
     touch_actor,
 )
 from bot.services.outbox import (
@@ -41,6 +43,7 @@ from bot.services.sharing_rows import (
     CREATE_RESOURCE,
     MARK_USEFUL_AT_ONCE,
     NEW_SHARE_AT_ONCE,
+    RESOURCE_AND_SERVER_BY_ID,
     RESOURCE_BY_ID,
     RESOURCE_BY_URL,
     RESOURCE_CARD,
@@ -350,18 +353,25 @@ class SharingService:
     async def _mark_useful_at_once(
         self, actor: Actor, resource_id: int, *, answer: AnswerTicket, now: datetime
     ) -> tuple[UsefulMark, SharedResource, OwedAnswer] | None:
-        """On PostgreSQL, the reads, then the member, the mark and its answer in one statement
-        (see ``at_once``); None when the server's row needs writing first."""
+        """On PostgreSQL, one read (the resource and its server), then the member, the mark and
+        its answer in one statement (see ``at_once``); None when the server's row needs
+        writing first."""
         async with self._database.write_rows(one_statement=True) as rows:
-            resource = await self._load(rows, actor.server_id, resource_id=resource_id)
+            found = await RESOURCE_AND_SERVER_BY_ID.execute(
+                rows,
+                {
+                    "server_id": actor.server_id,
+                    "resource_id": resource_id,
+                    "user_id": actor.user_id,
+                },
+            )
+            with_server = found.all()
+            resource = _resource_of(with_server)
             if resource.shared_by == actor.user_id:
                 mark = UsefulMark.OWN_RESOURCE
                 return mark, resource, _useful_answer(actor, resource_id, mark, answer)
             # Refuses the member or the sharer if either paused, as refuse_if_paused does.
-            if (
-                await settings_if_current(rows, actor, unless_paused=True, about=resource.shared_by)
-                is None
-            ):
+            if settings_of(with_server[0], actor) is None:
                 return None
             mark_event = useful_event(actor, resource_id, resource.shared_by, now)
             owed_answer = stored_values(
@@ -403,30 +413,35 @@ class SharingService:
             found = await RESOURCE_BY_ID.execute(
                 session, {"server_id": server_id, "resource_id": resource_id}
             )
-        with_tags = found.all()  # one row per tag (one, its tag None, for none)
-        if not with_tags:
-            raise NotFound("That resource is no longer here.")
-        row = with_tags[0]
-        tags = [tagged.tag for tagged in with_tags if tagged.tag is not None]
-        return SharedResource(
-            id=row.id,
-            server_id=row.server_id,
-            url=row.url,
-            title=row.title,
-            note=row.note,
-            tags=tuple(tags),
-            shared_by=row.shared_by,
-            shared_by_name=row.display_name,
-            channel_id=row.channel_id,
-            created_at=row.created_at,
-            card=None
-            if row.post_id is None
-            else PostStatus(
-                post_id=row.post_id,
-                state=PostState(row.state),
-                channel_id=row.post_channel_id,
-                message_id=row.message_id,
-                problem=row.last_error,
-                error_code=row.error_code,
-            ),
-        )
+        return _resource_of(found.all())
+
+
+def _resource_of(with_tags: Sequence[Any]) -> SharedResource:
+    """The resource in the rows of ``RESOURCE_BY_ID`` (or a statement with its columns): one
+    row per tag, or one with its tag None for none. Raises NotFound for no rows."""
+    if not with_tags:
+        raise NotFound("That resource is no longer here.")
+    row = with_tags[0]
+    tags = [tagged.tag for tagged in with_tags if tagged.tag is not None]
+    return SharedResource(
+        id=row.id,
+        server_id=row.server_id,
+        url=row.url,
+        title=row.title,
+        note=row.note,
+        tags=tuple(tags),
+        shared_by=row.shared_by,
+        shared_by_name=row.display_name,
+        channel_id=row.channel_id,
+        created_at=row.created_at,
+        card=None
+        if row.post_id is None
+        else PostStatus(
+            post_id=row.post_id,
+            state=PostState(row.state),
+            channel_id=row.post_channel_id,
+            message_id=row.message_id,
+            problem=row.last_error,
+            error_code=row.error_code,
+        ),
+    )

@@ -13,14 +13,22 @@ from typing import Any
 from sqlalchemy import CTE, Insert, String, bindparam, cast, select, true
 from sqlalchemy.dialects import postgresql
 
-from bot.db import ActivityEvent, Member, OutboxPost, PendingAnswer, Resource, ResourceTag
+from bot.db import (
+    ActivityEvent,
+    Member,
+    OutboxPost,
+    PendingAnswer,
+    Resource,
+    ResourceTag,
+    Server,
+)
 from bot.db.chained_insert import given, insert_each, listed
 from bot.db.prepared import Prepared
 from bot.db.statements import Rows, insert_named, insert_new, table_of
 from bot.habits import EventKind, Habit
 from bot.services.answers import STORED_COLUMNS
 from bot.services.at_once import ActionAtOnce
-from bot.services.members import Actor, actor_upsert
+from bot.services.members import Actor, acting_server_columns, actor_upsert
 from bot.services.share_input import ShareInput
 
 RESOURCE_CARD = "resource_card"
@@ -161,6 +169,15 @@ _RESOURCE = (
 )
 RESOURCE_BY_URL = Prepared(_RESOURCE.where(_RESOURCES.c.url_hash == bindparam("url_hash")))
 RESOURCE_BY_ID = Prepared(_RESOURCE.where(_RESOURCES.c.id == bindparam("resource_id")))
+_SERVERS = table_of(Server)
+# A resource with what a Useful mark also needs to know first (``members.settings_of``): its
+# server's name and settings, and whether the member marking it (``user_id``) or its sharer
+# paused tracking. On PostgreSQL one round trip, where reading them apart took two.
+RESOURCE_AND_SERVER_BY_ID = Prepared(
+    _RESOURCE.add_columns(*acting_server_columns(_RESOURCES.c.shared_by))
+    .join(_SERVERS, _SERVERS.c.id == _RESOURCES.c.server_id)
+    .where(_RESOURCES.c.id == bindparam("resource_id"))
+)
 
 
 async def record_event(session: Rows, values: Mapping[str, Any]) -> bool:

@@ -1,4 +1,4 @@
-"""SQLite's plans for the statements a service sends: what the query-plan tests look at."""
+"""The statements a service sends, and SQLite's plans for them (the query-plan tests)."""
 
 from __future__ import annotations
 
@@ -12,19 +12,28 @@ from bot.db import Database
 
 
 @contextmanager
-def selects_sent(database: Database) -> Iterator[list[tuple[str, Any]]]:
-    """The SELECT statements sent in the block, with their parameters, in order."""
+def statements_sent(database: Database) -> Iterator[list[tuple[str, Any]]]:
+    """Every statement sent in the block, with its parameters, in order (on PostgreSQL, each
+    one a round trip)."""
     statements: list[tuple[str, Any]] = []
 
     def remember(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append((statement, parameters))
+        statements.append((statement, parameters))
 
     event.listen(database.engine.sync_engine, "before_cursor_execute", remember)
     try:
         yield statements
     finally:
         event.remove(database.engine.sync_engine, "before_cursor_execute", remember)
+
+
+@contextmanager
+def selects_sent(database: Database) -> Iterator[list[tuple[str, Any]]]:
+    """The SELECT statements sent in the block, with their parameters, in order."""
+    selects: list[tuple[str, Any]] = []
+    with statements_sent(database) as statements:
+        yield selects
+    selects.extend(s for s in statements if s[0].lstrip().upper().startswith("SELECT"))
 
 
 async def plans(

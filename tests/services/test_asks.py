@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from bot.db import ActivityEvent, Database, PendingAnswer
 from bot.errors import InvalidInput
@@ -26,6 +25,7 @@ from bot.services.routing import HelperPick
 from bot.services.share_input import parse_share
 from bot.services.sharing import SharingService
 from tests.services.clock import Clock, answer_ticket
+from tests.services.query_plans import statements_sent
 
 SERVER = 1001
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
@@ -68,14 +68,8 @@ async def test_an_ask_stores_its_tags_helpers_event_thread_and_answer(
         HelperPick(21, "T21", ("offered to help with math",), opted_in=True),
         HelperPick(22, "T22", ("answered 2 asks lately", "a new tie"), opted_in=False),
     ]
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
-        statements.append(sql)
-
     service = AskService(database, clock=Clock(NOW))
-    event.listen(database.engine.sync_engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent(database) as statements:
         outcome = await service.ask(
             actor(23),
             parse_ask("How do you grade labs?", "math, k-5"),
@@ -84,8 +78,6 @@ async def test_an_ask_stores_its_tags_helpers_event_thread_and_answer(
             deliverer="worker-1",
             helpers=picks,
         )
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", seen)
     if not database.is_sqlite:  # the settings read, then everything else in one statement
         assert len(statements) == 2, statements
     stored = await service.load(SERVER, outcome.ask.id)

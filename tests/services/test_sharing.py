@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from bot.db import ActivityEvent, Database, OutboxPost, PendingAnswer, Resource
 from bot.errors import NotFound
@@ -17,6 +16,7 @@ from bot.services.server_settings import ServerSettingsService
 from bot.services.share_input import parse_share
 from bot.services.sharing import ShareResult, SharingService, UsefulMark
 from tests.services.clock import answer_ticket
+from tests.services.query_plans import statements_sent
 
 ANA = Actor(server_id=1001, server_name="Demo Educators", user_id=11, display_name="Ana")
 BEN = Actor(server_id=1001, server_name="Demo Educators", user_id=12, display_name="Ben")
@@ -50,17 +50,10 @@ async def test_every_new_share_stores_the_same_rows_whichever_way_it_is_written(
 ) -> None:
     # The server's first share makes its row the ordinary way; on PostgreSQL the next new link
     # is written in one statement (services.at_once): both must leave the same rows behind.
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
-        statements.append(sql)
-
     service = SharingService(database)
     outcomes = []
     for url, tags in (("https://example.org/first", "math, k-5"), ("https://example.org/2", "art")):
-        statements.clear()
-        event.listen(database.engine.sync_engine, "before_cursor_execute", seen)
-        try:
+        with statements_sent(database) as statements:
             outcomes.append(
                 await service.share(
                     ANA,
@@ -70,8 +63,6 @@ async def test_every_new_share_stores_the_same_rows_whichever_way_it_is_written(
                     deliverer="worker-1",
                 )
             )
-        finally:
-            event.remove(database.engine.sync_engine, "before_cursor_execute", seen)
     if not database.is_sqlite:  # the settings read, then everything else in one statement
         assert len(statements) == 2, statements
     for outcome, stored_tags in zip(outcomes, (("math", "k-5"), ("art",)), strict=True):
@@ -175,7 +166,10 @@ async def test_useful_marks_count_once_and_never_for_your_own_share(database: Da
     shared = await service.share(ANA, GENERAL, parse_share("https://example.org/f"), answer=TICKET)
     rid = shared.resource.id
     answers_before = await _count(database, PendingAnswer)
-    mark, resource, owed = await service.mark_useful(BEN, rid, answer=TICKET)
+    with statements_sent(database) as statements:
+        mark, resource, owed = await service.mark_useful(BEN, rid, answer=TICKET)
+    if not database.is_sqlite:  # the resource with its server, then the rest in one statement
+        assert len(statements) == 2, statements
     assert mark is UsefulMark.RECORDED
     assert resource.shared_by == ANA.user_id
     assert owed.id is not None  # a recorded mark owes its answer...
