@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -42,6 +41,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
 from bot.db.group_commit import WriterQueue
 from bot.db.inline_sqlite import inline_url, is_busy
+from bot.db.postgres_pool import PostgresPool
 from bot.db.wal_checkpoints import WalCheckpointer
 from bot.errors import DatabaseUnavailable
 
@@ -90,35 +90,6 @@ def _unavailable_as(message: str) -> Iterator[None]:
         if is_unavailable(error):
             raise DatabaseUnavailable(message) from error
         raise
-
-
-# PostgreSQL: a pooled connection unused for longer is checked before it is handed out.
-IDLE_BEFORE_PING = 10.0
-
-
-def _ping_when_idle(engine: AsyncEngine) -> None:
-    """Check a connection that sat in the pool a while; hand out a busy one as it is.
-
-    A connection PostgreSQL dropped (a restart, an idle timeout) is found before a member's
-    command uses it. Checking every checkout (``pool_pre_ping``) cost three round trips per
-    unit of work, more than most units' own statements; a connection in use every few
-    seconds is known to be alive, and if the server went away meanwhile the first statement
-    fails, the pool drops every connection of that age, and the member is told to try again.
-    """
-
-    @event.listens_for(engine.sync_engine, "checkin")
-    def _on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
-        record.info["idle_since"] = time.monotonic()
-
-    @event.listens_for(engine.sync_engine, "checkout")
-    def _on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
-        idle_since = record.info.get("idle_since")
-        if idle_since is None or time.monotonic() - idle_since < IDLE_BEFORE_PING:
-            return
-        try:
-            dbapi_connection.ping()
-        except Exception as error:  # the pool opens a new connection instead
-            raise sa_exc.DisconnectionError(f"pooled connection was dropped: {error}") from error
 
 
 def _ensure_sqlite_folder(url: str) -> None:
@@ -218,6 +189,7 @@ class Database:
             kwargs.update(
                 pool_size=20,
                 max_overflow=10,
+                pool_use_lifo=True,  # see PostgresPool
                 connect_args={
                     "timeout": CONNECT_TIMEOUT,
                     "command_timeout": statement_timeout,
@@ -247,8 +219,7 @@ class Database:
             if self.is_sqlite
             else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         )
-        if not self.is_sqlite:
-            _ping_when_idle(self.engine)
+        self._postgres_pool = None if self.is_sqlite else PostgresPool(self.engine)
         self._readers = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writers = async_sessionmaker(writer_engine, expire_on_commit=False)
 
@@ -295,6 +266,11 @@ class Database:
         """
         with _unavailable_as(DatabaseUnavailable.SAVING):
             if one_statement and not self.is_sqlite:
+                inline = self._inline_connection(self._autocommit_engine)
+                if inline is not None:
+                    with inline:
+                        yield AsyncConnection(self._autocommit_engine, inline)
+                    return
                 async with self._autocommit_engine.connect() as connection:
                     yield connection
                 return
@@ -344,16 +320,21 @@ class Database:
         return connection
 
     def _inline_connection(self, engine: AsyncEngine) -> Connection | None:
-        """On SQLite, an idle pooled connection taken without SQLAlchemy's async wrapping (None
-        when none is idle: the async engine opens or waits for one).
+        """An idle pooled connection taken without SQLAlchemy's async wrapping, or None: the
+        async engine then opens or waits for one.
 
-        The SQLite driver runs inline (``inline_sqlite``), so taking a connection, committing
-        and closing never wait on anything; through the async engine each was a greenlet
-        switch, and closing a task of its own: 130 µs for an empty read and 280 µs for an
-        empty write on this machine, more than a /share's statements together.
+        On SQLite the driver runs inline (``inline_sqlite``), so taking a connection,
+        committing and closing never wait on anything; through the async engine each was a
+        greenlet switch, and closing a task of its own: 130 µs for an empty read and 280 µs
+        for an empty write on this machine, more than a /share's statements together. On
+        PostgreSQL only a unit outside a transaction is taken so (``PostgresPool``).
         """
+        if self._postgres_pool is not None:
+            if engine is not self._autocommit_engine:
+                return None  # its COMMIT awaits
+            return self._postgres_pool.take_inline(engine)
         pool = engine.sync_engine.pool
-        if not self.is_sqlite or not isinstance(pool, QueuePool) or not pool.checkedin():
+        if not isinstance(pool, QueuePool) or not pool.checkedin():
             return None  # opening one may wait (SQLAlchemy's first-connect lock): async only
         return engine.sync_engine.connect()
 
