@@ -250,8 +250,8 @@ class Database:
         with _unavailable_as(DatabaseUnavailable.LOOKING):
             inline = self._inline_connection(engine)
             if inline is not None:
-                with inline:  # closing it ends the read (a rollback)
-                    yield AsyncConnection(engine, inline)
+                async with self._given_back(engine, inline) as unit:
+                    yield unit  # closing it ends the read (a rollback)
                 return
             async with engine.connect() as connection:
                 yield connection
@@ -268,8 +268,8 @@ class Database:
             if one_statement and not self.is_sqlite:
                 inline = self._inline_connection(self._autocommit_engine)
                 if inline is not None:
-                    with inline:
-                        yield AsyncConnection(self._autocommit_engine, inline)
+                    async with self._given_back(self._autocommit_engine, inline) as unit:
+                        yield unit
                     return
                 async with self._autocommit_engine.connect() as connection:
                     yield connection
@@ -337,6 +337,23 @@ class Database:
         if not isinstance(pool, QueuePool) or not pool.checkedin():
             return None  # opening one may wait (SQLAlchemy's first-connect lock): async only
         return engine.sync_engine.connect()
+
+    @asynccontextmanager
+    async def _given_back(
+        self, engine: AsyncEngine, connection: Connection
+    ) -> AsyncIterator[AsyncConnection]:
+        """A unit on a connection taken directly, given back directly at its end too, unless
+        the pool would close it (PostgreSQL's pool full: a connection opened past its size),
+        which awaits the server: then the async way."""
+        unit = AsyncConnection(engine, connection)
+        try:
+            yield unit
+        finally:
+            pool = connection.engine.pool
+            if self._postgres_pool is not None and self._postgres_pool.closes_at_checkin(pool):
+                await asyncio.shield(unit.close())
+            else:
+                connection.close()
 
     @asynccontextmanager
     async def _queued(self) -> AsyncIterator[None]:

@@ -20,7 +20,7 @@ from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
+from sqlalchemy.pool import ConnectionPoolEntry, Pool, QueuePool
 
 # A pooled connection unused for longer is checked before it is handed out.
 IDLE_BEFORE_PING = 10.0
@@ -74,6 +74,12 @@ class PostgresPool:
             return None
         finally:
             self._inline = False
+
+    @staticmethod
+    def closes_at_checkin(pool: Pool) -> bool:
+        """Whether the pool closes the next connection checked in, having its fill idle:
+        closing awaits, so a connection taken directly is then given back the async way."""
+        return isinstance(pool, QueuePool) and pool.checkedin() >= pool.size()
 
     def _on_connect(self, _dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
         record.info["drops_before"] = self._drops

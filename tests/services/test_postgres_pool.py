@@ -7,7 +7,9 @@ never awaited" (a reconnect attempted without a greenlet) fails these tests.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
@@ -108,3 +110,26 @@ async def test_after_a_dropped_connection_every_older_one_is_reopened_the_async_
         newer = {int((await unit.execute(_BACKEND)).scalar_one()) for unit in (one, other)}
     assert not newer & older
     assert await _backend(patient) in newer  # and then handed out directly again
+
+
+async def test_connections_past_the_pools_size_are_closed_cleanly_whichever_way_they_came(
+    patient: Database, database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    # One unit more than the pool keeps: the last one given back finds the pool full, and the
+    # pool closes it, which awaits PostgreSQL even for a connection taken directly.
+    kept = patient.engine.sync_engine.pool.size()  # type: ignore[attr-defined]
+    async with AsyncExitStack() as units:
+        for _ in range(kept):  # opened, then kept idle...
+            await units.enter_async_context(patient.read_rows())
+    async with AsyncExitStack() as units:  # ...then all taken directly, and one more opened
+        opened = [await units.enter_async_context(patient.read_rows()) for _ in range(kept + 1)]
+        backends = {int((await unit.execute(_BACKEND)).scalar_one()) for unit in opened}
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+    async with database.read_rows() as unit:
+        alive = (
+            await unit.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE pid = ANY(:pids)"),
+                {"pids": list(backends)},
+            )
+        ).all()
+    assert len(alive) == kept  # the one past the pool's size was closed, the rest kept
