@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Insert, Table, bindparam, func, select
+from sqlalchemy import ColumnElement, FromClause, Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import TableValuedAlias
@@ -32,7 +32,7 @@ def insert_each(
     columns: Sequence[str],
     taken: Mapping[str, ColumnElement[Any]],
     source: FromClause,
-) -> Insert:
+) -> postgresql.Insert:
     """INSERT a row per row of ``source``: the ``taken`` columns from it, the rest given."""
     values = [
         taken[column] if column in taken else given(table, part, column) for column in columns

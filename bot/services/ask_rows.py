@@ -10,7 +10,6 @@ from typing import Any, cast
 
 from sqlalchemy import CTE, BigInteger, Boolean, Insert, String, Table, true
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects import postgresql
 
 from bot.db import ActivityEvent, Ask, AskHelper, AskTag
 from bot.db.chained_insert import given, insert_each, listed
@@ -47,12 +46,9 @@ ASK_DEDUPE_PREFIX = "ask:"
 ASKED = "asked"
 
 
-def _new_ask_at_once() -> Insert:
-    return (
-        postgresql.insert(_ASKS)
-        .values({column: given(_ASKS, "ask", column) for column in _ASK_COLUMNS})
-        .returning(_ASKS.c.id)
-    )
+def _new_ask_at_once(acting: CTE) -> Insert:
+    """The ask, for ``NEW_ASK_AT_ONCE``: no row when the server is not as known (``acting``)."""
+    return insert_each(_ASKS, "ask", _ASK_COLUMNS, {}, acting).returning(_ASKS.c.id)
 
 
 def _its_tags_helpers_and_event(new: CTE) -> list[Insert]:

@@ -52,7 +52,7 @@ from bot.services.ask_rows import (
     asked_values,
     helper_reasons,
 )
-from bot.services.at_once import Owed
+from bot.services.at_once import KnownSettings, Owed
 from bot.services.members import (
     Actor,
     note_member,
@@ -191,6 +191,7 @@ def _new_ask(
 class AskService:
     def __init__(self, database: Database, clock: Callable[[], datetime] = utcnow) -> None:
         self._database = database
+        self._known_settings = KnownSettings()
         self._clock = clock
 
     async def route(self, actor: Actor, request: AskInput) -> list[HelperPick]:
@@ -238,6 +239,7 @@ class AskService:
                 return done
         async with self._database.write_rows() as session:
             settings = await touch_actor(session, actor, now, unless_paused=True)
+            self._known_settings.saw(actor.server_id, settings)
             thread_channel_id = settings.asks_channel_id or channel_id
             created = await CREATE_ASK.execute(
                 session, ask_values(actor, request.question, thread_channel_id, now)
@@ -303,11 +305,15 @@ class AskService:
         now: datetime,
     ) -> AskOutcome | None:
         """On PostgreSQL, the ask and all it owes in one statement (see ``at_once``); None
-        when the server's row needs writing first."""
+        when the server's row is not as known (or not there yet): the ordinary path then writes
+        it, or refuses a paused member."""
         async with self._database.write_rows(one_statement=True) as rows:
-            settings = await settings_if_current(rows, actor, unless_paused=True)
-            if settings is None:
-                return None
+            settings = self._known_settings.of(actor.server_id)
+            if settings is None:  # read it first: the first ask in this server since start
+                settings = await settings_if_current(rows, actor, unless_paused=True)
+                if settings is None:
+                    return None
+                self._known_settings.saw(actor.server_id, settings)
             thread_channel_id = settings.asks_channel_id or channel_id
             stored = await NEW_ASK_AT_ONCE.store(
                 rows,
@@ -321,6 +327,7 @@ class AskService:
                     outcome=ASKED,
                     ticket=answer,
                 ),
+                settings,
                 ask=ask_values(actor, request.question, thread_channel_id, now),
                 tag={"tag": list(request.tags), "server_id": actor.server_id},
                 helper={
@@ -332,7 +339,7 @@ class AskService:
                 # The event's dedupe key is completed with the new ask's id.
                 event=asked_values(actor, channel_id, now, ASK_DEDUPE_PREFIX),
             )
-        if stored is None:  # not expected: an ask always makes a new row
+        if stored is None:
             return None
         ask = _new_ask(actor, request, stored.subject_id, thread_channel_id, now, helpers)
         return AskOutcome(ask, stored.claim, stored.answer)

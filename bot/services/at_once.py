@@ -6,12 +6,16 @@ written the ordinary way, a /share took nine (BEGIN, the member, the resource, i
 event, the card owed, the answer owed, COMMIT) and an /ask ten, each waking the server's
 process and the bot's event loop once more. One statement is atomic on its own, so here every
 row goes in one (``chained_insert``) and needs no BEGIN and no COMMIT. The server's settings are
-read just before, outside any transaction, as READ COMMITTED would read them inside one (each
-statement sees what was committed when it started).
+not read first: the statement is given the settings this process last saw for the server
+(``KnownSettings``) and writes nothing unless the server's row still has them, is under its
+current name, and the member has not paused tracking (``members.server_as_known``), exactly when
+reading them first would have let it go on. The first action in a server after start-up, or
+after its settings changed, reads them first, as READ COMMITTED would inside a transaction.
 
-Only the usual case goes this way: a server whose row is there under its current name, and a
-subject that is new (a share of a link already shared inserts nothing). Anything else leaves
-nothing written but the member's row, and the ordinary path runs, which writes that row again.
+Only the usual case goes this way: a server as known, and a subject that is new (a share of a
+link already shared inserts nothing). Anything else leaves nothing written but, at most, the
+member's row, and the ordinary path runs: it writes that row again, reads the settings (and
+tells this process's ``KnownSettings``), or refuses a member who paused.
 SQLite runs statements inside the bot's process, without round trips: it keeps the ordinary
 path, and the tests run both on both backends.
 """
@@ -24,14 +28,20 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CTE, Insert, select, true
-from sqlalchemy.dialects import postgresql
 
 from bot.db import OutboxPost, PendingAnswer
 from bot.db.chained_insert import insert_each, parameters
 from bot.db.prepared import Prepared
 from bot.db.statements import Rows, table_of
 from bot.services.answers import STORED_COLUMNS, AnswerTicket, OwedAnswer, stored_values
-from bot.services.members import Actor, actor_upsert, actor_values
+from bot.services.members import (
+    Actor,
+    ServerSettings,
+    actor_upsert_where,
+    actor_values,
+    known_values,
+    server_as_known,
+)
 from bot.services.outbox import ENQUEUED_COLUMNS, PostClaim, enqueued_values, new_claim
 
 _POSTS = table_of(OutboxPost)
@@ -60,6 +70,20 @@ class Owed:
     ticket: AnswerTicket
 
 
+class KnownSettings:
+    """The settings each server's row had when this process last read them (one entry per
+    server it served): what a one-statement write expects to find, and checks it finds."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, ServerSettings] = {}
+
+    def of(self, server_id: int) -> ServerSettings | None:
+        return self._known.get(server_id)
+
+    def saw(self, server_id: int, settings: ServerSettings) -> None:
+        self._known[server_id] = settings
+
+
 class ActionAtOnce:
     """The member's row, a new subject (``subject``, returning its id) and the rows that name
     it (``followers``), the subject's post owed and the member's answer owed: one statement.
@@ -67,20 +91,22 @@ class ActionAtOnce:
     The member's row, the post and the answer are made here as the ordinary path makes them
     (``actor_values``, ``enqueued_values``, ``stored_values``, ``new_claim``); the parts that
     ``subject`` and ``followers`` name are given as the dicts of column values their ordinary
-    INSERTs take.
+    INSERTs take. ``subject`` inserts a row per row of the server as known (``acting``: one
+    row, or none when the server's row is not as known), and so does the member's row.
     """
 
     def __init__(
-        self, subject: Callable[[], Insert], followers: Callable[[CTE], Sequence[Insert]]
+        self, subject: Callable[[CTE], Insert], followers: Callable[[CTE], Sequence[Insert]]
     ) -> None:
         self._subject = subject
         self._followers = followers
         self._statement: Prepared[Any] | None = None
 
     def _build(self) -> Prepared[Any]:
-        new = self._subject().cte("subject")
+        acting = server_as_known().cte("acting")
+        new = self._subject(acting).cte("subject")
         follow = [insert.cte(f"follower_{i}") for i, insert in enumerate(self._followers(new))]
-        member = actor_upsert(postgresql.insert).cte("member")
+        member = actor_upsert_where(acting).cte("member")
         post = (
             insert_each(_POSTS, "post", ENQUEUED_COLUMNS, {"subject_id": new.c.id}, new)
             .returning(_POSTS.c.id)
@@ -104,9 +130,16 @@ class ActionAtOnce:
         )
 
     async def store(
-        self, rows: Rows, actor: Actor, now: datetime, owed: Owed, **parts: Mapping[str, Any]
+        self,
+        rows: Rows,
+        actor: Actor,
+        now: datetime,
+        owed: Owed,
+        known: ServerSettings,
+        **parts: Mapping[str, Any],
     ) -> StoredAtOnce | None:
-        """Write it all; None when the subject inserted nothing (only the member's row is)."""
+        """Write it all, if the server's row is as ``known`` (``server_as_known``); None when
+        the subject inserted nothing (then at most the member's row is written)."""
         if self._statement is None:
             self._statement = self._build()
         post = enqueued_values(
@@ -128,6 +161,7 @@ class ActionAtOnce:
         )
         params = parameters(post=post, answer=answer, **parts)
         params.update(actor_values(actor, now))
+        params.update(known_values(actor, known))
         row = (await self._statement.execute(rows, params)).one_or_none()
         if row is None:
             return None

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, exists, select, update
+from sqlalchemy import BigInteger, FromClause, String, and_, bindparam, exists, select, update
+from sqlalchemy.dialects import postgresql
 
 from bot.db.models import Member, MemberPreferences, Server
 from bot.db.prepared import Prepared
@@ -82,6 +83,27 @@ def actor_upsert(insert: InsertFactory) -> Any:
         first_seen_at=bindparam("now"),
         last_seen_at=bindparam("now"),
     )
+    return _refreshed_if_there(statement)
+
+
+def actor_upsert_where(acting: FromClause) -> Any:
+    """``actor_upsert`` on PostgreSQL, made only if ``acting`` (``server_as_known``) has a row."""
+    given = [
+        bindparam(name, type_=_MEMBERS.c[column].type)
+        for name, column in (
+            ("server_id", "server_id"),
+            ("user_id", "user_id"),
+            ("display_name", "display_name"),
+            ("now", "first_seen_at"),
+            ("now", "last_seen_at"),
+        )
+    ]
+    columns = ["server_id", "user_id", "display_name", "first_seen_at", "last_seen_at"]
+    statement = postgresql.insert(_MEMBERS).from_select(columns, select(*given).select_from(acting))
+    return _refreshed_if_there(statement)
+
+
+def _refreshed_if_there(statement: Any) -> Any:
     return statement.on_conflict_do_update(
         index_elements=[_MEMBERS.c.server_id, _MEMBERS.c.user_id],
         # Acting here means they are (back) in the server.
@@ -91,6 +113,35 @@ def actor_upsert(insert: InsertFactory) -> Any:
             "left_at": None,
         },
     )
+
+
+def server_as_known() -> Any:
+    """The ``servers`` row, if it is as the caller knows it: the server (bind ``server_id``)
+    under its current name (``server_name``), with the settings known (``known_<setting>``,
+    from ``known_values``), and the member acting (``user_id``) has not paused tracking. Then
+    ``settings_if_current`` would give the settings known and refuse no one.
+    """
+    return select(_SERVERS.c.id).where(
+        and_(
+            _SERVERS.c.id == bindparam("server_id", type_=BigInteger()),
+            _SERVERS.c.name == bindparam("server_name", type_=String()),
+            *(
+                setting.is_not_distinct_from(bindparam(f"known_{setting.key}", type_=BigInteger()))
+                for setting in _SETTINGS
+            ),
+            ~_paused(bindparam("user_id", type_=BigInteger())),
+        )
+    )
+
+
+def known_values(actor: Actor, known: ServerSettings) -> dict[str, Any]:
+    """The parameters of ``server_as_known`` besides the actor's (``actor_values``)."""
+    return {
+        "server_name": actor.server_name[:100],
+        "known_shares_channel_id": known.shares_channel_id,
+        "known_intros_channel_id": known.intros_channel_id,
+        "known_asks_channel_id": known.asks_channel_id,
+    }
 
 
 _UPSERT_SERVER = Prepared(PerDialect(_server_upsert))

@@ -22,7 +22,7 @@ from bot.services.answers import (
     PendingAnswers,
     stored_values,
 )
-from bot.services.at_once import Owed
+from bot.services.at_once import KnownSettings, Owed
 from bot.services.members import (
     Actor,
     actor_values,
@@ -147,6 +147,7 @@ class SharingService:
     def __init__(self, database: Database, clock: Callable[[], datetime] = utcnow) -> None:
         self._database = database
         self._clock = clock
+        self._known_settings = KnownSettings()
 
     async def share(
         self,
@@ -178,6 +179,7 @@ class SharingService:
                 return stored
         async with self._database.write_rows() as session:
             settings = await touch_actor(session, actor, now, unless_paused=True)
+            self._known_settings.saw(actor.server_id, settings)
             created = await CREATE_RESOURCE.execute(
                 session, resource_values(actor, channel_id, share, now)
             )
@@ -256,12 +258,16 @@ class SharingService:
         deliverer: str | None,
         now: datetime,
     ) -> ShareOutcome | None:
-        """On PostgreSQL, a new link's share in one statement (see ``at_once``); None
-        when the link was shared before or the server's row needs writing first."""
+        """On PostgreSQL, a new link's share in one statement (see ``at_once``); None when
+        the link was shared before, or the server's row is not as known (or not there yet):
+        the ordinary path then writes it, or refuses a paused member."""
         async with self._database.write_rows(one_statement=True) as rows:
-            settings = await settings_if_current(rows, actor, unless_paused=True)
-            if settings is None:
-                return None
+            settings = self._known_settings.of(actor.server_id)
+            if settings is None:  # read it first: the first share in this server since start
+                settings = await settings_if_current(rows, actor, unless_paused=True)
+                if settings is None:
+                    return None
+                self._known_settings.saw(actor.server_id, settings)
             stored = await NEW_SHARE_AT_ONCE.store(
                 rows,
                 actor,
@@ -274,6 +280,7 @@ class SharingService:
                     outcome=ShareResult.NEW.value,
                     ticket=answer,
                 ),
+                settings,
                 resource=resource_values(actor, channel_id, share, now),
                 tag={"tag": list(share.tags), "server_id": actor.server_id},
                 event=share_event(actor, channel_id, now, resource_id=None),

@@ -80,11 +80,11 @@ ADD_TAGS = Prepared(insert_named(_TAGS, _TAG_COLUMNS))
 SHARE_DEDUPE_PREFIX = "share:"
 
 
-def _new_resource_at_once() -> Insert:
-    """A new link's resource, for ``NEW_SHARE_AT_ONCE``: no row when it was shared before."""
+def _new_resource_at_once(acting: CTE) -> Insert:
+    """A new link's resource, for ``NEW_SHARE_AT_ONCE``: no row when it was shared before, or
+    the server is not as known (``acting`` has no row)."""
     return (
-        postgresql.insert(_RESOURCES)
-        .values({column: given(_RESOURCES, "resource", column) for column in RESOURCE_COLUMNS})
+        insert_each(_RESOURCES, "resource", RESOURCE_COLUMNS, {}, acting)
         .on_conflict_do_nothing(index_elements=[_RESOURCES.c.server_id, _RESOURCES.c.url_hash])
         .returning(_RESOURCES.c.id)
     )

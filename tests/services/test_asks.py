@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.db import ActivityEvent, Database, PendingAnswer
+from bot.db import ActivityEvent, Database, OutboxPost, PendingAnswer
 from bot.errors import InvalidInput
 from bot.services.asks import (
     AskOutcome,
@@ -22,6 +22,7 @@ from bot.services.introductions import IntroductionService
 from bot.services.members import Actor
 from bot.services.outbox import Outbox
 from bot.services.routing import HelperPick
+from bot.services.server_settings import ChannelSetting, ServerSettingsService
 from bot.services.share_input import parse_share
 from bot.services.sharing import SharingService
 from tests.services.clock import Clock, answer_ticket
@@ -29,6 +30,7 @@ from tests.services.query_plans import statements_sent
 
 SERVER = 1001
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
+TICKET = answer_ticket(NOW)
 
 
 def actor(user_id: int) -> Actor:
@@ -80,6 +82,12 @@ async def test_an_ask_stores_its_tags_helpers_event_thread_and_answer(
         )
     if not database.is_sqlite:  # the settings read, then everything else in one statement
         assert len(statements) == 2, statements
+    with statements_sent(database) as statements:
+        await service.ask(
+            actor(23), parse_ask("And quizzes?", None), channel_id=7, answer=TICKET, helpers=[]
+        )
+    if not database.is_sqlite:  # the settings as last read, checked in the one statement
+        assert len(statements) == 1, statements
     stored = await service.load(SERVER, outcome.ask.id)
     assert stored.tags == ("math", "k-5")
     assert [(h.member_id, h.reasons, h.opted_in) for h in stored.helpers] == [
@@ -115,6 +123,25 @@ def test_questions_and_thread_names() -> None:
     )
     assert thread_name("Line one\nline two") == "Line one"
     assert len(thread_name("x" * 500)) == 100
+
+
+async def test_an_asks_channel_chosen_since_the_last_ask_is_where_the_next_thread_goes(
+    database: Database,
+) -> None:
+    # On PostgreSQL the service writes an ask expecting the settings it saw last time; an
+    # admin's choice made since (by another service, as another process would) must win.
+    service = AskService(database, clock=Clock(NOW))
+    first = await service.ask(actor(23), parse_ask("Labs?", None), channel_id=7, answer=TICKET)
+    assert first.ask.channel_id == 7
+    await ServerSettingsService(database).set_channel(
+        actor(1), ChannelSetting.ASKS, 8888, answer=TICKET
+    )
+    later = await service.ask(actor(23), parse_ask("Quizzes?", None), channel_id=7, answer=TICKET)
+    assert later.ask.channel_id == 8888
+    async with database.read() as session:
+        post = await session.get(OutboxPost, later.answer.post_id)
+    assert post is not None
+    assert post.channel_id == 8888
 
 
 async def test_helpers_who_offered_help_come_first_and_only_they_are_pinged(

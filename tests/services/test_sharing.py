@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from bot.db import ActivityEvent, Database, OutboxPost, PendingAnswer, Resource
+from bot.db import ActivityEvent, Database, OutboxPost, PendingAnswer, Resource, Server
 from bot.errors import NotFound
 from bot.services.members import Actor
 from bot.services.outbox import Outbox, Refusal
+from bot.services.pausing import PAUSED_YOU, TrackingPaused
+from bot.services.privacy import PrivacyService
 from bot.services.server_settings import ServerSettingsService
 from bot.services.share_input import parse_share
 from bot.services.sharing import ShareResult, SharingService, UsefulMark
@@ -49,7 +51,8 @@ async def test_every_new_share_stores_the_same_rows_whichever_way_it_is_written(
     database: Database,
 ) -> None:
     # The server's first share makes its row the ordinary way; on PostgreSQL the next new link
-    # is written in one statement (services.at_once): both must leave the same rows behind.
+    # is written in one statement (services.at_once), which checks the server's row is as the
+    # first share left it: both must leave the same rows behind.
     service = SharingService(database)
     outcomes = []
     for url, tags in (("https://example.org/first", "math, k-5"), ("https://example.org/2", "art")):
@@ -63,8 +66,8 @@ async def test_every_new_share_stores_the_same_rows_whichever_way_it_is_written(
                     deliverer="worker-1",
                 )
             )
-    if not database.is_sqlite:  # the settings read, then everything else in one statement
-        assert len(statements) == 2, statements
+    if not database.is_sqlite:  # everything, the server's settings checked, in one statement
+        assert len(statements) == 1, statements
     for outcome, stored_tags in zip(outcomes, (("math", "k-5"), ("art",)), strict=True):
         assert outcome.is_new
         assert outcome.card_claim is not None
@@ -159,6 +162,57 @@ async def test_cards_go_to_the_configured_shares_channel(database: Database) -> 
     )
     assert outcome.card_claim is not None
     assert outcome.card_claim.channel_id == 7777
+
+
+async def test_a_shares_channel_chosen_since_the_last_share_is_where_the_next_card_goes(
+    database: Database,
+) -> None:
+    # On PostgreSQL the service writes a share expecting the settings it saw last time; an
+    # admin's choice made since (here by another service, as another process would) must win.
+    service = SharingService(database)
+    await service.share(ANA, GENERAL, parse_share("https://a.org/1"), answer=TICKET)
+    await ServerSettingsService(database).set_shares_channel(ANA, 7777, answer=TICKET)
+    outcome = await service.share(
+        BEN, GENERAL, parse_share("https://a.org/2"), answer=TICKET, deliverer="main"
+    )
+    assert outcome.is_new
+    assert outcome.card_claim is not None
+    assert outcome.card_claim.channel_id == 7777
+    again = await service.share(
+        ANA, GENERAL, parse_share("https://a.org/3"), answer=TICKET, deliverer="main"
+    )
+    assert again.card_claim is not None
+    assert again.card_claim.channel_id == 7777
+
+
+async def test_a_member_who_paused_since_their_last_share_is_refused_and_nothing_is_kept(
+    database: Database,
+) -> None:
+    service = SharingService(database)
+    await service.share(ANA, GENERAL, parse_share("https://a.org/1"), answer=TICKET)
+    resources, answers = await _count(database, Resource), await _count(database, PendingAnswer)
+    await PrivacyService(database).pause(ANA)
+    with pytest.raises(TrackingPaused) as refused:
+        await service.share(ANA, GENERAL, parse_share("https://a.org/2"), answer=TICKET)
+    assert refused.value.message == PAUSED_YOU
+    assert (await _count(database, Resource), await _count(database, PendingAnswer)) == (
+        resources,
+        answers,
+    )
+
+
+async def test_a_share_after_the_server_was_renamed_is_kept_under_its_new_name(
+    database: Database,
+) -> None:
+    service = SharingService(database)
+    await service.share(ANA, GENERAL, parse_share("https://a.org/1"), answer=TICKET)
+    renamed = Actor(ANA.server_id, "Renamed Educators", ANA.user_id, ANA.display_name)
+    outcome = await service.share(renamed, GENERAL, parse_share("https://a.org/2"), answer=TICKET)
+    assert outcome.is_new
+    async with database.read() as session:
+        server = await session.get(Server, ANA.server_id)
+    assert server is not None
+    assert server.name == "Renamed Educators"
 
 
 async def test_useful_marks_count_once_and_never_for_your_own_share(database: Database) -> None:
