@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint typecheck migrations-check pytest bench bench-share-ping bench-scale bench-ingest bench-fanout bench-writes clean
+.PHONY: run test lint typecheck migrations-check pytest bench bench-share-ping bench-scale bench-ingest bench-fanout bench-writes bench-units clean
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "PLN Coach needs Python 3.11 or newer; run make PYTHON=python3.11 ...")'
@@ -62,6 +62,14 @@ bench-ingest: $(INSTALLED)
 ## The weekly challenge to 5,000 servers at once under Discord's 50 requests/s, against the floor.
 bench-fanout: $(INSTALLED)
 	$(BIN)/python -m bench.weekly_fanout
+
+## One /share and one Useful mark's database work without Discord: statements, CPU (server's too).
+bench-writes: $(INSTALLED)
+	$(BIN)/python -m bench.write_path $(BENCH_ARGS)
+
+## Taking and giving back a pooled connection: directly (as the bot does) against the async engine.
+bench-units: $(INSTALLED)
+	$(BIN)/python -m bench.unit_checkout $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
