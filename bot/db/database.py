@@ -248,13 +248,8 @@ class Database:
         """
         engine = self.engine if in_transaction else self._autocommit_engine
         with _unavailable_as(DatabaseUnavailable.LOOKING):
-            inline = self._inline_connection(engine)
-            if inline is not None:
-                async with self._given_back(engine, inline) as unit:
-                    yield unit  # closing it ends the read (a rollback)
-                return
-            async with engine.connect() as connection:
-                yield connection
+            async with self._connected(engine) as unit:
+                yield unit  # closing it ends the read (a rollback)
 
     @asynccontextmanager
     async def write_rows(self, *, one_statement: bool = False) -> AsyncIterator[AsyncConnection]:
@@ -266,13 +261,8 @@ class Database:
         """
         with _unavailable_as(DatabaseUnavailable.SAVING):
             if one_statement and not self.is_sqlite:
-                inline = self._inline_connection(self._autocommit_engine)
-                if inline is not None:
-                    async with self._given_back(self._autocommit_engine, inline) as unit:
-                        yield unit
-                    return
-                async with self._autocommit_engine.connect() as connection:
-                    yield connection
+                async with self._connected(self._autocommit_engine) as unit:
+                    yield unit
                 return
             if self._write_queue is None:  # PostgreSQL: no queue
                 async with self._writer_engine.begin() as connection:
@@ -339,21 +329,25 @@ class Database:
         return engine.sync_engine.connect()
 
     @asynccontextmanager
-    async def _given_back(
-        self, engine: AsyncEngine, connection: Connection
-    ) -> AsyncIterator[AsyncConnection]:
-        """A unit on a connection taken directly, given back directly at its end too, unless
-        the pool would close it (PostgreSQL's pool full: a connection opened past its size),
-        which awaits the server: then the async way."""
-        unit = AsyncConnection(engine, connection)
+    async def _connected(self, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+        """A unit on a pooled connection of ``engine``, taken and given back directly when
+        neither waits (``_inline_connection``), else through the async engine. Giving one back
+        waits when PostgreSQL's pool, full, would close it (a connection opened past its size).
+        """
+        inline = self._inline_connection(engine)
+        if inline is None:
+            async with engine.connect() as connection:
+                yield connection
+            return
+        unit = AsyncConnection(engine, inline)
         try:
             yield unit
         finally:
-            pool = connection.engine.pool
+            pool = inline.engine.pool
             if self._postgres_pool is not None and self._postgres_pool.closes_at_checkin(pool):
                 await asyncio.shield(unit.close())
             else:
-                connection.close()
+                inline.close()
 
     @asynccontextmanager
     async def _queued(self) -> AsyncIterator[None]:

@@ -56,7 +56,6 @@ from bot.services.at_once import KnownSettings, Owed
 from bot.services.members import (
     Actor,
     note_member,
-    settings_if_current,
     touch_actor,
 )
 from bot.services.outbox import (
@@ -308,12 +307,9 @@ class AskService:
         when the server's row is not as known (or not there yet): the ordinary path then writes
         it, or refuses a paused member."""
         async with self._database.write_rows(one_statement=True) as rows:
-            settings = self._known_settings.of(actor.server_id)
-            if settings is None:  # read it first: the first ask in this server since start
-                settings = await settings_if_current(rows, actor, unless_paused=True)
-                if settings is None:
-                    return None
-                self._known_settings.saw(actor.server_id, settings)
+            settings = await self._known_settings.expected(rows, actor)
+            if settings is None:
+                return None
             thread_channel_id = settings.asks_channel_id or channel_id
             stored = await NEW_ASK_AT_ONCE.store(
                 rows,

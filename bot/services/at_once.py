@@ -41,6 +41,7 @@ from bot.services.members import (
     actor_values,
     known_values,
     server_as_known,
+    settings_if_current,
 )
 from bot.services.outbox import ENQUEUED_COLUMNS, PostClaim, enqueued_values, new_claim
 
@@ -77,8 +78,17 @@ class KnownSettings:
     def __init__(self) -> None:
         self._known: dict[int, ServerSettings] = {}
 
-    def of(self, server_id: int) -> ServerSettings | None:
-        return self._known.get(server_id)
+    async def expected(self, rows: Rows, actor: Actor) -> ServerSettings | None:
+        """The settings a one-statement write in ``actor``'s server expects: those seen last,
+        else read now (the first action there since start-up), as ``settings_if_current``
+        reads them (None: the server's row must be written first; a paused member refused).
+        """
+        known = self._known.get(actor.server_id)
+        if known is None:
+            known = await settings_if_current(rows, actor)
+            if known is not None:
+                self.saw(actor.server_id, known)
+        return known
 
     def saw(self, server_id: int, settings: ServerSettings) -> None:
         self._known[server_id] = settings

@@ -7,7 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, FromClause, String, and_, bindparam, exists, select, update
+from sqlalchemy import (
+    BigInteger,
+    FromClause,
+    String,
+    and_,
+    bindparam,
+    exists,
+    false,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 
 from bot.db.models import Member, MemberPreferences, Server
@@ -32,24 +42,21 @@ def _paused(member: Any) -> Any:
     )
 
 
-def acting_server_columns(about: Any) -> list[Any]:
+def acting_server_columns(about: Any | None) -> list[Any]:
     """The ``servers`` row's name and settings, and whether the member acting (bind parameter
-    ``user_id``) and ``about`` (one the action is about: a column, or a bind parameter) paused
-    tracking: what ``settings_of`` reads, for a statement that reads them with something else.
+    ``user_id``) and ``about`` (one the action is about, if any: a column or a bind parameter)
+    paused tracking: what ``settings_of`` reads, for a statement reading them with more.
     """
     return [
         _SERVERS.c.name.label("server_name"),
         *_SETTINGS,
         _paused(bindparam("user_id", type_=BigInteger())).label("paused"),
-        _paused(about).label("other_paused"),
+        (false() if about is None else _paused(about)).label("other_paused"),
     ]
 
 
-_SERVER_ROW = Prepared(
-    select(*acting_server_columns(bindparam("other_id", type_=BigInteger()))).where(
-        _SERVERS.c.id == bindparam("id")
-    )
-)
+# The server's row, and whether the member acting paused (nobody else's pause is asked).
+_SERVER_ROW = Prepared(select(*acting_server_columns(None)).where(_SERVERS.c.id == bindparam("id")))
 
 
 # Who of some members is still here and did not pause tracking (see ``active_among``).
@@ -194,17 +201,13 @@ def actor_values(actor: Actor, now: datetime) -> dict[str, Any]:
     }
 
 
-async def settings_if_current(
-    session: Rows, actor: Actor, *, unless_paused: bool = False, about: int | None = None
-) -> ServerSettings | None:
+async def settings_if_current(session: Rows, actor: Actor) -> ServerSettings | None:
     """The server's settings when its row is there under its current name (None: it must be
-    created or renamed first, as ``touch_server`` does); refuses a paused member as it does,
-    and (``about``) a member the action is about who paused, as ``refuse_if_paused`` does.
+    created or renamed first, as ``touch_server`` does); refuses a paused member as it does.
 
     For a unit that writes everything else in one statement: it then needs no transaction.
     """
-    paused_check = actor.user_id if unless_paused else None
-    return settings_of(await _server_row(session, actor.server_id, paused_check, about), actor)
+    return settings_of(await _server_row(session, actor.server_id, actor.user_id), actor)
 
 
 def settings_of(row: Any | None, actor: Actor) -> ServerSettings | None:
@@ -217,16 +220,13 @@ def settings_of(row: Any | None, actor: Actor) -> ServerSettings | None:
     return ServerSettings(row.shares_channel_id, row.intros_channel_id, row.asks_channel_id)
 
 
-async def _server_row(
-    session: Rows, server_id: int, refuse_paused: int | None, about: int | None = None
-) -> Any | None:
-    """The server's row (None: not there yet), with whether ``refuse_paused`` and ``about``
-    (someone else) paused (``_refuse_if_paused`` reads them).
+async def _server_row(session: Rows, server_id: int, refuse_paused: int | None) -> Any | None:
+    """The server's row (None: not there yet), with whether ``refuse_paused`` paused
+    (``_refuse_if_paused`` reads it).
 
     No server row yet: nobody in it has preferences, so nobody paused.
     """
-    other = about if about != refuse_paused else None
-    params = {"id": server_id, "user_id": refuse_paused, "other_id": other}
+    params = {"id": server_id, "user_id": refuse_paused}
     return (await _SERVER_ROW.execute(session, params)).one_or_none()
 
 

@@ -26,7 +26,6 @@ from bot.services.at_once import KnownSettings, Owed
 from bot.services.members import (
     Actor,
     actor_values,
-    settings_if_current,
     settings_of,
     touch_actor,
 )
@@ -262,12 +261,9 @@ class SharingService:
         the link was shared before, or the server's row is not as known (or not there yet):
         the ordinary path then writes it, or refuses a paused member."""
         async with self._database.write_rows(one_statement=True) as rows:
-            settings = self._known_settings.of(actor.server_id)
-            if settings is None:  # read it first: the first share in this server since start
-                settings = await settings_if_current(rows, actor, unless_paused=True)
-                if settings is None:
-                    return None
-                self._known_settings.saw(actor.server_id, settings)
+            settings = await self._known_settings.expected(rows, actor)
+            if settings is None:
+                return None
             stored = await NEW_SHARE_AT_ONCE.store(
                 rows,
                 actor,
