@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.db import Database, postgres_pool
 from bot.errors import DatabaseUnavailable
+from tests.services.postgres_restart import drop_other_connections
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 
@@ -39,17 +40,6 @@ async def patient(database: Database) -> AsyncIterator[Database]:
 async def _backend(database: Database) -> int:
     async with database.read_rows() as unit:
         return int((await unit.execute(_BACKEND)).scalar_one())
-
-
-async def _drop_connections(database: Database) -> None:
-    """What a PostgreSQL restart does to every other pooled connection."""
-    async with database.read_rows() as unit:
-        await unit.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        )
 
 
 def _refuse_the_async_way(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -92,7 +82,7 @@ async def test_a_connection_postgresql_dropped_while_quiet_is_replaced_before_a_
     patient: Database, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = await _backend(patient)
-    await _drop_connections(database)
+    await drop_other_connections(database)
     monkeypatch.setattr(postgres_pool, "IDLE_BEFORE_PING", 0.0)
     assert await _backend(patient) != first  # the first try works, on a new connection
 
@@ -102,7 +92,7 @@ async def test_after_a_dropped_connection_every_older_one_is_reopened_the_async_
 ) -> None:
     async with patient.read_rows() as one, patient.read_rows() as other:
         older = {int((await unit.execute(_BACKEND)).scalar_one()) for unit in (one, other)}
-    await _drop_connections(database)
+    await drop_other_connections(database)
     with pytest.raises(DatabaseUnavailable):  # in use a moment ago: the first try fails...
         await _backend(patient)
     # ...and each connection after it is a new one, however it was taken.

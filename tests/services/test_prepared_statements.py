@@ -12,13 +12,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, exc, func, insert, select, text
+from sqlalchemy import bindparam, exc, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.db import Database, Member, Server, utcnow
 from bot.db.prepared import Prepared, asyncpg_adapter
 from bot.db.statements import table_of
 from bot.errors import DatabaseUnavailable
+from tests.services.postgres_restart import drop_other_connections
 
 _SERVERS = table_of(Server)
 _MEMBERS = table_of(Member)
@@ -138,17 +139,6 @@ async def test_on_postgresql_prepared_statements_go_straight_to_asyncpg(
         assert asyncpg_adapter(sync) is not None
 
 
-async def _drop_connections_to(database: Database) -> None:
-    """What a PostgreSQL restart does to the bot's pooled connections."""
-    async with database.read_rows() as unit:
-        await unit.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        )
-
-
 async def test_after_postgresql_drops_the_connections_one_try_fails_and_the_next_works(
     database: Database,
 ) -> None:
@@ -163,7 +153,7 @@ async def test_after_postgresql_drops_the_connections_one_try_fails_and_the_next
         async with patient.read_rows() as first, patient.read_rows() as second:
             for unit in (first, second):  # two pooled connections
                 await look(unit)
-        await _drop_connections_to(database)
+        await drop_other_connections(database)
         # In use a moment ago: handed out unchecked, so the member is told to try again...
         with pytest.raises(DatabaseUnavailable):
             async with patient.read_rows() as unit:

@@ -172,17 +172,13 @@ async def test_a_shares_channel_chosen_since_the_last_share_is_where_the_next_ca
     service = SharingService(database)
     await service.share(ANA, GENERAL, parse_share("https://a.org/1"), answer=TICKET)
     await ServerSettingsService(database).set_shares_channel(ANA, 7777, answer=TICKET)
-    outcome = await service.share(
-        BEN, GENERAL, parse_share("https://a.org/2"), answer=TICKET, deliverer="main"
-    )
-    assert outcome.is_new
-    assert outcome.card_claim is not None
-    assert outcome.card_claim.channel_id == 7777
-    again = await service.share(
-        ANA, GENERAL, parse_share("https://a.org/3"), answer=TICKET, deliverer="main"
-    )
-    assert again.card_claim is not None
-    assert again.card_claim.channel_id == 7777
+    for member, url in ((BEN, "https://a.org/2"), (ANA, "https://a.org/3")):
+        outcome = await service.share(
+            member, GENERAL, parse_share(url), answer=TICKET, deliverer="main"
+        )
+        assert outcome.is_new
+        assert outcome.card_claim is not None
+        assert outcome.card_claim.channel_id == 7777
 
 
 async def test_a_member_who_paused_since_their_last_share_is_refused_and_nothing_is_kept(
