@@ -239,6 +239,9 @@ class Privacy(
     def __init__(self, bot: PLNCoachBot) -> None:
         self.bot = bot
         self._deleting: set[asyncio.Task[None]] = set()
+        # Set once the servers this process is in are stored (on_ready): until then a server
+        # the bot was invited back to while it was down still looks removed to the sweep.
+        self._presence_known = asyncio.Event()
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -375,9 +378,13 @@ class Privacy(
         await self.bot.services.privacy.servers_present(
             {guild.id for guild in self.bot.guilds}, owns=self.bot.owns
         )
+        self._presence_known.set()
 
     async def sweep(self) -> None:
-        """Delete the servers the bot left longer ago than the retention period."""
+        """Delete the servers the bot left longer ago than the retention period, once this
+        process knows which servers it is in (a sweep before that waits for the next hour)."""
+        if not self._presence_known.is_set():
+            return
         retention = timedelta(days=self.bot.settings.privacy.retention_days)
         purged = await self.bot.services.privacy.purge_removed_servers(
             self.bot.clock(), retention, owns=self.bot.owns
