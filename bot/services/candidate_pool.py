@@ -23,6 +23,7 @@ once, in every process.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from bot.db.statements import (
     table_of,
 )
 from bot.habits import EventKind
+from bot.services.interest_match import Interests, TagBits
 
 FRESH_FOR = 2.0  # seconds
 # Members quiet for longer are not suggested: they may not answer.
@@ -116,7 +118,7 @@ _TAKING_PART_LATELY = Prepared(
 class Candidate:
     """A member who could be suggested, and what ranking them needs to know."""
 
-    __slots__ = ("display_name", "last_seen_at", "recent", "seen", "user_id")
+    __slots__ = ("display_name", "last_seen_at", "recent", "seen", "taking_part", "user_id")
 
     def __init__(self, user_id: int, display_name: str, last_seen_at: datetime) -> None:
         self.user_id = user_id
@@ -127,6 +129,12 @@ class Candidate:
         # What they did here lately (replies, reactions, shares, asks, answers): people who
         # take part are the ones who answer back. Set once, by ``count_recent``.
         self.recent = 0
+        # ``recent`` as rankings weigh it, on a log scale: worked out once, not once a ranking.
+        self.taking_part = 0.0
+
+    def counted(self, recent: int) -> None:
+        self.recent = recent
+        self.taking_part = math.log2(1 + recent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +144,9 @@ class ActiveMembers:
     now: datetime  # the time the windows were read for
     read_at: float  # time.monotonic() when read
     members: dict[int, Candidate]
-    # Who has each tag, and as what kind of interest: (user_id, kind).
-    with_tag: dict[str, list[tuple[int, str]]]
+    # Their tags, numbered; and each member's interests on them (members with any).
+    bits: TagBits
+    interests: dict[int, Interests]
 
     @property
     def complete(self) -> bool:
@@ -200,7 +209,7 @@ async def _read(session: Rows, server_id: int, now: datetime) -> ActiveMembers:
         session, {"server_id": server_id, "active_since": now - ACTIVE_WITHIN}
     )
     members = {row.user_id: Candidate(*row) for row in rows.all()}
-    with_tag: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    theirs: dict[int, list[tuple[str, str]]] = defaultdict(list)
     if members:
         if len(members) > LONG_LIST:
             await plan_for_long_lists(session)
@@ -208,9 +217,16 @@ async def _read(session: Rows, server_id: int, now: datetime) -> ActiveMembers:
             session, {"server_id": server_id, "ids": list(members)}
         )
         for user_id, kind, tag in interests.all():
-            with_tag[tag].append((user_id, kind))
+            theirs[user_id].append((kind, tag))
         await count_recent(session, server_id, members, now)
-    return ActiveMembers(now, time.monotonic(), members, dict(with_tag))
+    bits = TagBits(tag for pairs in theirs.values() for _, tag in pairs)
+    return ActiveMembers(
+        now,
+        time.monotonic(),
+        members,
+        bits,
+        {user_id: Interests.of(bits, pairs) for user_id, pairs in theirs.items()},
+    )
 
 
 async def count_recent(
@@ -225,4 +241,4 @@ async def count_recent(
         {"server_id": server_id, "ids": list(candidates), "since": now - ACTIVITY_WINDOW},
     )
     for member_id, count in rows.all():
-        candidates[member_id].recent = count or 0
+        candidates[member_id].counted(count or 0)
