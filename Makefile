@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint typecheck migrations-check pytest bench bench-share-ping bench-scale bench-ingest bench-fanout bench-writes bench-units clean
+.PHONY: run test lint typecheck migrations-check pytest bench bench-share-ping bench-scale bench-ingest bench-fanout bench-writes bench-units bench-services clean
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "PLN Coach needs Python 3.11 or newer; run make PYTHON=python3.11 ...")'
@@ -70,6 +70,10 @@ bench-writes: $(INSTALLED)
 ## Taking and giving back a pooled connection: directly (as the bot does) against the async engine.
 bench-units: $(INSTALLED)
 	$(BIN)/python -m bench.unit_checkout $(BENCH_ARGS)
+
+## The hot commands' domain services alone: CPU per call (the database server's too on PostgreSQL).
+bench-services: $(INSTALLED)
+	$(BIN)/python -m bench.service_cpu $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
