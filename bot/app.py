@@ -366,6 +366,7 @@ class PLNCoachBot(commands.Bot):
             except Exception:
                 log.exception("Passive signals could not be stored at shutdown")
         if self._services is not None:
+            await self._services.suggestions.close()
             await self._services.database.dispose()
             self._services = None
 

@@ -8,10 +8,15 @@ every suggestion in that server for ``FRESH_FOR``: under load (a challenge post 
 server to /progress, which names a colleague) that is one read for hundreds of suggestions; a
 quiet server reads it afresh each time, as before.
 
-When the list goes stale under load, the suggestions that arrive while it is being read again
-wait for that read instead of each reading it too: on PostgreSQL a read is several round trips
-with other commands running meanwhile, and every command in flight at that moment (sixteen in
-``make bench``) used to read the same list at once.
+On PostgreSQL, while suggestions keep coming, the list is read again in the background once it
+is ``REFRESH_AFTER`` old, and served meanwhile: the suggestion that found it stale waited for
+the read's round trips, and so did every one arriving during them (``make bench``'s paced
+/connect suggest and /progress had their slowest answers every two seconds, on the dot). SQLite
+reads block the event loop wherever they run (``inline_sqlite``), so there the list is read
+when it goes stale. When the list does go stale (a quiet server), the suggestions that arrive
+while it is being read wait for that read instead of each reading it too: on PostgreSQL a read
+is several round trips with other commands running meanwhile, and every command in flight at
+that moment (sixteen in ``make bench``) used to read the same list at once.
 
 What may be up to two seconds old: who counts as recently active, their interests, their
 counts, their order. What is never stale: *who may be named*. The list keeps members who paused
@@ -23,15 +28,18 @@ once, in every process.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import BigInteger, BindParameter, bindparam, func, literal_column, select
 
-from bot.db import ActivityEvent, Member, MemberInterest
+from bot.db import ActivityEvent, Database, Member, MemberInterest
 from bot.db.prepared import Prepared
 from bot.db.statements import (
     LONG_LIST,
@@ -42,10 +50,15 @@ from bot.db.statements import (
     plan_for_long_lists,
     table_of,
 )
+from bot.errors import DatabaseUnavailable
 from bot.habits import EventKind
 from bot.services.interest_match import Interests, TagBits
 
+log = logging.getLogger(__name__)
+
 FRESH_FOR = 2.0  # seconds
+# Under load the list is read again this long after the last read, in the background.
+REFRESH_AFTER = 1.5  # seconds
 # Members quiet for longer are not suggested: they may not answer.
 ACTIVE_WITHIN = timedelta(days=90)
 RECENT_CANDIDATES = 200
@@ -153,20 +166,33 @@ class ActiveMembers:
         """Every active member is here (a busy server has more than ``RECENT_CANDIDATES``)."""
         return len(self.members) < RECENT_CANDIDATES
 
-    def fresh_for(self, now: datetime) -> bool:
+    def fresh_for(self, now: datetime, within: float = FRESH_FOR) -> bool:
         return (
-            time.monotonic() - self.read_at < FRESH_FOR
-            and abs((now - self.now).total_seconds()) < FRESH_FOR
+            time.monotonic() - self.read_at < within
+            and abs((now - self.now).total_seconds()) < within
         )
+
+    @property
+    def small(self) -> bool:
+        """Read without planning for long lists (``plan_for_long_lists``): no transaction."""
+        return self.complete and len(self.members) <= LONG_LIST
 
 
 class CandidatePool:
-    """``ActiveMembers`` per server, read again when older than ``FRESH_FOR``."""
+    """``ActiveMembers`` per server, read again when older than ``FRESH_FOR``, and in the
+    background once older than ``REFRESH_AFTER`` while suggestions keep coming."""
 
-    def __init__(self) -> None:
+    def __init__(self, database: Database) -> None:
+        self._database = database
         self._servers: dict[int, ActiveMembers] = {}
-        # Reads under way, by server: what a suggestion arriving meanwhile waits for.
+        # Reads under way, by server: what a suggestion that finds no fresh list waits for.
         self._reading: dict[int, asyncio.Future[None]] = {}
+        self._refreshes: set[asyncio.Task[None]] = set()
+        # SQLite reads run on the event loop (``inline_sqlite``): one in the background holds
+        # up the commands arriving meanwhile just as one in the foreground does (measured: the
+        # slow answers came every REFRESH_AFTER instead of every FRESH_FOR, and slower), so
+        # there the list is read when it goes stale.
+        self._refresh_early = not database.is_sqlite
 
     def fresh(self, server_id: int, now: datetime) -> ActiveMembers | None:
         """The server's members if read less than ``FRESH_FOR`` ago."""
@@ -174,33 +200,73 @@ class CandidatePool:
         return found if found is not None and found.fresh_for(now) else None
 
     async def settled(self, server_id: int, now: datetime) -> ActiveMembers | None:
-        """``fresh``, once the read under way for the server (if any) has ended: call it before
-        taking a connection, so a suggestion that waits holds none meanwhile. None: no fresh
-        list (or the read failed), the caller reads it."""
+        """``fresh``, or if there is none, once the read under way for the server (if any)
+        has ended: call it before taking a connection, so a suggestion that waits holds none
+        meanwhile. None: no fresh list (or the read failed), the caller reads it.
+
+        On PostgreSQL a fresh list older than ``REFRESH_AFTER`` is read again in the background,
+        and served meanwhile (see the module's docstring)."""
+        found = self.fresh(server_id, now)
         reading = self._reading.get(server_id)
-        if reading is not None:
+        if found is None and reading is not None:
             # Shielded: a waiter cancelled (its member's command timed out) must not cancel
             # the read for everyone else.
             await asyncio.shield(reading)
-        return self.fresh(server_id, now)
+            return self.fresh(server_id, now)
+        if (
+            found is not None
+            and self._refresh_early
+            and reading is None
+            and not found.fresh_for(now, REFRESH_AFTER)
+        ):
+            self._refresh_in_background(server_id, now, small=found.small)
+        return found
 
     async def active_members(self, session: Rows, server_id: int, now: datetime) -> ActiveMembers:
         found = await self.settled(server_id, now)
         if found is not None:
             return found
+        with self._read_under_way(server_id):
+            return self._keep(server_id, now, await _read(session, server_id, now))
+
+    async def close(self) -> None:
+        """Let the reads under way in the background end (before the database goes)."""
+        await asyncio.gather(*self._refreshes, return_exceptions=True)
+
+    def _refresh_in_background(self, server_id: int, now: datetime, *, small: bool) -> None:
+        task = asyncio.create_task(self._refresh(server_id, now, small=small))
+        self._refreshes.add(task)
+        task.add_done_callback(self._refreshes.discard)
+
+    async def _refresh(self, server_id: int, now: datetime, *, small: bool) -> None:
+        with self._read_under_way(server_id):
+            try:
+                async with self._database.read_rows(in_transaction=not small) as session:
+                    self._keep(server_id, now, await _read(session, server_id, now))
+            except DatabaseUnavailable as error:
+                # The list is kept until it goes stale; the suggestion after that reads it
+                # itself, and tells its member if the database is still away.
+                log.info("Active members of server %s not read again: %s", server_id, error)
+            except Exception:  # a task nobody awaits: say so here, or nobody hears of it
+                log.exception("Active members of server %s not read again", server_id)
+
+    @contextmanager
+    def _read_under_way(self, server_id: int) -> Iterator[None]:
+        """The server's read, for others to wait on while it runs; a failed read's waiters
+        each read for themselves."""
         reading = asyncio.get_running_loop().create_future()
         self._reading[server_id] = reading
         try:
-            found = await _read(session, server_id, now)
-            # Drop what went stale elsewhere: the pool holds only servers in use right now.
-            self._servers = {
-                key: value for key, value in self._servers.items() if value.fresh_for(now)
-            }
-            self._servers[server_id] = found
+            yield
         finally:
-            if self._reading.get(server_id) is reading:  # (a failed read's waiters each read)
+            if self._reading.get(server_id) is reading:
                 del self._reading[server_id]
             reading.set_result(None)
+
+    def _keep(self, server_id: int, now: datetime, found: ActiveMembers) -> ActiveMembers:
+        # Drop what went stale elsewhere: the pool holds only servers in use right now.
+        self._servers = {key: value for key, value in self._servers.items() if value.fresh_for(now)}
+        self._servers[server_id] = found
         return found
 
 

@@ -29,11 +29,9 @@ class TagBits:
         self._tags = sorted(set(tags))
         self._bit = {tag: 1 << index for index, tag in enumerate(self._tags)}
 
-    def mask(self, tags: Iterable[str]) -> int:
-        mask = 0
-        for tag in tags:
-            mask |= self._bit.get(tag, 0)
-        return mask
+    def bit(self, tag: str) -> int:
+        """The tag's bit; 0 for a tag not numbered here."""
+        return self._bit.get(tag, 0)
 
     def tags(self, mask: int) -> tuple[str, ...]:
         """The tags in ``mask``, in order (bits are numbered in the tags' sorted order)."""
@@ -55,6 +53,13 @@ class Match:
 
 
 NO_MATCH = Match((), (), ())
+# Where each kind of interest goes in ``Interests``' masks (subjects, grades, learn, helps).
+_SLOT = {
+    InterestKind.SUBJECT.value: 0,
+    InterestKind.GRADE.value: 1,
+    InterestKind.LEARN.value: 2,
+    InterestKind.HELP.value: 3,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,15 +75,14 @@ class Interests:
 
     @classmethod
     def of(cls, bits: TagBits, interests: Iterable[tuple[str, str]]) -> Interests:
-        """From (kind, tag) pairs."""
-        by_kind: dict[str, list[str]] = {kind.value: [] for kind in InterestKind}
+        """From (kind, tag) pairs (a pool's read makes one per member: a loop, no more)."""
+        masks = [0, 0, 0, 0]  # in _SLOT's order
         for kind, tag in interests:
-            if kind in by_kind:
-                by_kind[kind].append(tag)
-        subjects = bits.mask(by_kind[InterestKind.SUBJECT])
-        grades = bits.mask(by_kind[InterestKind.GRADE])
-        helps = bits.mask(by_kind[InterestKind.HELP]) | subjects | grades
-        return cls(bits, subjects, grades, bits.mask(by_kind[InterestKind.LEARN]), helps)
+            slot = _SLOT.get(kind)
+            if slot is not None:
+                masks[slot] |= bits.bit(tag)
+        subjects, grades, learn, helps = masks
+        return cls(bits, subjects, grades, learn, helps | subjects | grades)
 
     def weight(self, mine: Interests) -> int:
         """How much these interests (a candidate's) have for ``mine`` (the member's, on the same

@@ -284,7 +284,11 @@ class SuggestionService:
     def __init__(self, database: Database, clock: Callable[[], datetime] = utcnow) -> None:
         self._database = database
         self._clock = clock
-        self._pool = CandidatePool()
+        self._pool = CandidatePool(database)
+
+    async def close(self) -> None:
+        """Before the database is disposed of: the active members' reads under way end."""
+        await self._pool.close()
 
     async def suggest(
         self, server_id: int, user_id: int, *, count: int = 3, exclude: Collection[int] = ()
@@ -300,7 +304,7 @@ class SuggestionService:
         # A big server's lists are planned for in a transaction (plan_for_long_lists); a
         # small one's statements run on their own (on PostgreSQL, no BEGIN and ROLLBACK).
         known = await self._pool.settled(server_id, now)
-        small = known is not None and known.complete and len(known.members) <= LONG_LIST
+        small = known is not None and known.small
         async with self._database.read_rows(in_transaction=not small) as session:
             mine, own, complete = await _mine(session, server_id, user_id)
             active = await self._pool.active_members(session, server_id, now)

@@ -211,6 +211,29 @@ async def test_a_newcomer_is_suggested_within_seconds(database: Database) -> Non
     assert "also works with grade 7 · science" in found[0].reasons
 
 
+async def test_under_load_the_active_members_are_read_again_before_anyone_waits_for_it(
+    database: Database,
+) -> None:
+    # Suggestions keep coming: the list, once REFRESH_AFTER old, still answers at once while it
+    # is read again in the background, and the next suggestion knows the newcomer. (SQLite reads
+    # block the event loop wherever they run: there the list is read when it goes stale.)
+    if database.is_sqlite:
+        pytest.skip("PostgreSQL only")
+    await introduce(database, 11, SCIENCE_7)
+    await introduce(database, 12, IntroAnswers("Teacher", "art", "grade 2", "", ""))
+    clock = Clock(NOW)
+    service = SuggestionService(database, clock=clock)
+    assert [s.user_id for s in await service.suggest(SERVER, 11)] == [12]
+
+    await introduce(database, 13, SCIENCE_7)
+    clock.now = NOW + timedelta(seconds=candidate_pool.REFRESH_AFTER + 0.1)
+    assert [s.user_id for s in await service.suggest(SERVER, 11)] == [12]  # as it was read
+    await service.close()  # the read in the background ends
+
+    found = await service.suggest(SERVER, 11)
+    assert [s.user_id for s in found] == [13, 12]  # still short of FRESH_FOR since the first
+
+
 async def test_suggestions_asked_for_at_once_share_one_read_of_the_active_members(
     database: Database,
 ) -> None:
