@@ -187,7 +187,8 @@ class CandidatePool:
         self._servers: dict[int, ActiveMembers] = {}
         # Reads under way, by server: what a suggestion that finds no fresh list waits for.
         self._reading: dict[int, asyncio.Future[None]] = {}
-        self._refreshes: set[asyncio.Task[None]] = set()
+        # Reads in the background, by server (one at a time each).
+        self._refreshes: dict[int, asyncio.Task[None]] = {}
         # SQLite reads run on the event loop (``inline_sqlite``): one in the background holds
         # up the commands arriving meanwhile just as one in the foreground does (measured: the
         # slow answers came every REFRESH_AFTER instead of every FRESH_FOR, and slower), so
@@ -217,6 +218,7 @@ class CandidatePool:
             found is not None
             and self._refresh_early
             and reading is None
+            and server_id not in self._refreshes
             and not found.fresh_for(now, REFRESH_AFTER)
         ):
             self._refresh_in_background(server_id, now, small=found.small)
@@ -231,12 +233,12 @@ class CandidatePool:
 
     async def close(self) -> None:
         """Let the reads under way in the background end (before the database goes)."""
-        await asyncio.gather(*self._refreshes, return_exceptions=True)
+        await asyncio.gather(*self._refreshes.values(), return_exceptions=True)
 
     def _refresh_in_background(self, server_id: int, now: datetime, *, small: bool) -> None:
         task = asyncio.create_task(self._refresh(server_id, now, small=small))
-        self._refreshes.add(task)
-        task.add_done_callback(self._refreshes.discard)
+        self._refreshes[server_id] = task
+        task.add_done_callback(lambda _: self._refreshes.pop(server_id, None))
 
     async def _refresh(self, server_id: int, now: datetime, *, small: bool) -> None:
         with self._read_under_way(server_id):
