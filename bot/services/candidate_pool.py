@@ -31,11 +31,11 @@ import asyncio
 import logging
 import math
 import time
-from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import BigInteger, BindParameter, bindparam, func, literal_column, select
 
@@ -52,7 +52,7 @@ from bot.db.statements import (
 )
 from bot.errors import DatabaseUnavailable
 from bot.habits import EventKind
-from bot.services.interest_match import Interests, TagBits
+from bot.services.interest_match import Interests, TagBits, members_interests
 
 log = logging.getLogger(__name__)
 
@@ -277,24 +277,17 @@ async def _read(session: Rows, server_id: int, now: datetime) -> ActiveMembers:
         session, {"server_id": server_id, "active_since": now - ACTIVE_WITHIN}
     )
     members = {row.user_id: Candidate(*row) for row in rows.all()}
-    theirs: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    interests: Sequence[Any] = ()  # (member, kind, tag) rows
     if members:
         if len(members) > LONG_LIST:
             await plan_for_long_lists(session)
-        interests = await _THEIR_INTERESTS.execute(
+        read = await _THEIR_INTERESTS.execute(
             session, {"server_id": server_id, "ids": list(members)}
         )
-        for user_id, kind, tag in interests.all():
-            theirs[user_id].append((kind, tag))
+        interests = read.all()
         await count_recent(session, server_id, members, now)
-    bits = TagBits(tag for pairs in theirs.values() for _, tag in pairs)
-    return ActiveMembers(
-        now,
-        time.monotonic(),
-        members,
-        bits,
-        {user_id: Interests.of(bits, pairs) for user_id, pairs in theirs.items()},
-    )
+    bits, by_member = members_interests(interests)
+    return ActiveMembers(now, time.monotonic(), members, bits, by_member)
 
 
 async def count_recent(

@@ -10,6 +10,7 @@ few ANDs and bit counts; the tags' names come back only for the few suggested, f
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -103,3 +104,16 @@ class Interests:
             self.bits.tags(they_help),
             self.bits.tags(self.learn & mine.helps & ~they_help),
         )
+
+
+def members_interests(
+    rows: Iterable[tuple[int, str, str]], bits: TagBits | None = None
+) -> tuple[TagBits, dict[int, Interests]]:
+    """Interest rows (member, kind, tag) as each member's ``Interests`` on ``bits``; without
+    ``bits``, on the rows' own tags, numbered."""
+    by_member: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for user_id, kind, tag in rows:
+        by_member[user_id].append((kind, tag))
+    if bits is None:
+        bits = TagBits(tag for pairs in by_member.values() for _, tag in pairs)
+    return bits, {user_id: Interests.of(bits, pairs) for user_id, pairs in by_member.items()}

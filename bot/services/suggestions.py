@@ -18,7 +18,6 @@ interests and counts are read once for every suggestion made there in two second
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -63,7 +62,7 @@ from bot.services.candidate_pool import (
     CandidatePool,
     count_recent,
 )
-from bot.services.interest_match import NO_MATCH, Interests, Match, TagBits
+from bot.services.interest_match import NO_MATCH, Interests, Match, TagBits, members_interests
 from bot.services.members import first_active
 from bot.services.pausing import not_paused
 from bot.services.ties import tied_with
@@ -399,16 +398,12 @@ async def _interests_of(
     """The interests candidates outside the pool have in common with the member (their other
     tags cannot match), numbered on the member's tags."""
     tags = sorted({tag for _, tag in mine})
-    bits = TagBits(tags)
     if not tags:
-        return bits, {}
+        return TagBits(()), {}
     rows = await _INTERESTS_IN_COMMON.execute(
         session, {"server_id": server_id, "ids": list(candidates), "tags": tags}
     )
-    theirs: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for user_id, kind, tag in rows.all():
-        theirs[user_id].append((kind, tag))
-    return bits, {user_id: Interests.of(bits, pairs) for user_id, pairs in theirs.items()}
+    return members_interests(rows.all(), TagBits(tags))
 
 
 async def _still_suggestible(

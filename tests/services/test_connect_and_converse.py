@@ -197,14 +197,20 @@ async def test_one_service_never_names_a_member_who_left_paused_or_was_forgotten
     assert [s.user_id for s in await service.suggest(SERVER, 11)] == [13]
 
 
-async def test_a_newcomer_is_suggested_within_seconds(database: Database) -> None:
+async def _newcomer_after_a_suggestion(database: Database) -> tuple[Clock, SuggestionService]:
+    """Ana (11) is suggested Ben (12), then a colleague sharing her interests (13) introduces
+    themselves: the service's list of active members was read before they did."""
     await introduce(database, 11, SCIENCE_7)
     await introduce(database, 12, IntroAnswers("Teacher", "art", "grade 2", "", ""))
     clock = Clock(NOW)
     service = SuggestionService(database, clock=clock)
     assert [s.user_id for s in await service.suggest(SERVER, 11)] == [12]
-
     await introduce(database, 13, SCIENCE_7)
+    return clock, service
+
+
+async def test_a_newcomer_is_suggested_within_seconds(database: Database) -> None:
+    clock, service = await _newcomer_after_a_suggestion(database)
     clock.now = NOW + timedelta(seconds=candidate_pool.FRESH_FOR)
     found = await service.suggest(SERVER, 11)
     assert [s.user_id for s in found] == [13, 12]
@@ -219,13 +225,7 @@ async def test_under_load_the_active_members_are_read_again_before_anyone_waits_
     # block the event loop wherever they run: there the list is read when it goes stale.)
     if database.is_sqlite:
         pytest.skip("PostgreSQL only")
-    await introduce(database, 11, SCIENCE_7)
-    await introduce(database, 12, IntroAnswers("Teacher", "art", "grade 2", "", ""))
-    clock = Clock(NOW)
-    service = SuggestionService(database, clock=clock)
-    assert [s.user_id for s in await service.suggest(SERVER, 11)] == [12]
-
-    await introduce(database, 13, SCIENCE_7)
+    clock, service = await _newcomer_after_a_suggestion(database)
     clock.now = NOW + timedelta(seconds=candidate_pool.REFRESH_AFTER + 0.1)
     assert [s.user_id for s in await service.suggest(SERVER, 11)] == [12]  # as it was read
     await service.close()  # the read in the background ends
