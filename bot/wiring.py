@@ -62,8 +62,8 @@ def build_services(
     database: Database, *, clock: Clock = utcnow, catch_up_grace: timedelta = DEFAULT_GRACE
 ) -> Services:
     """``clock``: the time weekly posts, challenges and nudges go by."""
-    introductions = IntroductionService(database)
     suggestions = SuggestionService(database)
+    introductions = IntroductionService(database, members_changed=suggestions.members_changed)
     converse = ConverseService(database)
     asks = AskService(database)
     coach = CoachService(suggestions, converse, introductions)

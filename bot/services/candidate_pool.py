@@ -1,4 +1,4 @@
-"""A server's recently active members as ``/connect suggest`` ranks them, shared for two seconds.
+"""A server's recently active members as ``/connect suggest`` ranks them, shared for ten seconds.
 
 Every suggestion in a server starts from the same list: its most recently active members, their
 interests and how much each took part lately. Reading it is most of a suggestion's cost (about
@@ -11,18 +11,27 @@ quiet server reads it afresh each time, as before.
 On PostgreSQL, while suggestions keep coming, the list is read again in the background once it
 is ``REFRESH_AFTER`` old, and served meanwhile: the suggestion that found it stale waited for
 the read's round trips, and so did every one arriving during them (``make bench``'s paced
-/connect suggest and /progress had their slowest answers every two seconds, on the dot). SQLite
-reads block the event loop wherever they run (``inline_sqlite``), so there the list is read
-when it goes stale. When the list does go stale (a quiet server), the suggestions that arrive
-while it is being read wait for that read instead of each reading it too: on PostgreSQL a read
-is several round trips with other commands running meanwhile, and every command in flight at
-that moment (sixteen in ``make bench``) used to read the same list at once.
+/connect suggest and /progress had their slowest answers every ``FRESH_FOR``, on the dot).
+SQLite reads block the event loop wherever they run (``inline_sqlite``), so there the list is
+read when it goes stale. When the list does go stale (a quiet server), the suggestions that
+arrive while it is being read wait for that read instead of each reading it too: on PostgreSQL
+a read is several round trips with other commands running meanwhile, and every command in
+flight at that moment (sixteen in ``make bench``) used to read the same list at once.
 
-What may be up to two seconds old: who counts as recently active, their interests, their
-counts, their order. What is never stale: *who may be named*. The list keeps members who paused
-tracking (and is not re-read when they resume); the few about to be named are checked against
-the database first (``SuggestionService``), so a pause, a departure or forgetting takes effect at
-once, in every process.
+What may be up to ten seconds old: who counts as recently active, their interests, their
+counts, their order. An intro, a change to what a member helps with or a member joining again,
+made in this process, has the next suggestion read the list again (``members_changed``), so a
+newcomer is suggested at once; other processes' changes show within ``FRESH_FOR``. Ten
+seconds, not the two it was: on SQLite the read (2-3 ms for a server of 120) runs on the event
+loop, and at 50 commands a second the suggestions that found the list stale every two seconds
+were 1% of them and among the slowest, where ``make bench`` reads the paced p99 of /connect
+suggest and /progress. A month's activity counted ten seconds ago ranks members as one counted
+now does.
+
+What is never stale: *who may be named*. The list keeps members who paused tracking (and is
+not re-read when they resume); the few about to be named are checked against the database
+first (``SuggestionService``), so a pause, a departure or forgetting takes effect at once, in
+every process.
 """
 
 from __future__ import annotations
@@ -56,9 +65,9 @@ from bot.services.interest_match import Interests, TagBits, members_interests
 
 log = logging.getLogger(__name__)
 
-FRESH_FOR = 2.0  # seconds
+FRESH_FOR = 10.0  # seconds
 # Under load the list is read again this long after the last read, in the background.
-REFRESH_AFTER = 1.5  # seconds
+REFRESH_AFTER = 8.0  # seconds
 # Members quiet for longer are not suggested: they may not answer.
 ACTIVE_WITHIN = timedelta(days=90)
 RECENT_CANDIDATES = 200
@@ -185,6 +194,9 @@ class CandidatePool:
     def __init__(self, database: Database) -> None:
         self._database = database
         self._servers: dict[int, ActiveMembers] = {}
+        # Changes made here to a server's members (``members_changed``), counted: a list read
+        # while one was made is not kept.
+        self._changes: dict[int, int] = {}
         # Reads under way, by server: what a suggestion that finds no fresh list waits for.
         self._reading: dict[int, asyncio.Future[None]] = {}
         # Reads in the background, by server (one at a time each).
@@ -194,6 +206,12 @@ class CandidatePool:
         # slow answers came every REFRESH_AFTER instead of every FRESH_FOR, and slower), so
         # there the list is read when it goes stale.
         self._refresh_early = not database.is_sqlite
+
+    def members_changed(self, server_id: int) -> None:
+        """A member of the server introduced themselves, changed what they help with or joined
+        again, in this process: the next suggestion there reads the list again."""
+        self._changes[server_id] = self._changes.get(server_id, 0) + 1
+        self._servers.pop(server_id, None)
 
     def fresh(self, server_id: int, now: datetime) -> ActiveMembers | None:
         """The server's members if read less than ``FRESH_FOR`` ago."""
@@ -229,7 +247,8 @@ class CandidatePool:
         if found is not None:
             return found
         with self._read_under_way(server_id):
-            return self._keep(server_id, now, await _read(session, server_id, now))
+            changes = self._changes.get(server_id, 0)
+            return self._keep(server_id, now, await _read(session, server_id, now), changes)
 
     async def close(self) -> None:
         """Let the reads under way in the background end (before the database goes)."""
@@ -243,8 +262,9 @@ class CandidatePool:
     async def _refresh(self, server_id: int, now: datetime, *, small: bool) -> None:
         with self._read_under_way(server_id):
             try:
+                changes = self._changes.get(server_id, 0)
                 async with self._database.read_rows(in_transaction=not small) as session:
-                    self._keep(server_id, now, await _read(session, server_id, now))
+                    self._keep(server_id, now, await _read(session, server_id, now), changes)
             except DatabaseUnavailable as error:
                 # The list is kept until it goes stale; the suggestion after that reads it
                 # itself, and tells its member if the database is still away.
@@ -265,10 +285,15 @@ class CandidatePool:
                 del self._reading[server_id]
             reading.set_result(None)
 
-    def _keep(self, server_id: int, now: datetime, found: ActiveMembers) -> ActiveMembers:
+    def _keep(
+        self, server_id: int, now: datetime, found: ActiveMembers, changes: int
+    ) -> ActiveMembers:
+        """Share ``found``, read from when the server's changes numbered ``changes``: unless
+        a change was made meanwhile, which the read may have missed."""
         # Drop what went stale elsewhere: the pool holds only servers in use right now.
         self._servers = {key: value for key, value in self._servers.items() if value.fresh_for(now)}
-        self._servers[server_id] = found
+        if self._changes.get(server_id, 0) == changes:
+            self._servers[server_id] = found
         return found
 
 

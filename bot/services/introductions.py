@@ -53,9 +53,18 @@ class IntroOutcome:
 
 
 class IntroductionService:
-    def __init__(self, database: Database, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        members_changed: Callable[[int], None] | None = None,
+    ) -> None:
+        """``members_changed``: told a server's id once an intro, an offer of help or a member
+        joining again is stored there (suggestions keep a list of each server's members)."""
         self._database = database
         self._clock = clock
+        self._members_changed = members_changed or (lambda _server_id: None)
 
     async def introduce(
         self,
@@ -111,6 +120,7 @@ class IntroductionService:
                 ticket=answer,
                 post_id=post_id,
             )
+        self._members_changed(actor.server_id)
         intro = MemberIntro(actor.server_id, actor.user_id, actor.display_name, answers, now)
         return IntroOutcome(intro, result, post_id, claim, owed)
 
@@ -172,7 +182,9 @@ class IntroductionService:
             found = await session.scalars(
                 select(MemberInterest.tag).where(mine).order_by(MemberInterest.tag)
             )
-            return tuple(found.all())
+            helped = tuple(found.all())
+        self._members_changed(actor.server_id)
+        return helped
 
     async def introduced(self, server_id: int, user_id: int) -> bool:
         async with self._database.read() as session:
@@ -198,20 +210,21 @@ class IntroductionService:
         Returns the welcome's post id. Joining twice (leaving and coming back) welcomes once.
         """
         now = self._clock()
+        post_id = None
         async with self._database.write() as session:
             settings = await touch_server(session, server_id, server_name)
             await note_member(session, server_id, user_id, display_name, now)
             channel_id = settings.intros_channel_id or fallback_channel_id
-            if channel_id is None:
-                return None
-            post_id, _ = await Outbox.enqueue(
-                session,
-                server_id=server_id,
-                kind=WELCOME_POST,
-                subject_id=user_id,
-                channel_id=channel_id,
-                now=now,
-            )
+            if channel_id is not None:
+                post_id, _ = await Outbox.enqueue(
+                    session,
+                    server_id=server_id,
+                    kind=WELCOME_POST,
+                    subject_id=user_id,
+                    channel_id=channel_id,
+                    now=now,
+                )
+        self._members_changed(server_id)
         return post_id
 
     async def left(self, server_id: int, user_id: int) -> None:

@@ -11,7 +11,7 @@ colleagues far more often than strangers did, while penalising them named people
 Every query is bounded (recent members and members sharing a tag, a few hundred each, through
 indexes; at most ``ACTIVITY_CAP`` events counted per candidate), so the answer takes the same few
 milliseconds in a server of 100 or 100,000 members. The server's recently active members, their
-interests and counts are read once for every suggestion made there in two seconds
+interests and counts are read once for every suggestion made there in ten seconds
 (``candidate_pool``); who may be named is checked for each.
 """
 
@@ -288,6 +288,11 @@ class SuggestionService:
     async def close(self) -> None:
         """Before the database is disposed of: the active members' reads under way end."""
         await self._pool.close()
+
+    def members_changed(self, server_id: int) -> None:
+        """Someone in the server introduced themselves, offered help or joined (in this
+        process): suggest from a list read after that (``CandidatePool.members_changed``)."""
+        self._pool.members_changed(server_id)
 
     async def suggest(
         self, server_id: int, user_id: int, *, count: int = 3, exclude: Collection[int] = ()

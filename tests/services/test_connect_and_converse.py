@@ -17,6 +17,7 @@ from bot.services.introductions import IntroductionService, IntroResult
 from bot.services.members import Actor
 from bot.services.privacy import PrivacyService
 from bot.services.suggestions import SuggestionService
+from bot.wiring import build_services
 from tests.services.clock import Clock, answer_ticket
 from tests.services.query_plans import selects_sent
 
@@ -199,7 +200,8 @@ async def test_one_service_never_names_a_member_who_left_paused_or_was_forgotten
 
 async def _newcomer_after_a_suggestion(database: Database) -> tuple[Clock, SuggestionService]:
     """Ana (11) is suggested Ben (12), then a colleague sharing her interests (13) introduces
-    themselves: the service's list of active members was read before they did."""
+    themselves through another process: the service's list of active members was read before
+    they did, and nothing here told it of the intro."""
     await introduce(database, 11, SCIENCE_7)
     await introduce(database, 12, IntroAnswers("Teacher", "art", "grade 2", "", ""))
     clock = Clock(NOW)
@@ -215,6 +217,33 @@ async def test_a_newcomer_is_suggested_within_seconds(database: Database) -> Non
     found = await service.suggest(SERVER, 11)
     assert [s.user_id for s in found] == [13, 12]
     assert "also works with grade 7 · science" in found[0].reasons
+
+
+async def test_a_newcomer_introduced_through_this_process_is_suggested_at_once(
+    database: Database,
+) -> None:
+    # The bot's own services (as wired for it): an intro, a join or an offer of help has the
+    # next suggestion read the server's active members again, whenever they were last read.
+    services = build_services(database)
+    now = datetime.now(UTC)
+
+    async def introduce_here(user_id: int, answers: IntroAnswers) -> None:
+        await services.introductions.introduce(
+            actor(user_id), answers, channel_id=1, answer=answer_ticket(now)
+        )
+
+    await introduce_here(11, SCIENCE_7)
+    await introduce_here(12, IntroAnswers("Teacher", "art", "grade 2", "", ""))
+    assert [s.user_id for s in await services.suggestions.suggest(SERVER, 11)] == [12]
+
+    await introduce_here(13, SCIENCE_7)
+    found = await services.suggestions.suggest(SERVER, 11)
+    assert [s.user_id for s in found] == [13, 12]
+    assert "also works with grade 7 · science" in found[0].reasons
+
+    await services.introductions.welcome(SERVER, "Demo Educators", 14, "T14")
+    found = await services.suggestions.suggest(SERVER, 11)
+    assert 14 in {s.user_id for s in found}  # joined just now: active, no intro yet
 
 
 async def test_under_load_the_active_members_are_read_again_before_anyone_waits_for_it(
