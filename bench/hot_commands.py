@@ -29,8 +29,10 @@ the same run (the bare bot first, then PLN Coach):
   the bare bot, every round. That is this machine more than the bots: raw SQLite's smallest
   commit takes 0.006 ms in a stream and 0.16 ms after a second asleep, on tmpfs too (caches
   gone cold), and a bot that does more per interaction has more to fetch again. Three rounds'
-  first samples sat right where p99 of 600 is read. They are printed apart, under the table:
-  on a quiet server every command is a first one.
+  first samples sat right where p99 of 600 was read. They are printed apart, under the table:
+  on a quiet server every command is a first one. By default p99 is the 15th slowest of 1,500
+  samples per bot (it was the 6th of 600, and moved with a stray pause or two), and a closed
+  round of the fastest command lasts a quarter of a second rather than a tenth.
 
 With ``--database-url`` (PostgreSQL) a second PLN Coach, on SQLite, runs in the same rounds
 (bare, PLN Coach, PLN Coach on SQLite, ...): its line follows each command's, and a last table
@@ -63,7 +65,7 @@ Targets, per line: closed-loop throughput ≥ 0.5× the bare bot's (aim 0.7×), 
 p99 ≤ 10 ms, paced p99 to completion ≤ 1.5× the bare bot's. CPU ms per interaction (closed loop)
 come from /proc. The machine's 2 cores are shared: compare the two bots of one run.
 
-    python -m bench.hot_commands [--n 400] [--paced-n 600] [--only share,progress]
+    python -m bench.hot_commands [--n 1200] [--paced-n 1500] [--only share,progress]
         [--database-url URL] [--events 30000] [--calls] [--discord-limits] [--log PATH]
         [--samples PATH]
 
@@ -747,8 +749,8 @@ async def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=400, help="closed-loop interactions per bot")
-    parser.add_argument("--paced-n", type=int, default=600, help="paced interactions per bot")
+    parser.add_argument("--n", type=int, default=1200, help="closed-loop interactions per bot")
+    parser.add_argument("--paced-n", type=int, default=1500, help="paced interactions per bot")
     parser.add_argument(
         "--only",
         type=lambda text: [part.strip() for part in text.split(",")],
