@@ -18,10 +18,10 @@ arrive while it is being read wait for that read instead of each reading it too:
 a read is several round trips with other commands running meanwhile, and every command in
 flight at that moment (sixteen in ``make bench``) used to read the same list at once.
 
-What may be up to ten seconds old: who counts as recently active, their interests, their
-counts, their order. An intro, a change to what a member helps with or a member joining again,
-made in this process, has the next suggestion read the list again (``members_changed``), so a
-newcomer is suggested at once; other processes' changes show within ``FRESH_FOR``. Ten
+What may be up to ten seconds old: who counts as recently active, their interests, their counts,
+their order. An intro, a change to what a member helps with or a member joining (or coming
+back), made in this process, has the next suggestion read the list again (``members_changed``),
+so a newcomer is suggested at once; other processes' changes show within ``FRESH_FOR``. Ten
 seconds, not the two it was: on SQLite the read (2-3 ms for a server of 120) runs on the event
 loop, and at 50 commands a second the suggestions that found the list stale every two seconds
 were 1% of them and among the slowest, where ``make bench`` reads the paced p99 of /connect
@@ -209,7 +209,7 @@ class CandidatePool:
 
     def members_changed(self, server_id: int) -> None:
         """A member of the server introduced themselves, changed what they help with or joined
-        again, in this process: the next suggestion there reads the list again."""
+        it, in this process: the next suggestion there reads the list again."""
         self._changes[server_id] = self._changes.get(server_id, 0) + 1
         self._servers.pop(server_id, None)
 

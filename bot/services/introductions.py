@@ -61,7 +61,7 @@ class IntroductionService:
         members_changed: Callable[[int], None] | None = None,
     ) -> None:
         """``members_changed``: told a server's id once an intro, an offer of help or a member
-        joining again is stored there (suggestions keep a list of each server's members)."""
+        joining is stored there (suggestions keep a list of each server's members)."""
         self._database = database
         self._clock = clock
         self._members_changed = members_changed or (lambda _server_id: None)
