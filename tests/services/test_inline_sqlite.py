@@ -12,13 +12,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from bot.db import Database, Server, inline_sqlite
+from bot.db import Database, Server, inline_sqlite, wal_checkpoints
 from bot.db import database as database_module
 from bot.errors import DatabaseUnavailable
 
 
 @pytest.fixture
-def sqlite_database(tmp_path: Path, sqlite_template: Path) -> Database:
+def sqlite_database(
+    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> Database:
+    # A checkpoint every half second, not every five: the tests that wait for one wait less.
+    monkeypatch.setattr(wal_checkpoints, "INTERVAL", 0.5)
     path = tmp_path / "inline.sqlite3"
     path.write_bytes(sqlite_template.read_bytes())
     return Database(f"sqlite+aiosqlite:///{path}")
@@ -125,7 +129,7 @@ async def test_the_log_is_folded_into_the_file_off_the_event_loop(
         async with sqlite_database.read() as session:
             assert await session.scalar(text("PRAGMA wal_autocheckpoint")) == 0
         after_first = await asyncio.to_thread(os.path.getsize, log)
-        await asyncio.sleep(2.5)  # the checkpoint thread ticks every second
+        await asyncio.sleep(wal_checkpoints.INTERVAL * 2.5)  # a checkpoint or two
         await write_some(41)
         # Without checkpoints the second batch would have doubled the log.
         assert await asyncio.to_thread(os.path.getsize, log) <= after_first * 1.2
@@ -151,7 +155,7 @@ async def test_the_log_shrinks_back_after_a_burst_of_writes(
             )
         burst = await asyncio.to_thread(os.path.getsize, log)
         assert burst > 20 * keep
-        await asyncio.sleep(2.5)  # the checkpoint thread ticks every second
+        await asyncio.sleep(wal_checkpoints.INTERVAL * 2.5)  # a checkpoint or two
         async with database.write() as session:  # reuses the folded log from its start
             session.add(Server(id=20_000, name="after", challenge_selection="rotate"))
         assert await asyncio.to_thread(os.path.getsize, log) <= keep
