@@ -247,8 +247,7 @@ class CandidatePool:
         if found is not None:
             return found
         with self._read_under_way(server_id):
-            changes = self._changes.get(server_id, 0)
-            return self._keep(server_id, now, await _read(session, server_id, now), changes)
+            return await self._read_and_keep(session, server_id, now)
 
     async def close(self) -> None:
         """Let the reads under way in the background end (before the database goes)."""
@@ -262,9 +261,8 @@ class CandidatePool:
     async def _refresh(self, server_id: int, now: datetime, *, small: bool) -> None:
         with self._read_under_way(server_id):
             try:
-                changes = self._changes.get(server_id, 0)
                 async with self._database.read_rows(in_transaction=not small) as session:
-                    self._keep(server_id, now, await _read(session, server_id, now), changes)
+                    await self._read_and_keep(session, server_id, now)
             except DatabaseUnavailable as error:
                 # The list is kept until it goes stale; the suggestion after that reads it
                 # itself, and tells its member if the database is still away.
@@ -285,11 +283,11 @@ class CandidatePool:
                 del self._reading[server_id]
             reading.set_result(None)
 
-    def _keep(
-        self, server_id: int, now: datetime, found: ActiveMembers, changes: int
-    ) -> ActiveMembers:
-        """Share ``found``, read from when the server's changes numbered ``changes``: unless
-        a change was made meanwhile, which the read may have missed."""
+    async def _read_and_keep(self, session: Rows, server_id: int, now: datetime) -> ActiveMembers:
+        """Read the server's list and share it, unless a change was made here meanwhile (which
+        the read may have missed): then it serves only the suggestion that read it."""
+        changes = self._changes.get(server_id, 0)
+        found = await _read(session, server_id, now)
         # Drop what went stale elsewhere: the pool holds only servers in use right now.
         self._servers = {key: value for key, value in self._servers.items() if value.fresh_for(now)}
         if self._changes.get(server_id, 0) == changes:
