@@ -79,7 +79,7 @@ async def build_world(services: Services) -> None:
         )
 
 
-async def _cpu_per_call(
+async def cpu_per_call(
     call: Callable[[int], Awaitable[object]], n: int, on_postgres: bool
 ) -> tuple[float, float]:
     """Microseconds of this process's CPU per call (and the database server's), the best of
@@ -129,7 +129,7 @@ async def measure(url: str, n: int) -> None:
             ("route (/ask)", route),
         ):
             await call(1)
-            ours, server = await _cpu_per_call(call, n, not database.is_sqlite)
+            ours, server = await cpu_per_call(call, n, on_postgres=not database.is_sqlite)
             server_text = f"; server {server:6.0f}" if not database.is_sqlite else ""
             print(f"  {name:36} bot {ours:6.0f}{server_text}", flush=True)
     finally:

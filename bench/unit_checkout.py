@@ -13,22 +13,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from bench.service_cpu import cpu_per_call
 from bot.db import Database
 
 
 async def _cpu_per_unit(unit: Callable[[], Awaitable[None]], n: int) -> float:
     """Microseconds of this process's CPU per unit, the best of three rounds."""
-    rounds = []
-    for _ in range(3):
-        started = time.process_time()
-        for _ in range(n):
-            await unit()
-        rounds.append((time.process_time() - started) / n * 1e6)
-    return min(rounds)
+
+    async def call(_member: int) -> None:
+        await unit()
+
+    ours, _ = await cpu_per_call(call, n, on_postgres=False)
+    return ours
 
 
 async def measure(url: str, n: int) -> None:
