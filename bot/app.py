@@ -140,6 +140,10 @@ class PLNCoachBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             chunk_guilds_at_startup=False,
+            # No message cache: tracking reads messages as they arrive and everything else
+            # from raw events, and discord.py searches its cache (1,000 messages, one by one)
+            # on every reaction, edit and delete, and copies a cached message on each edit.
+            max_messages=None,
             **shard_options,
         )
         self.settings = settings
