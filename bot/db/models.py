@@ -157,8 +157,18 @@ class ActivityEvent(Base):
         Index("ix_activity_events_message", "server_id", "message_id"),
         # Who spoke last in a thread.
         Index("ix_activity_events_channel_time", "server_id", "channel_id", "occurred_at"),
-        # Who reached a member lately (conversations worth continuing).
-        Index("ix_activity_events_other_time", "server_id", "other_member_id", "occurred_at"),
+        # Who reached a member lately (conversations worth continuing); and, from the index
+        # alone, which of a member's resources others used (every use names its sharer as
+        # other_member_id), read on every /share receipt and /progress.
+        Index(
+            "ix_activity_events_other_time",
+            "server_id",
+            "other_member_id",
+            "occurred_at",
+            "kind",
+            "member_id",
+            "resource_id",
+        ),
         # A resource's events, and who used it how, from the index alone (found useful by
         # others, on /progress).
         Index("ix_activity_events_resource_kind_member", "resource_id", "kind", "member_id"),

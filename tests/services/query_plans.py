@@ -50,5 +50,12 @@ async def plans(
 
 def table_scans(details: list[str]) -> list[str]:
     """The steps of a plan that read a whole table (a subquery's own rows, anon_N, are read
-    whole by design)."""
-    return [d for d in details if d.startswith("SCAN") and "USING" not in d and "anon_" not in d]
+    whole by design; a SELECT of scalar subqueries alone scans its one CONSTANT ROW)."""
+    return [
+        d
+        for d in details
+        if d.startswith("SCAN") and "USING" not in d and "anon_" not in d and d != SCAN_CONSTANT
+    ]
+
+
+SCAN_CONSTANT = "SCAN CONSTANT ROW"
