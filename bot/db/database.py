@@ -374,7 +374,7 @@ class Database:
 
     async def dispose(self) -> None:
         if self._write_queue is not None:
-            self._write_queue.commit_open()
+            await self._write_queue.finish()
         if self._checkpoints is not None:
             self._checkpoints.stop()
         await self.engine.dispose()

@@ -56,8 +56,15 @@ async def _at_once() -> None:
     something, to catch sync drivers used by mistake; this driver is sync on purpose."""
 
 
+# Set on a thread that runs SQLite for the event loop (``group_commit``): there a wait for the
+# lock sleeps the thread, not the loop.
+off_the_loop: ContextVar[bool] = ContextVar("pln_sqlite_off_the_loop", default=False)
+
+
 def _patiently(call: Callable[[], _T]) -> _T:
     """``call()``; while SQLite says it is locked, sleep on the event loop and call again."""
+    if off_the_loop.get():
+        return _patiently_on_this_thread(call)
     if not in_greenlet():  # not under the async engine (e.g. a pool closing at exit)
         return call()
     await_(_at_once())
@@ -73,6 +80,20 @@ def _patiently(call: Callable[[], _T]) -> _T:
             if not is_busy(error) or time.monotonic() >= deadline:
                 raise
         await_(asyncio.sleep(pause))
+        pause = min(pause * 2, _LONGEST_PAUSE)
+
+
+def _patiently_on_this_thread(call: Callable[[], _T]) -> _T:
+    """``_patiently`` for a thread of its own: the same steps, slept with ``time.sleep``."""
+    pause = _FIRST_PAUSE
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            return call()
+        except sqlite3.OperationalError as error:
+            if not is_busy(error) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
         pause = min(pause * 2, _LONGEST_PAUSE)
 
 
