@@ -50,6 +50,8 @@ LOOKUP_TIMEOUT = 15.0
 # in a weekly fan-out (a few seconds) need no extra write each.
 FRESH_CLAIM = 15.0
 RECENTLY_SETTLED = 1000
+# How long stopping waits for the records of posts that are up (see _record_off_the_lane).
+RECORD_ON_STOP = 5.0
 # Posts claimed and not yet settled, at most: what Discord's 50 requests/s lets out well inside
 # a claim's lease. A weekly fan-out to thousands of servers is claimed as lanes free up, so no
 # lease runs out while its post waits its turn (which would make another process look it up).
@@ -117,6 +119,7 @@ class PostDelivery:
         self._wake = asyncio.Event()
         self._sweeper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._recording: set[asyncio.Task[None]] = set()
 
     # -- wiring -----------------------------------------------------------------------------
 
@@ -132,10 +135,13 @@ class PostDelivery:
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="pln-outbox-sweep")
 
     async def stop(self) -> None:
+        if self._recording:  # posts that are up: store them rather than look for them later
+            await asyncio.wait(set(self._recording), timeout=RECORD_ON_STOP)
         tasks = [lane.task for lane in self._lanes.values() if lane.task is not None]
         if self._sweeper is not None:
             tasks.append(self._sweeper)
         tasks.extend(self._tasks)
+        tasks.extend(self._recording)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -350,7 +356,21 @@ class PostDelivery:
         took = asyncio.get_running_loop().time() - started
         if took > SLOW_SEND:
             log.warning("Post %s took %.1f s to send (rate limits?)", claim.post_id, took)
-        await self._posted(claim, message)
+        self._record_off_the_lane(claim, message)
+
+    def _record_off_the_lane(self, claim: PostClaim, message: discord.Message) -> None:
+        """Record a post that is up while the lane sends the channel's next one.
+
+        The order of a channel's posts is the order Discord took them in, so only the sends
+        must wait for each other. Recording on the lane made every post wait for the one
+        before it to be stored too: a send and a commit after another, which capped a busy
+        channel (make bench: every /share's card in one channel) below what the bot could
+        do. A crash before the record is stored is the case the marker lookup covers, as
+        before; ``stop`` lets the records under way finish.
+        """
+        task = asyncio.create_task(self._posted(claim, message), name="pln-outbox-record")
+        self._recording.add(task)
+        task.add_done_callback(self._recording.discard)
 
     @staticmethod
     async def _open_thread(message: discord.Message, name: str) -> None:

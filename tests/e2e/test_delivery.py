@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -105,3 +106,45 @@ async def test_markdown_in_a_display_name_stays_text_in_other_members_answers(
     repeat = await run_command(community, community.ben.id, "share", {"url": "https://a.org/sly"})
     assert "**[Ana](https://evil.example)** already shared" in as_rendered(repeat.content)
     assert "\\[Ana](" in repeat.content
+
+
+async def test_cards_shared_at_once_go_up_in_the_order_they_were_stored_each_once(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    """A channel's posts are sent one after another (its lane); their records are stored
+    while the next one is sent, and that must not reorder, lose or double a card."""
+    emu = community.emulator
+    urls = [f"https://example.org/lesson-{i}" for i in range(8)]
+    interactions = await asyncio.gather(
+        *(
+            emu.run_slash_command(
+                community.guild.id,
+                community.general.id,
+                (community.ana.id, community.ben.id)[i % 2],
+                "share",
+                {"url": url},
+            )
+            for i, url in enumerate(urls)
+        )
+    )
+    for ix in interactions:
+        await answer_when(ix, lambda text: "**Shared!**" in text)
+
+    async def stored() -> list[tuple[str, int | None]]:
+        async with coach.services.database.read() as session:
+            rows = await session.execute(
+                select(Resource.url, OutboxPost.message_id)
+                .join(OutboxPost, OutboxPost.subject_id == Resource.id)
+                .order_by(OutboxPost.id)
+            )
+            return [(url, message_id) for url, message_id in rows]
+
+    async def all_recorded() -> bool:
+        return all(message_id is not None for _, message_id in await stored())
+
+    await eventually(all_recorded, what="every card's message recorded")
+    cards = bot_posts(community, community.general.id)
+    stored_cards = await stored()
+    assert sorted(url for url, _ in stored_cards) == sorted(urls)
+    assert [card.embeds[0]["url"] for card in cards] == [url for url, _ in stored_cards]
+    assert [card.id for card in cards] == [message_id for _, message_id in stored_cards]
