@@ -346,31 +346,47 @@ class PostDelivery:
                     nonce=nonce_for(claim.post_id),
                     files=post.attachments(),
                 )
-            if post.thread_name:
-                await self._open_thread(message, post.thread_name)
         except (discord.HTTPException, discord.RateLimited, TimeoutError, OSError) as error:
-            refusal = refusal_for(error)
-            log.warning("Post %s to channel %s: %r", claim.post_id, claim.channel_id, error)
-            await self._forbidden(claim, refusal)
+            await self._send_failed(claim, error)
             return
         took = asyncio.get_running_loop().time() - started
         if took > SLOW_SEND:
             log.warning("Post %s took %.1f s to send (rate limits?)", claim.post_id, took)
-        self._record_off_the_lane(claim, message)
+        self._finish_off_the_lane(claim, message, post.thread_name)
 
-    def _record_off_the_lane(self, claim: PostClaim, message: discord.Message) -> None:
-        """Record a post that is up while the lane sends the channel's next one.
+    async def _send_failed(self, claim: PostClaim, error: BaseException) -> None:
+        log.warning("Post %s to channel %s: %r", claim.post_id, claim.channel_id, error)
+        await self._forbidden(claim, refusal_for(error))
+
+    def _finish_off_the_lane(
+        self, claim: PostClaim, message: discord.Message, thread_name: str | None
+    ) -> None:
+        """Open a post's thread and record the post, while the lane sends the channel's next.
 
         The order of a channel's posts is the order Discord took them in, so only the sends
-        must wait for each other. Recording on the lane made every post wait for the one
-        before it to be stored too: a send and a commit after another, which capped a busy
-        channel (make bench: every /share's card in one channel) below what the bot could
-        do. A crash before the record is stored is the case the marker lookup covers, as
-        before; ``stop`` lets the records under way finish.
+        must wait for each other. Finishing on the lane made every post wait for the one
+        before it to be stored too (and its thread opened): round trips and a commit after
+        another, which capped a busy channel (make bench: every /share's card in one channel)
+        below what the bot could do. A crash before the record is stored is the case the
+        marker lookup covers (it opens a missing thread too), as before; ``stop`` lets the
+        records under way finish.
         """
-        task = asyncio.create_task(self._posted(claim, message), name="pln-outbox-record")
+        task = asyncio.create_task(
+            self._finish(claim, message, thread_name), name="pln-outbox-record"
+        )
         self._recording.add(task)
         task.add_done_callback(self._recording.discard)
+
+    async def _finish(
+        self, claim: PostClaim, message: discord.Message, thread_name: str | None
+    ) -> None:
+        if thread_name:
+            try:
+                await self._open_thread(message, thread_name)
+            except (discord.HTTPException, discord.RateLimited, TimeoutError, OSError) as error:
+                await self._send_failed(claim, error)
+                return
+        await self._posted(claim, message)
 
     @staticmethod
     async def _open_thread(message: discord.Message, name: str) -> None:
