@@ -90,16 +90,17 @@ def _known_for(insert: InsertFactory) -> Select[Any]:
 
 
 def _sharers(insert: InsertFactory) -> Select[Any]:
-    """Who shared resources on the tags, and how many."""
+    """Who shared resources on the tags, and how many (a resource on two of the tags once)."""
+    shares = func.count(func.distinct(_RESOURCE_TAGS.c.resource_id))
     return (
-        select(_RESOURCES.c.shared_by, func.count().label("shares"))
+        select(_RESOURCES.c.shared_by, shares.label("shares"))
         .join(_RESOURCE_TAGS, _RESOURCE_TAGS.c.resource_id == _RESOURCES.c.id)
         .where(
             _RESOURCE_TAGS.c.server_id == _SERVER,
             is_one_of(_RESOURCE_TAGS.c.tag, "tags", insert, String()),
         )
         .group_by(_RESOURCES.c.shared_by)
-        .order_by(func.count().desc())
+        .order_by(shares.desc())
         .limit(CANDIDATE_LIMIT)
     )
 

@@ -239,6 +239,25 @@ async def test_every_signal_names_its_helper_with_its_own_reason(database: Datab
     assert [(h.member_id, h.reasons) for h in lately] == [(15, ("1 question answered lately",))]
 
 
+async def test_a_resource_on_several_of_the_asks_tags_counts_once(database: Database) -> None:
+    """One rubric tagged "science" and "assessment" is one resource shared on an ask with both
+    tags, not two."""
+    for user_id in (11, 13):
+        await introduce(database, user_id, IntroAnswers("Teacher", "music", "", "", ""))
+    await SharingService(database, clock=Clock(NOW)).share(
+        actor(13),
+        5,
+        parse_share("https://rubrics.example/labs", tags="science, assessment"),
+        answer=answer_ticket(NOW),
+    )
+    helpers = await AskService(database, clock=Clock(NOW)).route(
+        actor(11), parse_ask("How do you grade lab reports?", "assessment, science")
+    )
+    assert [(h.member_id, h.reasons) for h in helpers] == [
+        (13, ("1 resource shared on these tags",))
+    ]
+
+
 async def test_an_ask_names_the_helpers_routed_before_it_was_stored(database: Database) -> None:
     """/ask reads whom to name while Discord hears its acknowledgement, then stores the ask."""
     await introduce(database, 12, IntroAnswers("Coach", "math", "", "", "assessment"))
