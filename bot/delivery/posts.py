@@ -4,6 +4,8 @@ Rows come from two places: a command that just stored a fact hands over the post
 the same transaction (the fast path), and a sweep claims whatever is due (start-up, retries,
 posts a stopped process left behind). Each channel has one lane that posts in order, so a busy
 channel waits on Discord's per-channel limit without holding requests for every other channel.
+A lane waits only for each send: opening the post's thread and storing its record run beside
+the next send (``_finish_off_the_lane``).
 
 Exactly once: before posting a row that an earlier attempt may have posted, the lane reads the
 channel's history since that attempt for the bot's message carrying the row's marker (a custom
