@@ -92,9 +92,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+
 from bench import ingest_gateway
 from bench._processes import BareBotProcess, CoachProcess, EmulatorProcess
 from bench.ingest_gateway import cpu_seconds
+from bot.db import Database
 from bot.invite import INVITE_PERMISSIONS
 
 MEMBERS = 120
@@ -243,6 +246,19 @@ def database_server_cpu() -> dict[int, float]:
 def database_server_cpu_since(before: dict[int, float]) -> float:
     """What the processes alive now spent since ``before`` (the new ones: all they spent)."""
     return sum(spent - before.get(pid, 0.0) for pid, spent in database_server_cpu().items())
+
+
+async def gather_statistics(url: str) -> None:
+    """ANALYZE the PostgreSQL database once the warm-up has filled it, as autovacuum keeps a live
+    database analyzed: a fresh one has no statistics yet, and without them PostgreSQL planned
+    the progress read's count of a member's uses over every event of the server."""
+    database = Database(url)
+    try:
+        async with database.engine.connect() as connection:
+            await connection.execute(text("ANALYZE"))
+            await connection.commit()
+    finally:
+        await database.dispose()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -704,6 +720,8 @@ async def run(args: argparse.Namespace) -> None:
                     flush=True,
                 )
                 await bench.warm_up()
+                if args.database_url:
+                    await gather_statistics(args.database_url)
                 for hot in chosen:
                     print(f"measuring {hot.label}…", flush=True)
                     lines.append(await bench.measure(hot, args.n, args.paced_n))
