@@ -63,37 +63,31 @@ off_the_loop: ContextVar[bool] = ContextVar("pln_sqlite_off_the_loop", default=F
 
 def _patiently(call: Callable[[], _T]) -> _T:
     """``call()``; while SQLite says it is locked, sleep on the event loop and call again."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
     if off_the_loop.get():
-        return _patiently_on_this_thread(call)
+        return _retried_while_busy(call, deadline, time.sleep)
     if not in_greenlet():  # not under the async engine (e.g. a pool closing at exit)
         return call()
     await_(_at_once())
-    pause = _FIRST_PAUSE
-    deadline = time.monotonic() + BUSY_TIMEOUT
     shared = wait_until.get()
     if shared is not None:
         deadline = min(deadline, shared)
-    while True:
-        try:
-            return call()
-        except sqlite3.OperationalError as error:
-            if not is_busy(error) or time.monotonic() >= deadline:
-                raise
-        await_(asyncio.sleep(pause))
-        pause = min(pause * 2, _LONGEST_PAUSE)
+    return _retried_while_busy(call, deadline, lambda pause: await_(asyncio.sleep(pause)))
 
 
-def _patiently_on_this_thread(call: Callable[[], _T]) -> _T:
-    """``_patiently`` for a thread of its own: the same steps, slept with ``time.sleep``."""
+def _retried_while_busy(
+    call: Callable[[], _T], deadline: float, sleep: Callable[[float], object]
+) -> _T:
+    """``call()``, and again after pauses that grow to _LONGEST_PAUSE while SQLite says it is
+    locked, until ``deadline`` (``time.monotonic()``); a failed statement changed nothing."""
     pause = _FIRST_PAUSE
-    deadline = time.monotonic() + BUSY_TIMEOUT
     while True:
         try:
             return call()
         except sqlite3.OperationalError as error:
             if not is_busy(error) or time.monotonic() >= deadline:
                 raise
-        time.sleep(pause)
+        sleep(pause)
         pause = min(pause * 2, _LONGEST_PAUSE)
 
 
