@@ -97,15 +97,9 @@ class OpenGroup:
         try:
             await asyncio.to_thread(_commit_off_the_loop, self.connection)
         except BaseException as error:
-            log.exception(
-                "A group of %d writes did not commit; none of them was kept", self.writers
-            )
-            self.connection.close()  # rolls back
-            self.committed.set_exception(error)
-            self.committed.exception()
+            self._settle(error)
         else:
-            self.connection.close()
-            self.committed.set_result(None)
+            self._settle(None)
 
     def commit(self) -> None:
         """Commit the group and tell its writers how it went (``WriterQueue.commit_open``
@@ -113,15 +107,24 @@ class OpenGroup:
         try:
             _commit_or_roll_back(self.connection)
         except BaseException as error:
-            log.exception(
-                "A group of %d writes did not commit; none of them was kept", self.writers
+            self._settle(error)
+        else:
+            self._settle(None)
+
+    def _settle(self, error: BaseException | None) -> None:
+        """Give the connection back and tell the writers: committed, or ``error``."""
+        if error is not None:
+            log.error(
+                "A group of %d writes did not commit; none of them was kept",
+                self.writers,
+                exc_info=error,
             )
-            self.connection.close()  # rolls back
+        self.connection.close()  # after a failed commit: rolls back
+        if error is None:
+            self.committed.set_result(None)
+        else:
             self.committed.set_exception(error)
             self.committed.exception()  # seen: a writer that was cancelled meanwhile won't
-        else:
-            self.connection.close()
-            self.committed.set_result(None)
 
 
 class WriterQueue:
