@@ -52,7 +52,7 @@ LOOKUP_TIMEOUT = 15.0
 # in a weekly fan-out (a few seconds) need no extra write each.
 FRESH_CLAIM = 15.0
 RECENTLY_SETTLED = 1000
-# How long stopping waits for the records of posts that are up (see _record_off_the_lane).
+# How long stopping waits for the records of posts that are up (see _finish_off_the_lane).
 RECORD_ON_STOP = 5.0
 # Posts claimed and not yet settled, at most: what Discord's 50 requests/s lets out well inside
 # a claim's lease. A weekly fan-out to thousands of servers is claimed as lanes free up, so no
@@ -374,7 +374,7 @@ class PostDelivery:
         records under way finish.
         """
         task = asyncio.create_task(
-            self._finish(claim, message, thread_name), name="pln-outbox-record"
+            self._finish(claim, message, thread_name), name="pln-outbox-finish"
         )
         self._recording.add(task)
         task.add_done_callback(self._recording.discard)
