@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from bot.app import PLNCoachBot
 from bot.db import OutboxPost, Resource, utcnow
+from bot.delivery.renderers import OutgoingPost
+from bot.services.outbox import PostClaim
 from tests.e2e.conftest import Community
 from tests.e2e.helpers import (
     answer_when,
@@ -109,10 +112,23 @@ async def test_markdown_in_a_display_name_stays_text_in_other_members_answers(
 
 
 async def test_cards_shared_at_once_go_up_in_the_order_they_were_stored_each_once(
-    coach: PLNCoachBot, community: Community
+    coach: PLNCoachBot, community: Community, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A channel's posts are sent one after another (its lane); their records are stored
-    while the next one is sent, and that must not reorder, lose or double a card."""
+    while the next one is sent, and that must not reorder, lose or double a card.
+
+    "Stored" means committed: each command hands its card over once its transaction is in.
+    Row ids don't give that order on PostgreSQL, where a row can take its id before another
+    transaction's and commit after it, so the test notes the hand-over order as it happens.
+    """
+    handed_over: list[int] = []
+    submit = coach.posts.submit
+
+    def submit_and_note(claim: PostClaim, rendered: OutgoingPost | None = None) -> None:
+        handed_over.append(claim.post_id)
+        submit(claim, rendered)
+
+    monkeypatch.setattr(coach.posts, "submit", submit_and_note)
     emu = community.emulator
     urls = [f"https://example.org/lesson-{i}" for i in range(8)]
     interactions = await asyncio.gather(
@@ -130,21 +146,23 @@ async def test_cards_shared_at_once_go_up_in_the_order_they_were_stored_each_onc
     for ix in interactions:
         await answer_when(ix, lambda text: "**Shared!**" in text)
 
-    async def stored() -> list[tuple[str, int | None]]:
+    async def stored() -> dict[int, tuple[str, int | None]]:
         async with coach.services.database.read() as session:
             rows = await session.execute(
-                select(Resource.url, OutboxPost.message_id)
-                .join(OutboxPost, OutboxPost.subject_id == Resource.id)
-                .order_by(OutboxPost.id)
+                select(OutboxPost.id, Resource.url, OutboxPost.message_id).join(
+                    OutboxPost, OutboxPost.subject_id == Resource.id
+                )
             )
-            return [(url, message_id) for url, message_id in rows]
+            return {post_id: (url, message_id) for post_id, url, message_id in rows}
 
     async def all_recorded() -> bool:
-        return all(message_id is not None for _, message_id in await stored())
+        return all(message_id is not None for _, message_id in (await stored()).values())
 
     await eventually(all_recorded, what="every card's message recorded")
     cards = bot_posts(community, community.general.id)
-    stored_cards = await stored()
+    by_post = await stored()
+    assert sorted(by_post) == sorted(handed_over), "each card handed over once"
+    stored_cards = [by_post[post_id] for post_id in handed_over]
     assert sorted(url for url, _ in stored_cards) == sorted(urls)
     assert [card.embeds[0]["url"] for card in cards] == [url for url, _ in stored_cards]
     assert [card.id for card in cards] == [message_id for _, message_id in stored_cards]
