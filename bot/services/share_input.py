@@ -48,13 +48,28 @@ class ShareInput:
     tags: tuple[str, ...]
 
 
+def _may_be_an_address(host: str) -> bool:
+    """False for a host that ``ipaddress`` would refuse anyway: a name (letters or hyphens
+    and no ``:``). Saves raising and catching its ValueError twice for every link."""
+    return ":" in host or host.replace(".", "").isdigit()
+
+
 def _is_private_host(host: str) -> bool:
     if host == "localhost" or host.endswith(_PRIVATE_SUFFIXES):
         return True
+    if not _may_be_an_address(host):
+        return False
     try:
         return not ipaddress.ip_address(host).is_global
     except ValueError:
         return False  # a name, not an address
+
+
+def _has_invisible(url: str) -> bool:
+    # Printable ASCII without spaces holds none (ASCII has no Cf or Cs characters).
+    if url.isascii() and url.isprintable() and " " not in url:
+        return False
+    return any(_is_invisible(ch) for ch in url)
 
 
 def _is_invisible(ch: str) -> bool:
@@ -95,10 +110,11 @@ def _is_punycode(label: str) -> bool:
 
 def _ascii_host(host: str) -> str:
     """A folded host as Discord and DNS accept it; a friendly refusal when it can't be one."""
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        pass  # a name, not an address
+    if _may_be_an_address(host):
+        try:
+            return str(ipaddress.ip_address(host))
+        except ValueError:
+            pass  # a name, not an address
     labels = [_ascii_label(label) for label in host.split(".")]
     well_formed = (
         all(_HOST_LABEL.match(label) for label in labels)
@@ -169,7 +185,7 @@ def _clean_url(raw: str) -> str:
     if not url:
         raise InvalidInput("Please give a link to share, starting with https://")
     _check_length(url, encoded=False)
-    if any(_is_invisible(ch) for ch in url):
+    if _has_invisible(url):
         raise InvalidInput(
             "That link contains spaces or invisible characters. "
             "Paste the address exactly as it appears."
