@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.engine import make_url
 
 from bot.app import PLNCoachBot
 from bot.db import OutboxPost, Resource, utcnow
 from bot.delivery.renderers import OutgoingPost
 from bot.services.outbox import PostClaim
+from emulator.rest import RecordedRequest
 from tests.e2e.conftest import Community
 from tests.e2e.helpers import (
     answer_when,
@@ -166,3 +169,55 @@ async def test_cards_shared_at_once_go_up_in_the_order_they_were_stored_each_onc
     assert sorted(url for url, _ in stored_cards) == sorted(urls)
     assert [card.embeds[0]["url"] for card in cards] == [url for url, _ in stored_cards]
     assert [card.id for card in cards] == [message_id for _, message_id in stored_cards]
+
+
+async def test_the_answer_links_the_card_without_waiting_for_its_record(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    """Once the card is up, the member's answer links it; storing the card's message id is a
+    write of its own, and the answer does not wait for it (nor for a writer holding the
+    database meanwhile). The record follows once the database is free."""
+    database = coach.services.database
+    if not database.is_sqlite:
+        pytest.skip("holds SQLite's write lock from outside the bot")
+    path = make_url(database.url).database
+    assert path is not None
+    holder = sqlite3.connect(path, isolation_level=None)
+    card_posts: list[str] = []
+
+    def lock_when_the_card_is_up(request: RecordedRequest) -> None:
+        if (
+            request.method == "POST"
+            and request.path == f"/channels/{community.general.id}/messages"
+        ):
+            card_posts.append(request.path)
+            holder.execute("BEGIN IMMEDIATE")  # the card's record now waits for the lock
+
+    community.emulator.request_listeners.append(lock_when_the_card_is_up)
+    try:
+        ix = await community.emulator.run_slash_command(
+            community.guild.id,
+            community.general.id,
+            community.ana.id,
+            "share",
+            {"url": "https://example.org/fractions"},
+        )
+        answer = await answer_when(ix, lambda text: "**Shared!**" in text)
+        [card] = bot_posts(community, community.general.id)
+        assert str(card.id) in answer  # the answer links the card
+        async with database.read() as session:
+            recorded = await session.scalar(select(OutboxPost.message_id))
+        assert recorded is None, "the answer came while the record still waited"
+    finally:
+        community.emulator.request_listeners.remove(lock_when_the_card_is_up)
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+        holder.close()
+
+    async def recorded_once() -> bool:
+        async with database.read() as session:
+            rows = (await session.execute(select(OutboxPost.message_id))).scalars().all()
+        return rows == [card.id]
+
+    await eventually(recorded_once, what="the card's message recorded")
+    assert card_posts == [f"/channels/{community.general.id}/messages"]
