@@ -52,7 +52,7 @@ LOOKUP_TIMEOUT = 15.0
 # in a weekly fan-out (a few seconds) need no extra write each.
 FRESH_CLAIM = 15.0
 RECENTLY_SETTLED = 1000
-# A post that is up is announced before its record is stored (see _up_before_recorded) only
+# A post that is up is announced before its record is stored (see _finish) only
 # while this much of its claim's lease is left. The lease is counted here from when the claim
 # reached this lane, which can be up to the writers' queue time (5 s) after it began; and
 # another process reads it by its own clock.
@@ -361,19 +361,14 @@ class PostDelivery:
         took = asyncio.get_running_loop().time() - started
         if took > SLOW_SEND:
             log.warning("Post %s took %.1f s to send (rate limits?)", claim.post_id, took)
-        lease_ends = self._claimed_at.get(claim.post_id, 0.0) + CLAIM_LEASE.total_seconds()
-        self._finish_off_the_lane(claim, message, post.thread_name, lease_ends)
+        self._finish_off_the_lane(claim, message, post.thread_name)
 
     async def _send_failed(self, claim: PostClaim, error: BaseException) -> None:
         log.warning("Post %s to channel %s: %r", claim.post_id, claim.channel_id, error)
         await self._forbidden(claim, refusal_for(error))
 
     def _finish_off_the_lane(
-        self,
-        claim: PostClaim,
-        message: discord.Message,
-        thread_name: str | None,
-        lease_ends: float,
+        self, claim: PostClaim, message: discord.Message, thread_name: str | None
     ) -> None:
         """Open a post's thread and record the post, while the lane sends the channel's next.
 
@@ -385,8 +380,10 @@ class PostDelivery:
         marker lookup covers (it opens a missing thread too), as before; ``stop`` lets the
         records under way finish.
         """
+        claimed_at = self._claimed_at.get(claim.post_id, 0.0)  # the lane forgets it next
+        announce_until = claimed_at + CLAIM_LEASE.total_seconds() - LEASE_MARGIN
         task = asyncio.create_task(
-            self._finish(claim, message, thread_name, lease_ends), name="pln-outbox-finish"
+            self._finish(claim, message, thread_name, announce_until), name="pln-outbox-finish"
         )
         self._recording.add(task)
         task.add_done_callback(self._recording.discard)
@@ -396,7 +393,7 @@ class PostDelivery:
         claim: PostClaim,
         message: discord.Message,
         thread_name: str | None,
-        lease_ends: float,
+        announce_until: float,
     ) -> None:
         if thread_name:
             try:
@@ -404,29 +401,18 @@ class PostDelivery:
             except (discord.HTTPException, discord.RateLimited, TimeoutError, OSError) as error:
                 await self._send_failed(claim, error)
                 return
-        if asyncio.get_running_loop().time() < lease_ends - LEASE_MARGIN:
-            self._up_before_recorded(claim, message)
+        if asyncio.get_running_loop().time() < announce_until:
+            # Those waiting for the post (a command's answer, to link it) hear it is up before
+            # its record is stored: that is a commit, and the answer waited for it (make bench,
+            # /share paced: 1.5 ms of its 11). The message is the post's for good: the claim's
+            # lease still holds, so no other attempt can have posted it, and a later one finds
+            # this message by its marker. Listeners hear once it is recorded (``_settled``).
+            self._tell_waiters(claim.posted_as(message.id))
             # Else the record's statements (inline on SQLite) hold the loop before the woken
             # answer runs: 0.7 ms of a paced /share's answer in make bench.
             for _ in range(TURNS_TO_REACH_WAITERS):
                 await asyncio.sleep(0)
         await self._posted(claim, message)
-
-    def _up_before_recorded(self, claim: PostClaim, message: discord.Message) -> None:
-        """Tell those waiting for a post (a command's answer, to link it) that it is up, before
-        its record is stored: that is a commit, and the answer waited for it (make bench, /share
-        paced: 1.5 ms of its 11). The message is the post's for good: the claim's lease still
-        holds, so no other attempt can have posted it, and a later one finds this message by
-        its marker. Listeners still hear once it is recorded (``_settled``)."""
-        status = PostStatus(
-            post_id=claim.post_id,
-            state=PostState.POSTED,
-            channel_id=claim.channel_id,
-            message_id=message.id,
-            problem=None,
-            error_code=None,
-        )
-        self._tell_waiters(status)
 
     @staticmethod
     async def _open_thread(message: discord.Message, name: str) -> None:

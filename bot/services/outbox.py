@@ -68,6 +68,10 @@ class PostClaim:
         """The post's status while this claim delivers it."""
         return PostStatus(self.post_id, PostState.PENDING, self.channel_id, None, None, None)
 
+    def posted_as(self, message_id: int) -> PostStatus:
+        """The post's status once this claim has put it up as ``message_id``."""
+        return PostStatus(self.post_id, PostState.POSTED, self.channel_id, message_id, None, None)
+
 
 @dataclass(frozen=True, slots=True)
 class PostStatus:
