@@ -194,8 +194,7 @@ class AskService:
         self._clock = clock
 
     async def route(self, actor: Actor, request: AskInput) -> list[HelperPick]:
-        """Who an ask would name now. It only reads: a command runs it while Discord hears
-        the acknowledgement, and stores the ask (``ask``) once that is through."""
+        """Who an ask would name now (it only reads)."""
         async with self._database.read_rows() as session:
             return await route_helpers(
                 session,

@@ -25,6 +25,7 @@ from bot.errors import DatabaseUnavailable, NotFound
 from bot.services.interests import IntroAnswers
 from bot.services.introductions import IntroResult, MemberIntro
 from bot.services.outbox import PostState, PostStatus
+from cogs._acknowledge import acknowledged_while
 from cogs._shared import actor_from, answer_ticket, coach_bot, message_link
 from cogs.connect.cards import intro_card, intro_marker, introduce_view
 
@@ -176,15 +177,15 @@ async def open_intro_form(interaction: discord.Interaction[Any]) -> None:
 
 async def save_intro(interaction: discord.Interaction[Any], answers: IntroAnswers) -> None:
     actor = actor_from(interaction)
-    await interaction.response.defer(ephemeral=True, thinking=True)
     bot = coach_bot(interaction)
-    outcome = await bot.services.introductions.introduce(
+    storing = bot.services.introductions.introduce(
         actor,
         answers,
         channel_id=interaction.channel_id or 0,
         answer=answer_ticket(interaction),
         deliverer=bot.posts.worker_id,
     )
+    outcome = await acknowledged_while(interaction, storing)
     async with bot.answers.handling(outcome.answer):
         if outcome.card_claim is not None:
             bot.posts.submit(outcome.card_claim, intro_post(outcome.intro))

@@ -12,6 +12,7 @@ import discord
 from bot.command_tree import report_error
 from bot.delivery.answers import RenderedAnswer
 from bot.services.sharing import SharedResource, UsefulMark
+from cogs._acknowledge import acknowledged_while
 from cogs._safe_text import note, plain
 from cogs._shared import COACH_COLOUR, actor_from, answer_ticket, coach_bot
 
@@ -98,13 +99,14 @@ class UsefulButton(
         return cls(int(match["id"]))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        # Answer Discord first: the database may be slow, and the member must see something.
-        await interaction.response.defer(ephemeral=True, thinking=True)
         bot = coach_bot(interaction)
         try:
-            mark, resource, owed = await bot.services.sharing.mark_useful(
+            # Answers Discord at once (the database may be slow, and the member must see
+            # something), and stores the mark while that travels.
+            marking = bot.services.sharing.mark_useful(
                 actor_from(interaction), self.resource_id, answer=answer_ticket(interaction)
             )
+            mark, resource, owed = await acknowledged_while(interaction, marking)
         except Exception as error:  # buttons have no tree-level handler: answer here
             await report_error(interaction, error, action="Useful button")
             return

@@ -32,7 +32,7 @@ from bot.services.sharing import (
 )
 from bot.services.sharing_rows import RESOURCE_CARD
 from cogs import _cooldowns as cooldowns
-from cogs._acknowledge import let_requests_leave
+from cogs._acknowledge import acknowledged_while, let_requests_leave
 from cogs._shared import actor_from, answer_ticket
 from cogs.contribute.cards import UsefulButton, card_marker, card_view, resource_card, useful_reply
 from cogs.contribute.receipts import ReceiptFacts, share_receipt
@@ -91,9 +91,9 @@ class Contribute(commands.Cog):
         share = parse_share(url, title, note, tags)
         actor = actor_from(interaction)
         channel_id = interaction.channel_id or 0
-        await interaction.response.defer(ephemeral=True, thinking=True)
         card_channel = CardChannelChoice(interaction.guild, channel_id)
-        outcome = await self.bot.services.sharing.share(
+        # Stored while Discord hears the acknowledgement; the card goes up once it has.
+        storing = self.bot.services.sharing.share(
             actor,
             channel_id,
             share,
@@ -101,6 +101,7 @@ class Contribute(commands.Cog):
             card_channel=card_channel,
             deliverer=self.bot.posts.worker_id,
         )
+        outcome = await acknowledged_while(interaction, storing)
         # From here on the share, its card and this answer are all stored: nothing is lost.
         async with self.bot.answers.handling(outcome.answer):
             card = outcome.resource.card

@@ -88,18 +88,15 @@ class Request(commands.Cog):
         channel = interaction.channel
         # A question asked inside a thread opens its own thread next to it.
         where = channel.parent_id if isinstance(channel, discord.Thread) else interaction.channel_id
-        # Who to name is read while Discord hears the acknowledgement; the ask is stored once
-        # that is through (a refused acknowledgement stores nothing).
-        routing = self.bot.services.asks.route(actor, request)
-        helpers = await acknowledged_while(interaction, routing)
-        outcome = await self.bot.services.asks.ask(
+        # Who to name is read and the ask stored while Discord hears the acknowledgement.
+        storing = self.bot.services.asks.ask(
             actor,
             request,
             channel_id=where or 0,
             answer=answer_ticket(interaction),
             deliverer=self.bot.posts.worker_id,
-            helpers=helpers,
         )
+        outcome = await acknowledged_while(interaction, storing)
         async with self.bot.answers.handling(outcome.answer):
             thread: PostStatus | None = None
             if outcome.thread_claim is not None:

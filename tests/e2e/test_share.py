@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from datetime import timedelta
 
 import pytest
 from discord import app_commands
@@ -11,12 +13,15 @@ from sqlalchemy import text
 from bot.app import PLNCoachBot
 from bot.command_sync import sync_commands
 from bot.db import ActivityEvent, Resource
+from cogs import _acknowledge as acknowledge
 from tests.e2e.conftest import BotProcess, Community
 from tests.e2e.helpers import (
     EPHEMERAL,
+    answer_when,
     as_rendered,
     bot_posts,
     count_rows,
+    eventually,
     press_button,
     run_command,
     text_of,
@@ -336,3 +341,54 @@ async def test_members_sharing_one_link_at_the_same_moment_get_one_card(
     assert sum("**Shared!**" in reply.content for reply in replies) == 1
     for reply in replies:  # everyone is pointed at the one card (or told it is on its way)
         assert str(card.id) in reply.content or "isn't posted yet" in reply.content
+
+
+async def test_a_share_is_stored_while_discord_takes_the_acknowledgement(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    """The share's write doesn't wait for the acknowledgement's round trip; its card does."""
+    general = community.general.id
+    taking_it = community.emulator.hold_requests("POST", "/interactions/")
+    try:
+        ix = await community.emulator.run_slash_command(
+            community.guild.id,
+            general,
+            community.ana.id,
+            "share",
+            {"url": "https://example.org/fractions"},
+        )
+        await eventually(
+            lambda: count_rows(coach, Resource),
+            what="the share stored while its acknowledgement is in flight",
+        )
+        await asyncio.sleep(0.1)
+        assert bot_posts(community, general) == [], "the card waits for the acknowledgement"
+    finally:
+        taking_it.set()
+    answer = await answer_when(ix, lambda text: "**Shared!**" in text)
+    [card] = bot_posts(community, general)
+    assert str(card.id) in answer
+
+
+async def test_a_share_that_reaches_the_bot_too_late_stores_nothing(
+    coach: PLNCoachBot, community: Community, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Discord refuses an acknowledgement after its deadline; a command that arrives that late
+    acknowledges before it stores, so a refused one leaves no share and no card behind."""
+    # Discord's 3 s and the bot's 2 s margin, scaled down to keep the test short.
+    monkeypatch.setattr(community.emulator.responder, "deadline", 0.4)
+    monkeypatch.setattr(acknowledge, "LATE_AFTER", timedelta(seconds=0.2))
+    general = community.general.id
+    await community.emulator.run_slash_command(
+        community.guild.id, general, community.ana.id, "share", {"url": "https://example.org/late"}
+    )
+    time.sleep(0.5)  # noqa: ASYNC251 - the event loop stalls, so the bot hears the command late
+
+    def refused() -> bool:
+        callbacks = [r for r in community.emulator.requests if r.path.startswith("/interactions/")]
+        return bool(callbacks) and callbacks[0].status == 404
+
+    await eventually(refused, what="Discord refusing the late acknowledgement")
+    await asyncio.sleep(0.2)
+    assert await count_rows(coach, Resource) == 0
+    assert bot_posts(community, general) == []
