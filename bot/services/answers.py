@@ -31,6 +31,12 @@ ANSWER_WINDOW = timedelta(minutes=15) - timedelta(seconds=20)
 # How long another process leaves an answer to the worker that owns it (its command answers
 # within seconds) before completing it itself: the owner may have died.
 OWNER_GRACE = timedelta(seconds=60)
+# How long a worker leaves its own new answers to the commands completing them (each within
+# seconds: its acknowledgement within Discord's 3 s, its post within CARD_WAIT). A command
+# stores while Discord takes its acknowledgement, and the sweep editing an answer before that
+# is through would find no message, count the answer as gone and leave the member with
+# "thinking…".
+OWN_GRACE = timedelta(seconds=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,18 +174,21 @@ class PendingAnswers:
     async def unexpired(self, worker_id: str, *, exclude: Iterable[int] = ()) -> list[OwedAnswer]:
         """Answers ``worker_id`` should deliver now, oldest first.
 
-        Its own, those its slot's earlier runs left (a restart completes them at once), and
-        any other worker's answer that has had OWNER_GRACE to be delivered by its owner.
+        Its own once OWN_GRACE old (before that, the command is completing it), those its
+        slot's earlier runs left (a restart completes them at once), and any other worker's
+        answer that has had OWNER_GRACE to be delivered by its owner.
         """
         skip = list(exclude)
         now = self._clock()
-        mine = (PendingAnswer.owner == worker_id) | PendingAnswer.owner.startswith(
+        owner = PendingAnswer.owner
+        own = (owner == worker_id) & (PendingAnswer.created_at < now - OWN_GRACE)
+        left_by_earlier_run = (owner != worker_id) & owner.startswith(
             f"{worker_slot(worker_id)}/", autoescape=True
         )
         async with self._database.read() as session:
             query = select(PendingAnswer).where(
                 PendingAnswer.expires_at > now,
-                mine | (PendingAnswer.created_at < now - OWNER_GRACE),
+                own | left_by_earlier_run | (PendingAnswer.created_at < now - OWNER_GRACE),
             )
             if skip:
                 query = query.where(PendingAnswer.id.not_in(skip))

@@ -392,3 +392,28 @@ async def test_a_share_that_reaches_the_bot_too_late_stores_nothing(
     await asyncio.sleep(0.2)
     assert await count_rows(coach, Resource) == 0
     assert bot_posts(community, general) == []
+
+
+async def test_the_answer_sweep_leaves_an_answer_whose_acknowledgement_is_in_flight(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    """The share's answer is stored before Discord has taken the acknowledgement; a sweep of
+    stored answers passing then must leave it to the command (editing it so early would find
+    no message, and the member would be left with "thinking…")."""
+    general = community.general.id
+    taking_it = community.emulator.hold_requests("POST", "/interactions/")
+    try:
+        ix = await community.emulator.run_slash_command(
+            community.guild.id,
+            general,
+            community.ana.id,
+            "share",
+            {"url": "https://example.org/fractions"},
+        )
+        await eventually(lambda: count_rows(coach, Resource), what="the share stored")
+        await coach.answers._retry_stored()  # the sweep's pass, every 30 s
+    finally:
+        taking_it.set()
+    answer = await answer_when(ix, lambda text: "**Shared!**" in text)
+    [card] = bot_posts(community, general)
+    assert str(card.id) in answer
