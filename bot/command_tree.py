@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import AppCommandOptionType, app_commands
 
-from bot.errors import UserFacingError
+from bot.errors import RepeatedInteraction, UserFacingError
 
 if TYPE_CHECKING:
     from bot.app import PLNCoachBot
@@ -81,6 +81,10 @@ async def report_error(
     interaction: discord.Interaction[Any], error: BaseException, *, action: str
 ) -> None:
     """Tell the member what went wrong; log what nobody expected, with its context."""
+    original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    if isinstance(original, RepeatedInteraction):
+        log.info("%s: interaction %s came again; its first copy answers", action, interaction.id)
+        return
     message = friendly_message(error)
     if message is None:
         log.error(

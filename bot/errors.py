@@ -24,3 +24,8 @@ class DatabaseUnavailable(UserFacingError):
 
     SAVING = "I couldn't save that just now — nothing was changed. Please try again in a minute."
     LOOKING = "I couldn't look that up just now. Please try again in a minute."
+
+
+class RepeatedInteraction(Exception):
+    """Discord delivered an interaction this process already has (a gateway resume replays the
+    events it had not confirmed): the first copy answers it, this one does nothing."""

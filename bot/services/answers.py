@@ -31,11 +31,10 @@ ANSWER_WINDOW = timedelta(minutes=15) - timedelta(seconds=20)
 # How long another process leaves an answer to the worker that owns it (its command answers
 # within seconds) before completing it itself: the owner may have died.
 OWNER_GRACE = timedelta(seconds=60)
-# How long a worker leaves its own new answers to the commands completing them (each within
-# seconds: its acknowledgement within Discord's 3 s, its post within CARD_WAIT). A command
-# stores while Discord takes its acknowledgement, and the sweep editing an answer before that
-# is through would find no message, count the answer as gone and leave the member with
-# "thinking…".
+# How long a worker leaves its own new answers to the commands completing them. A command
+# stores its answer while Discord takes its acknowledgement (within 3 s of the member acting)
+# and marks it as its own once that is through; the sweep editing it before then would find no
+# message, count the answer as gone and leave the member with "thinking…".
 OWN_GRACE = timedelta(seconds=10)
 
 

@@ -217,7 +217,7 @@ class AskService:
         """Store an ask with its named helpers, and owe its thread and the asker's answer.
 
         The thread goes to the server's asks channel if an admin set one, else ``channel_id``.
-        ``helpers``: whom to name, if the caller read that already (``route``).
+        ``helpers``: whom to name, if the caller chose already; else read here (``route``).
         """
         # Who to name is read before the write begins: the writers' turn is not held for it.
         if helpers is None:

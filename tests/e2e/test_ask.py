@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 
 from bot.app import PLNCoachBot
-from bot.db import Tie
+from bot.db import Ask, Tie
 from bot.services.asks import OpenAsk
 from cogs.request.posts import open_asks_text
 from emulator.state import Message
@@ -218,3 +219,21 @@ def test_open_asks_with_long_questions_fit_in_one_message() -> None:
     shown = text.count("• ")
     assert f"…and {15 - shown} more" in text
     assert open_asks_text(asks[:3], 10**18, now.timestamp()).count("• ") == 3
+
+
+async def test_an_ask_delivered_twice_is_asked_once(
+    coach: PLNCoachBot, community: Community
+) -> None:
+    """A gateway resume can deliver the same /ask again. The copy is left to the first: it
+    stores nothing (no second ask, whose thread would follow) and doesn't race to acknowledge.
+    """
+    emu = community.emulator
+    ix = await emu.run_slash_command(
+        community.guild.id, community.general.id, community.ana.id, "ask", {"question": QUESTION}
+    )
+    assert emu.replay_last(1, application_id=community.app.id) == 1  # the same INTERACTION_CREATE
+    await answer_when(ix, lambda text: "Your question is up in" in text)
+    await asyncio.sleep(0.2)  # the copy came right after the original
+    assert await count_rows(coach, Ask) == 1
+    callbacks = [r for r in emu.requests if r.path.startswith(f"/interactions/{ix.id}/")]
+    assert [r.status < 300 for r in callbacks] == [True]

@@ -103,7 +103,7 @@ async def test_a_write_lock_held_by_another_process_for_10_s(
                 "pln shares-channel",
                 {"channel": community.resources.id},
             ),
-            # Reads whom to name while acknowledged, then finds the writers' turn taken.
+            # Reads whom to name while acknowledged, then finds the writers' turn taken too.
             _fire(community, community.ana.id, "ask", {"question": "Rubrics for labs?"}),
             _fire(community, community.ana.id, "progress", {}),
             _fire(community, community.ben.id, "connect suggest", {}),
