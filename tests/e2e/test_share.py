@@ -417,3 +417,26 @@ async def test_the_answer_sweep_leaves_an_answer_whose_acknowledgement_is_in_fli
     answer = await answer_when(ix, lambda text: "**Shared!**" in text)
     [card] = bot_posts(community, general)
     assert str(card.id) in answer
+
+
+async def test_a_share_on_time_whose_acknowledgement_is_refused_still_stands(
+    coach: PLNCoachBot, community: Community, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On time, the share is stored while the acknowledgement travels; if Discord still
+    refuses it (here: a deadline of nothing), what the member asked for stands. Its card is
+    not posted by this command (the acknowledgement failed), so it waits for its claim to lapse.
+    """
+    monkeypatch.setattr(community.emulator.responder, "deadline", 0.0)
+    general = community.general.id
+    await community.emulator.run_slash_command(
+        community.guild.id, general, community.ana.id, "share", {"url": "https://example.org/kept"}
+    )
+
+    def refused() -> bool:
+        callbacks = [r for r in community.emulator.requests if r.path.startswith("/interactions/")]
+        return bool(callbacks) and callbacks[0].status == 404
+
+    await eventually(refused, what="Discord refusing the acknowledgement")
+    await eventually(lambda: count_rows(coach, Resource), what="the share kept")
+    await asyncio.sleep(0.2)
+    assert bot_posts(community, general) == []  # not before its claim lapses
