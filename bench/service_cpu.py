@@ -3,10 +3,11 @@
 ``make bench`` measures whole commands, and its run-to-run noise on this machine (±15–50%) is
 larger than most single changes to a service. This drives the services the hot commands call
 (``SuggestionService.suggest`` for /connect suggest, ``CoachService.next_action_for`` for the
-step in /progress, ``ProgressService.progress``, ``AskService.route`` for /ask) one call at a
-time on the world ``make bench`` builds (120 members introduced as its four kinds of teacher,
-300 shares, 300 asks), and prints this process's CPU per call, the best of three rounds; on
-PostgreSQL the server's CPU per call too.
+step in /progress, ``ProgressService.progress``, ``AskService.route`` for /ask, and the writes
+of /share, /ask and the Useful button) one call at a time on the world ``make bench`` builds
+(120 members introduced as its four kinds of teacher, 300 shares, 300 asks), and prints this
+process's CPU per call, the best of three rounds; on PostgreSQL the server's CPU per call too.
+A write's CPU includes its commit (on SQLite, on a thread of this process).
 
     python -m bench.service_cpu [--n 2000] [--database-url postgresql+asyncpg://…/bench]
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -52,8 +54,8 @@ def _ticket() -> AnswerTicket:
     )
 
 
-async def build_world(services: Services) -> None:
-    """``make bench``'s intros, and shares and asks with its tags."""
+async def build_world(services: Services) -> list[int]:
+    """``make bench``'s intros, and shares and asks with its tags; the shares' resource ids."""
     for user_id in range(1, MEMBERS + 1):
         form = INTROS[user_id % len(INTROS)]
         await services.introductions.introduce(
@@ -69,14 +71,19 @@ async def build_world(services: Services) -> None:
             answer=_ticket(),
         )
     share, ask = (_hot(key).options("service-cpu") for key in ("share", "ask"))
+    resource_ids: list[int] = []
     for i in range(SHARES):
         link = parse_share(share["url"].format(i=i), title="Fraction strips", tags=share["tags"])
-        await services.sharing.share(_actor(1 + i % MEMBERS), CHANNEL, link, answer=_ticket())
+        shared = await services.sharing.share(
+            _actor(1 + i % MEMBERS), CHANNEL, link, answer=_ticket()
+        )
+        resource_ids.append(shared.resource.id)
     for i in range(ASKS):
         question = parse_ask(ask["question"].format(i=i), ask["tags"])
         await services.asks.ask(
             _actor(1 + i % MEMBERS), question, channel_id=CHANNEL, answer=_ticket()
         )
+    return resource_ids
 
 
 async def cpu_per_call(
@@ -101,7 +108,7 @@ async def measure(url: str, n: int) -> None:
     try:
         await upgrade(database)
         services = build_services(database)
-        await build_world(services)
+        resource_ids = await build_world(services)
         progress = {
             user_id: await services.progress.progress(SERVER, user_id)
             for user_id in range(1, MEMBERS + 1)
@@ -120,6 +127,31 @@ async def measure(url: str, n: int) -> None:
         async def route(user_id: int) -> object:
             return await services.asks.route(_actor(user_id), question)
 
+        # The writes, each call a new row as under load: a new link, an ask (whom to name
+        # already chosen, as /ask routes before it stores), a mark no member made before.
+        share_options = _hot("share").options("service-cpu")
+        links = itertools.count(SHARES)
+        marks = itertools.count()
+
+        async def share_write(user_id: int) -> object:
+            link = parse_share(
+                share_options["url"].format(i=next(links)),
+                title="Fraction strips",
+                tags=share_options["tags"],
+            )
+            return await services.sharing.share(_actor(user_id), CHANNEL, link, answer=_ticket())
+
+        async def ask_write(user_id: int) -> object:
+            return await services.asks.ask(
+                _actor(user_id), question, channel_id=CHANNEL, answer=_ticket(), helpers=[]
+            )
+
+        async def useful_mark(_user_id: int) -> object:
+            mark = next(marks)  # member m marks share s once: SHARES shares by MEMBERS members
+            member, share_index = 1 + mark // SHARES % MEMBERS, mark % SHARES
+            resource_id = resource_ids[share_index]
+            return await services.sharing.mark_useful(_actor(member), resource_id, answer=_ticket())
+
         backend = "SQLite" if database.is_sqlite else "PostgreSQL"
         print(f"{backend}: CPU per call, µs (best of 3 rounds of {n})")
         for name, call in (
@@ -127,6 +159,9 @@ async def measure(url: str, n: int) -> None:
             ("next step (/progress)", next_step),
             ("progress read (/progress, /share)", progress_read),
             ("route (/ask)", route),
+            ("share write (/share, a new link)", share_write),
+            ("ask write (/ask, helpers chosen)", ask_write),
+            ("useful mark (Useful button)", useful_mark),
         ):
             await call(1)
             ours, server = await cpu_per_call(call, n, on_postgres=not database.is_sqlite)
