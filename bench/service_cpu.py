@@ -31,7 +31,7 @@ from bot.services.answers import AnswerTicket
 from bot.services.asks import parse_ask
 from bot.services.interests import IntroAnswers
 from bot.services.members import Actor
-from bot.services.share_input import parse_share
+from bot.services.share_input import ShareInput, parse_share
 from bot.wiring import Services, build_services
 
 SERVER = 1
@@ -54,6 +54,14 @@ def _ticket() -> AnswerTicket:
     )
 
 
+_SHARE = _hot("share").options("service-cpu")
+
+
+def _link(i: int) -> ShareInput:
+    """The ``i``-th distinct link, shared with make bench's tags."""
+    return parse_share(_SHARE["url"].format(i=i), title="Fraction strips", tags=_SHARE["tags"])
+
+
 async def build_world(services: Services) -> list[int]:
     """``make bench``'s intros, and shares and asks with its tags; the shares' resource ids."""
     for user_id in range(1, MEMBERS + 1):
@@ -70,12 +78,11 @@ async def build_world(services: Services) -> list[int]:
             channel_id=CHANNEL,
             answer=_ticket(),
         )
-    share, ask = (_hot(key).options("service-cpu") for key in ("share", "ask"))
+    ask = _hot("ask").options("service-cpu")
     resource_ids: list[int] = []
     for i in range(SHARES):
-        link = parse_share(share["url"].format(i=i), title="Fraction strips", tags=share["tags"])
         shared = await services.sharing.share(
-            _actor(1 + i % MEMBERS), CHANNEL, link, answer=_ticket()
+            _actor(1 + i % MEMBERS), CHANNEL, _link(i), answer=_ticket()
         )
         resource_ids.append(shared.resource.id)
     for i in range(ASKS):
@@ -129,16 +136,11 @@ async def measure(url: str, n: int) -> None:
 
         # The writes, each call a new row as under load: a new link, an ask (whom to name
         # already chosen, as /ask routes before it stores), a mark no member made before.
-        share_options = _hot("share").options("service-cpu")
         links = itertools.count(SHARES)
         marks = itertools.count()
 
         async def share_write(user_id: int) -> object:
-            link = parse_share(
-                share_options["url"].format(i=next(links)),
-                title="Fraction strips",
-                tags=share_options["tags"],
-            )
+            link = _link(next(links))
             return await services.sharing.share(_actor(user_id), CHANNEL, link, answer=_ticket())
 
         async def ask_write(user_id: int) -> object:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -14,6 +16,7 @@ from bot.app import PLNCoachBot
 from bot.command_sync import sync_commands
 from bot.db import ActivityEvent, Resource
 from cogs import _acknowledge as acknowledge
+from emulator.interactions import Interaction
 from tests.e2e.conftest import BotProcess, Community
 from tests.e2e.helpers import (
     EPHEMERAL,
@@ -343,28 +346,40 @@ async def test_members_sharing_one_link_at_the_same_moment_get_one_card(
         assert str(card.id) in reply.content or "isn't posted yet" in reply.content
 
 
+@contextlib.asynccontextmanager
+async def acknowledgements_held(community: Community) -> AsyncIterator[None]:
+    """Discord takes no acknowledgement until the block ends."""
+    taking_them = community.emulator.hold_requests("POST", "/interactions/")
+    try:
+        yield
+    finally:
+        taking_them.set()
+
+
+async def ana_shares(community: Community, url: str) -> Interaction:
+    return await community.emulator.run_slash_command(
+        community.guild.id, community.general.id, community.ana.id, "share", {"url": url}
+    )
+
+
+def first_acknowledgement_refused(community: Community) -> bool:
+    callbacks = [r for r in community.emulator.requests if r.path.startswith("/interactions/")]
+    return bool(callbacks) and callbacks[0].status == 404
+
+
 async def test_a_share_is_stored_while_discord_takes_the_acknowledgement(
     coach: PLNCoachBot, community: Community
 ) -> None:
     """The share's write doesn't wait for the acknowledgement's round trip; its card does."""
     general = community.general.id
-    taking_it = community.emulator.hold_requests("POST", "/interactions/")
-    try:
-        ix = await community.emulator.run_slash_command(
-            community.guild.id,
-            general,
-            community.ana.id,
-            "share",
-            {"url": "https://example.org/fractions"},
-        )
+    async with acknowledgements_held(community):
+        ix = await ana_shares(community, "https://example.org/fractions")
         await eventually(
             lambda: count_rows(coach, Resource),
             what="the share stored while its acknowledgement is in flight",
         )
         await asyncio.sleep(0.1)
         assert bot_posts(community, general) == [], "the card waits for the acknowledgement"
-    finally:
-        taking_it.set()
     answer = await answer_when(ix, lambda text: "**Shared!**" in text)
     [card] = bot_posts(community, general)
     assert str(card.id) in answer
@@ -378,20 +393,15 @@ async def test_a_share_that_reaches_the_bot_too_late_stores_nothing(
     # Discord's 3 s and the bot's 2 s margin, scaled down to keep the test short.
     monkeypatch.setattr(community.emulator.responder, "deadline", 0.4)
     monkeypatch.setattr(acknowledge, "LATE_AFTER", timedelta(seconds=0.2))
-    general = community.general.id
-    await community.emulator.run_slash_command(
-        community.guild.id, general, community.ana.id, "share", {"url": "https://example.org/late"}
-    )
+    await ana_shares(community, "https://example.org/late")
     time.sleep(0.5)  # noqa: ASYNC251 - the event loop stalls, so the bot hears the command late
-
-    def refused() -> bool:
-        callbacks = [r for r in community.emulator.requests if r.path.startswith("/interactions/")]
-        return bool(callbacks) and callbacks[0].status == 404
-
-    await eventually(refused, what="Discord refusing the late acknowledgement")
+    await eventually(
+        lambda: first_acknowledgement_refused(community),
+        what="Discord refusing the late acknowledgement",
+    )
     await asyncio.sleep(0.2)
     assert await count_rows(coach, Resource) == 0
-    assert bot_posts(community, general) == []
+    assert bot_posts(community, community.general.id) == []
 
 
 async def test_the_answer_sweep_leaves_an_answer_whose_acknowledgement_is_in_flight(
@@ -400,22 +410,12 @@ async def test_the_answer_sweep_leaves_an_answer_whose_acknowledgement_is_in_fli
     """The share's answer is stored before Discord has taken the acknowledgement; a sweep of
     stored answers passing then must leave it to the command (editing it so early would find
     no message, and the member would be left with "thinking…")."""
-    general = community.general.id
-    taking_it = community.emulator.hold_requests("POST", "/interactions/")
-    try:
-        ix = await community.emulator.run_slash_command(
-            community.guild.id,
-            general,
-            community.ana.id,
-            "share",
-            {"url": "https://example.org/fractions"},
-        )
+    async with acknowledgements_held(community):
+        ix = await ana_shares(community, "https://example.org/fractions")
         await eventually(lambda: count_rows(coach, Resource), what="the share stored")
         await coach.answers._retry_stored()  # the sweep's pass, every 30 s
-    finally:
-        taking_it.set()
     answer = await answer_when(ix, lambda text: "**Shared!**" in text)
-    [card] = bot_posts(community, general)
+    [card] = bot_posts(community, community.general.id)
     assert str(card.id) in answer
 
 
@@ -427,16 +427,11 @@ async def test_a_share_on_time_whose_acknowledgement_is_refused_still_stands(
     not posted by this command (the acknowledgement failed), so it waits for its claim to lapse.
     """
     monkeypatch.setattr(community.emulator.responder, "deadline", 0.0)
-    general = community.general.id
-    await community.emulator.run_slash_command(
-        community.guild.id, general, community.ana.id, "share", {"url": "https://example.org/kept"}
+    await ana_shares(community, "https://example.org/kept")
+    await eventually(
+        lambda: first_acknowledgement_refused(community),
+        what="Discord refusing the acknowledgement",
     )
-
-    def refused() -> bool:
-        callbacks = [r for r in community.emulator.requests if r.path.startswith("/interactions/")]
-        return bool(callbacks) and callbacks[0].status == 404
-
-    await eventually(refused, what="Discord refusing the acknowledgement")
     await eventually(lambda: count_rows(coach, Resource), what="the share kept")
     await asyncio.sleep(0.2)
-    assert bot_posts(community, general) == []  # not before its claim lapses
+    assert bot_posts(community, community.general.id) == []  # not before its claim lapses
