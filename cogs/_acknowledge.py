@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 import discord
 
 from bot.errors import RepeatedInteraction
+from bot.interaction_delays import InteractionDelays
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class SeenInteractions:
 
 
 _seen = SeenInteractions()
+_delays = InteractionDelays()
 
 
 async def let_requests_leave() -> None:
@@ -94,7 +96,11 @@ async def acknowledged_while(
         work.close()
         raise RepeatedInteraction
     acknowledging = interaction.response.defer(ephemeral=True, thinking=True)
-    if discord.utils.utcnow() - interaction.created_at > LATE_AFTER:
+    age = discord.utils.utcnow() - interaction.created_at
+    warning = _delays.observe(age, late_after=LATE_AFTER)
+    if warning is not None:
+        log.warning(warning.text)
+    if age > LATE_AFTER:
         try:
             await acknowledging
         except BaseException:

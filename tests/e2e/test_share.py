@@ -15,6 +15,7 @@ from sqlalchemy import text
 from bot.app import PLNCoachBot
 from bot.command_sync import sync_commands
 from bot.db import ActivityEvent, Resource
+from bot.interaction_delays import InteractionDelays
 from cogs import _acknowledge as acknowledge
 from emulator.interactions import Interaction
 from tests.e2e.conftest import BotProcess, Community
@@ -386,13 +387,18 @@ async def test_a_share_is_stored_while_discord_takes_the_acknowledgement(
 
 
 async def test_a_share_that_reaches_the_bot_too_late_stores_nothing(
-    coach: PLNCoachBot, community: Community, monkeypatch: pytest.MonkeyPatch
+    coach: PLNCoachBot,
+    community: Community,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Discord refuses an acknowledgement after its deadline; a command that arrives that late
-    acknowledges before it stores, so a refused one leaves no share and no card behind."""
+    acknowledges before it stores, so a refused one leaves no share and no card behind, and the
+    admin reads in the log that commands reach the bot late."""
     # Discord's 3 s and the bot's 2 s margin, scaled down to keep the test short.
     monkeypatch.setattr(community.emulator.responder, "deadline", 0.4)
     monkeypatch.setattr(acknowledge, "LATE_AFTER", timedelta(seconds=0.2))
+    monkeypatch.setattr(acknowledge, "_delays", InteractionDelays())  # none warned yet
     await ana_shares(community, "https://example.org/late")
     time.sleep(0.5)  # noqa: ASYNC251 - the event loop stalls, so the bot hears the command late
     await eventually(
@@ -402,6 +408,8 @@ async def test_a_share_that_reaches_the_bot_too_late_stores_nothing(
     await asyncio.sleep(0.2)
     assert await count_rows(coach, Resource) == 0
     assert bot_posts(community, community.general.id) == []
+    [warning] = [r for r in caplog.records if "reached the bot over 0.2 s" in r.getMessage()]
+    assert warning.levelname == "WARNING"
 
 
 async def test_the_answer_sweep_leaves_an_answer_whose_acknowledgement_is_in_flight(
