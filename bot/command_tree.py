@@ -31,9 +31,14 @@ def _permission_names(permissions: list[str]) -> str:
     )
 
 
+def _raised(error: BaseException) -> BaseException:
+    """What the command itself raised (discord.py wraps it in CommandInvokeError)."""
+    return error.original if isinstance(error, app_commands.CommandInvokeError) else error
+
+
 def friendly_message(error: BaseException) -> str | None:
     """The member-facing text for errors we expect; None for the unexpected ones."""
-    original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    original = _raised(error)
     if isinstance(original, UserFacingError):
         return original.message
     if isinstance(error, app_commands.MissingPermissions):
@@ -81,8 +86,7 @@ async def report_error(
     interaction: discord.Interaction[Any], error: BaseException, *, action: str
 ) -> None:
     """Tell the member what went wrong; log what nobody expected, with its context."""
-    original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-    if isinstance(original, RepeatedInteraction):
+    if isinstance(_raised(error), RepeatedInteraction):
         log.info("%s: interaction %s came again; its first copy answers", action, interaction.id)
         return
     message = friendly_message(error)
